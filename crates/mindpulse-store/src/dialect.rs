@@ -1,0 +1,163 @@
+//! The few SQL differences between the three backends, in one place.
+
+use crate::StoreError;
+use std::borrow::Cow;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+            Ok(Backend::MySql)
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(crate::redact_url(url)))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::MySql => "mysql",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// SQL spelling for one backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    pub backend: Backend,
+}
+
+impl Dialect {
+    pub fn new(backend: Backend) -> Self {
+        Dialect { backend }
+    }
+
+    /// Rewrites `?` placeholders to `$1, $2, …` for PostgreSQL (the SQL written in this
+    /// crate never has `?` inside string literals).
+    pub fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        if self.backend != Backend::Postgres || !sql.contains('?') {
+            return Cow::Borrowed(sql);
+        }
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(ch);
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    /// `INSERT` prefix that silently skips rows violating a unique key.
+    pub fn insert_ignore(&self) -> &'static str {
+        match self.backend {
+            Backend::MySql => "INSERT IGNORE INTO",
+            Backend::Sqlite | Backend::Postgres => "INSERT INTO",
+        }
+    }
+
+    /// Suffix for [`Dialect::insert_ignore`] with the conflicting key columns.
+    pub fn ignore_suffix(&self, key: &str) -> String {
+        match self.backend {
+            Backend::MySql => String::new(),
+            Backend::Sqlite | Backend::Postgres => format!(" ON CONFLICT ({key}) DO NOTHING"),
+        }
+    }
+
+    /// Upsert suffix updating `cols` from the new row (keeping old values where the new
+    /// one is NULL when `coalesce` is set).
+    pub fn upsert_suffix(&self, key: &str, table: &str, cols: &[&str], coalesce: bool) -> String {
+        match self.backend {
+            Backend::MySql => {
+                let sets: Vec<String> = cols
+                    .iter()
+                    .map(|c| {
+                        if coalesce {
+                            format!("{c} = COALESCE(VALUES({c}), {c})")
+                        } else {
+                            format!("{c} = VALUES({c})")
+                        }
+                    })
+                    .collect();
+                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+            }
+            Backend::Sqlite | Backend::Postgres => {
+                let sets: Vec<String> = cols
+                    .iter()
+                    .map(|c| {
+                        if coalesce {
+                            format!("{c} = COALESCE(excluded.{c}, {table}.{c})")
+                        } else {
+                            format!("{c} = excluded.{c}")
+                        }
+                    })
+                    .collect();
+                format!(" ON CONFLICT ({key}) DO UPDATE SET {}", sets.join(", "))
+            }
+        }
+    }
+
+    /// Expression giving the UTC day (`YYYY-MM-DD` text) of a timestamp column.
+    pub fn day_of(&self, col: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("substr({col}, 1, 10)"),
+            Backend::MySql => format!("CAST(DATE_FORMAT({col}, '%Y-%m-%d') AS CHAR)"),
+            Backend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        }
+    }
+
+    /// The `rank` column name, quoted where it is a reserved word.
+    pub fn rank_col(&self) -> &'static str {
+        match self.backend {
+            Backend::MySql => "`rank`",
+            Backend::Sqlite | Backend::Postgres => "rank",
+        }
+    }
+
+    /// Most bind parameters one statement may carry.
+    pub fn max_params(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 32_000,
+            Backend::MySql | Backend::Postgres => 65_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_placeholders_are_numbered() {
+        let d = Dialect::new(Backend::Postgres);
+        assert_eq!(d.sql("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
+        let s = Dialect::new(Backend::Sqlite);
+        assert_eq!(s.sql("a = ?"), "a = ?");
+    }
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("mysql://root@h/db").unwrap(), Backend::MySql);
+        assert!(Backend::from_url("oracle://x").is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! The relational store of mindpulse: one logical schema on SQLite (the embedded
+//! default), MySQL/MariaDB and PostgreSQL.
+//!
+//! [`Store`] is the one boundary every other stage talks to. It owns a connection pool of
+//! one of the three backends and runs the same operations on each; the few places where
+//! SQL differs between backends (placeholders, insert-or-ignore, upserts, date functions)
+//! go through [`Dialect`]. Migrations are versioned per backend under `migrations/` and
+//! embedded in the binary; [`Store::migrate`] applies the missing ones and is a no-op
+//! when the schema is current.
+
+mod dialect;
+mod error;
+mod posts;
+mod query;
+mod runs;
+mod scores;
+pub mod testing;
+
+pub use dialect::{Backend, Dialect};
+pub use error::StoreError;
+pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
+pub use query::{Count, DupSeed, ExportFilter, ExportPost, ExportScore, Stats};
+pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
+pub use scores::NewScore;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The embedded default database URL.
+pub const DEFAULT_DB_URL: &str = "sqlite://mindpulse.db";
+
+/// A connection pool of one backend.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    MySql(MySqlPool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression on whichever backend pool the store holds.
+///
+/// The body is expanded once per backend, so the same generic sqlx code is compiled for
+/// each concrete database type.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::MySql($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The mindpulse database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+    pub(crate) dialect: Dialect,
+    url_redacted: String,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `mysql://…`, `postgres://…`).
+    /// A SQLite file is created when missing and opened in WAL mode with a long busy
+    /// timeout so that several processes can import into it at once.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let backend = Backend::from_url(url)?;
+        let url_redacted = redact_url(url);
+        let pool = match backend {
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(120))
+                    .foreign_keys(true)
+                    .pragma("cache_size", "-65536");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(120))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?;
+                Pool::Sqlite(pool)
+            }
+            Backend::MySql => {
+                let opts = MySqlConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?
+                    .charset("utf8mb4");
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?;
+                Pool::MySql(pool)
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::connect(&url_redacted, e))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Store {
+            pool,
+            dialect: Dialect::new(backend),
+            url_redacted,
+        })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.dialect.backend
+    }
+
+    /// The URL with any password replaced by `***`, for logs and messages.
+    pub fn url(&self) -> &str {
+        &self.url_redacted
+    }
+
+    /// Applies missing migrations; returns the versions applied now (empty when current).
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let migrator = match self.dialect.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::MySql => sqlx::migrate!("./migrations/mysql"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        let before = self.applied_versions().await.unwrap_or_default();
+        // Two processes migrating a fresh SQLite file at once can race on creating the
+        // bookkeeping table; the loser simply retries against the now-current schema.
+        let mut attempt = 0;
+        loop {
+            let result = on_pool!(&self.pool, p => migrator.run(p).await);
+            match result {
+                Ok(()) => break,
+                Err(e) if attempt < 3 && self.dialect.backend == Backend::Sqlite => {
+                    tracing::debug!(error = %e, "migration raced with another process; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => return Err(StoreError::Migrate(e)),
+            }
+        }
+        let after = self.applied_versions().await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    /// Versions recorded in the migrations table.
+    pub async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
+        let sql = if self.dialect.backend == Backend::Sqlite {
+            "SELECT version FROM _sqlx_migrations WHERE success = 1 ORDER BY version"
+        } else {
+            sql
+        };
+        let versions: Vec<i64> = on_pool!(&self.pool, p => sqlx::query_scalar(sql).fetch_all(p).await)?;
+        Ok(versions)
+    }
+
+    /// The latest schema version this build knows.
+    pub fn schema_version() -> i64 {
+        sqlx::migrate!("./migrations/sqlite")
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Closes the pool, waiting for connections to finish (flushes SQLite's WAL).
+    pub async fn close(&self) {
+        on_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+/// Replaces the password in a database URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!(
+                    "{}://{}:***@{}",
+                    &url[..scheme_end],
+                    &userinfo[..colon],
+                    &rest[at + 1..]
+                );
+            }
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests;
