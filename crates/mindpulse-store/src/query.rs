@@ -304,3 +304,33 @@ impl Store {
         Ok(n)
     }
 }
+
+impl Store {
+    /// How many posts stored by `run_id` are flagged (exact, near) duplicates.
+    pub async fn run_duplicate_counts(&self, run_id: i64) -> Result<(u64, u64), StoreError> {
+        let sql = self
+            .dialect
+            .sql("SELECT dup_kind, COUNT(*) FROM posts WHERE run_id = ? AND dup_kind IS NOT NULL GROUP BY dup_kind");
+        let rows: Vec<(String, i64)> = on_pool!(&self.pool, p => sqlx::query_as(&sql).bind(run_id).fetch_all(p).await?);
+        let mut exact = 0;
+        let mut near = 0;
+        for (kind, n) in rows {
+            match kind.as_str() {
+                "exact" => exact = n as u64,
+                "near" => near = n as u64,
+                _ => {}
+            }
+        }
+        Ok((exact, near))
+    }
+}
+
+impl Store {
+    /// Distinct score dimensions present, sorted.
+    pub async fn score_dimensions(&self) -> Result<Vec<String>, StoreError> {
+        let dims: Vec<String> = on_pool!(&self.pool, p => sqlx::query_scalar(
+            "SELECT DISTINCT dimension FROM scores ORDER BY dimension"
+        ).fetch_all(p).await?);
+        Ok(dims)
+    }
+}

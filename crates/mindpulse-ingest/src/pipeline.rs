@@ -1,0 +1,441 @@
+//! The import loop itself: producer thread (read, clean, flag duplicates) and async
+//! writer (batched inserts, run accounting).
+
+use crate::RejectsWriter;
+use chrono::{DateTime, Utc};
+use mindpulse_clean::{hex16, Cleaner, DupIndex, DupVerdict};
+use mindpulse_core::{Reject, Source};
+use mindpulse_store::{NewPost, NewRun, OnConflict, RunCounts, RunKind, RunStatus, Store, StoreError, TopicCache};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How many rejects are logged one by one before the rest are only counted.
+const LOGGED_REJECTS: u64 = 20;
+
+/// Settings of one import.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Name of the source row (`--source`, or the file name).
+    pub source_name: String,
+    /// Kind of source: `import`, `crawl`, …
+    pub source_kind: String,
+    pub platform: Option<String>,
+    /// Posts per database transaction.
+    pub batch_size: usize,
+    /// Read and clean everything, write nothing.
+    pub dry_run: bool,
+    /// Stop at the first rejected record.
+    pub strict: bool,
+    pub on_conflict: OnConflict,
+    /// Where rejects go (`<file>.rejects.jsonl`); None keeps them only in the log.
+    pub rejects_path: Option<PathBuf>,
+    /// Recorded in the run's `params`.
+    pub params: serde_json::Value,
+    pub run_kind: RunKind,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            source_name: "import".into(),
+            source_kind: "import".into(),
+            platform: None,
+            batch_size: 2000,
+            dry_run: false,
+            strict: false,
+            on_conflict: OnConflict::Ignore,
+            rejects_path: None,
+            params: serde_json::Value::Null,
+            run_kind: RunKind::Import,
+        }
+    }
+}
+
+/// A snapshot for progress bars.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestProgress {
+    pub records: u64,
+    pub stored: u64,
+    pub rejected: u64,
+    pub bytes: u64,
+    pub total_bytes: Option<u64>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IngestReport {
+    pub run_id: Option<i64>,
+    pub source: String,
+    /// Records read (accepted + duplicate + rejected).
+    pub input: u64,
+    /// Posts newly stored.
+    pub accepted: u64,
+    /// Posts whose platform id was already stored.
+    pub duplicate: u64,
+    pub rejected: u64,
+    /// Newly stored posts flagged as exact / near duplicates of earlier text.
+    pub exact_duplicates: u64,
+    pub near_duplicates: u64,
+    /// PII items replaced by placeholders.
+    pub pii_redacted: u64,
+    pub mentions_pseudonymized: u64,
+    pub interrupted: bool,
+    /// The reject that stopped a `--strict` import.
+    pub stopped_at: Option<String>,
+    pub rejects_file: Option<PathBuf>,
+    pub seconds: f64,
+}
+
+/// Why an import could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write rejects to {path}: {source}")]
+    Rejects {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the reading thread failed: {0}")]
+    Producer(String),
+}
+
+/// A batch from the producer thread to the writer, with the progress when it was cut.
+enum Msg {
+    Batch(Vec<NewPost>, IngestProgress),
+}
+
+#[derive(Default)]
+struct ProducerSummary {
+    input: u64,
+    rejected: u64,
+    exact: u64,
+    near: u64,
+    pii: u64,
+    mentions: u64,
+    stopped_at: Option<String>,
+    rejects_error: Option<(PathBuf, std::io::Error)>,
+    rejects_written: u64,
+    progress: IngestProgress,
+}
+
+/// Imports everything `source` yields. With `store = None` (or `dry_run`) nothing is
+/// written: records are read, cleaned and counted.
+pub async fn ingest(
+    store: Option<&Store>,
+    source: Box<dyn Source>,
+    cleaner: Arc<Cleaner>,
+    opts: IngestOptions,
+    cancel: Arc<AtomicBool>,
+    mut on_progress: impl FnMut(&IngestProgress),
+) -> Result<IngestReport, IngestError> {
+    let started = Instant::now();
+    let collected_at = Utc::now();
+    let store = if opts.dry_run { None } else { store };
+    let description = source.describe();
+
+    let mut dup_index = DupIndex::new();
+    let (source_id, run_id) = match store {
+        Some(store) => {
+            seed_dup_index(store, &mut dup_index).await?;
+            let source_id = store
+                .ensure_source(&opts.source_name, &opts.source_kind, opts.platform.as_deref())
+                .await?;
+            let run_id = store
+                .start_run(&NewRun {
+                    kind: Some(opts.run_kind),
+                    source_id: Some(source_id),
+                    version: Some(concat!("mindpulse ", env!("CARGO_PKG_VERSION")).to_string()),
+                    params: opts.params.clone(),
+                    ..Default::default()
+                })
+                .await?;
+            (Some(source_id), Some(run_id))
+        }
+        None => (None, None),
+    };
+
+    let (tx, mut rx) = mpsc::channel::<Msg>(4);
+    let producer_opts = opts.clone();
+    let producer_cancel = cancel.clone();
+    let producer = tokio::task::spawn_blocking(move || {
+        produce(source, &cleaner, dup_index, &producer_opts, collected_at, &producer_cancel, &tx)
+    });
+
+    let mut report = IngestReport {
+        run_id,
+        source: description,
+        rejects_file: None,
+        ..Default::default()
+    };
+    let mut topics = TopicCache::new();
+    let mut write_error = None;
+    let mut last_progress = IngestProgress::default();
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Batch(batch, progress) => {
+                if let Some(store) = store {
+                    match store.insert_posts(&batch, source_id, run_id, opts.on_conflict, &mut topics).await {
+                        Ok(r) => {
+                            report.accepted += r.inserted;
+                            report.duplicate += r.existing;
+                        }
+                        Err(e) => {
+                            write_error = Some(e);
+                            break;
+                        }
+                    }
+                } else {
+                    report.accepted += batch.len() as u64;
+                }
+                last_progress = IngestProgress {
+                    stored: report.accepted,
+                    ..progress
+                };
+                on_progress(&last_progress);
+                if let (Some(store), Some(run_id)) = (store, run_id) {
+                    let counts = RunCounts {
+                        input: (progress.records) as i64,
+                        accepted: report.accepted as i64,
+                        duplicate: report.duplicate as i64,
+                        rejected: progress.rejected as i64,
+                        failed: 0,
+                    };
+                    if let Err(e) = store.update_run_counts(run_id, counts).await {
+                        write_error = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    drop(rx);
+    let produced = producer.await;
+
+    let summary = match produced {
+        Ok(s) => s,
+        Err(e) => {
+            if let (Some(store), Some(run_id)) = (store, run_id) {
+                let _ = store
+                    .finish_run(run_id, RunStatus::Failed, RunCounts::default(), Some("reader thread failed"))
+                    .await;
+            }
+            return Err(IngestError::Producer(e.to_string()));
+        }
+    };
+    report.input = summary.input;
+    report.rejected = summary.rejected;
+    report.pii_redacted = summary.pii;
+    report.mentions_pseudonymized = summary.mentions;
+    report.stopped_at = summary.stopped_at;
+    report.interrupted = cancel.load(Ordering::Relaxed);
+    if summary.rejects_written > 0 {
+        report.rejects_file = opts.rejects_path.clone();
+    }
+    on_progress(&IngestProgress {
+        stored: report.accepted,
+        ..summary.progress.max_with(last_progress)
+    });
+
+    let counts = RunCounts {
+        input: report.input as i64,
+        accepted: report.accepted as i64,
+        duplicate: report.duplicate as i64,
+        rejected: report.rejected as i64,
+        failed: 0,
+    };
+    if let (Some(store), Some(run_id)) = (store, run_id) {
+        let (status, note) = if let Some(e) = &write_error {
+            (RunStatus::Failed, Some(e.to_string()))
+        } else if report.interrupted {
+            (RunStatus::Interrupted, Some("interrupted".to_string()))
+        } else if let Some(stop) = &report.stopped_at {
+            (RunStatus::Failed, Some(format!("--strict: stopped at {stop}")))
+        } else {
+            (RunStatus::Done, None)
+        };
+        store.finish_run(run_id, status, counts, note.as_deref()).await?;
+        let (exact, near) = store.run_duplicate_counts(run_id).await?;
+        report.exact_duplicates = exact;
+        report.near_duplicates = near;
+    } else {
+        report.exact_duplicates = summary.exact;
+        report.near_duplicates = summary.near;
+    }
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    if let Some((path, source)) = summary.rejects_error {
+        return Err(IngestError::Rejects { path, source });
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+impl IngestProgress {
+    fn max_with(self, other: IngestProgress) -> IngestProgress {
+        IngestProgress {
+            records: self.records.max(other.records),
+            stored: self.stored.max(other.stored),
+            rejected: self.rejected.max(other.rejected),
+            bytes: self.bytes.max(other.bytes),
+            total_bytes: self.total_bytes.or(other.total_bytes),
+        }
+    }
+}
+
+/// Loads what is already stored into the duplicate index, page by page.
+async fn seed_dup_index(store: &Store, index: &mut DupIndex) -> Result<(), StoreError> {
+    let mut after = 0i64;
+    let started = Instant::now();
+    let mut n = 0u64;
+    loop {
+        let page = store.dup_seed_page(after, 50_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for seed in &page {
+            let Some(hash) = parse_hex16(&seed.content_hash) else { continue };
+            let group = seed.dup_group.as_deref().and_then(parse_hex16);
+            index.seed(hash, seed.simhash.map(|s| s as u64), group);
+            n += 1;
+        }
+    }
+    if n > 0 {
+        tracing::debug!(posts = n, elapsed_ms = started.elapsed().as_millis() as u64, "duplicate index seeded");
+    }
+    Ok(())
+}
+
+fn parse_hex16(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The producer: reads the source, cleans, flags duplicates, sends batches.
+fn produce(
+    mut source: Box<dyn Source>,
+    cleaner: &Cleaner,
+    mut dup_index: DupIndex,
+    opts: &IngestOptions,
+    collected_at: DateTime<Utc>,
+    cancel: &AtomicBool,
+    tx: &mpsc::Sender<Msg>,
+) -> ProducerSummary {
+    let mut s = ProducerSummary::default();
+    let mut rejects = opts.rejects_path.as_ref().map(RejectsWriter::new);
+    let batch_size = opts.batch_size.max(1);
+    let mut batch: Vec<NewPost> = Vec::with_capacity(batch_size);
+    let mut last_send = Instant::now();
+
+    let mut on_reject = |s: &mut ProducerSummary, reject: Reject| -> bool {
+        s.rejected += 1;
+        if s.rejected <= LOGGED_REJECTS {
+            tracing::warn!("{reject}");
+        } else if s.rejected == LOGGED_REJECTS + 1 {
+            tracing::warn!("more rejects: see the rejects file and the summary");
+        }
+        if let Some(w) = rejects.as_mut() {
+            if s.rejects_error.is_none() {
+                if let Err(e) = w.write(&reject) {
+                    s.rejects_error = Some((w.path().to_path_buf(), e));
+                }
+            }
+        }
+        if opts.strict {
+            s.stopped_at = Some(reject.to_string());
+            return false;
+        }
+        true
+    };
+
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let Some(item) = source.next() else { break };
+        s.input += 1;
+        let keep_going = match item {
+            Err(reject) => on_reject(&mut s, reject),
+            Ok(raw) => {
+                let origin = raw.origin.clone();
+                match cleaner.clean(raw, collected_at) {
+                    Err(e) => on_reject(&mut s, Reject::new(&origin, e.to_string())),
+                    Ok(cleaned) => {
+                        s.pii += u64::from(cleaned.pii.total().saturating_sub(cleaned.pii.mentions));
+                        s.mentions += u64::from(cleaned.pii.mentions);
+                        let (dup_group, dup_kind) = match dup_index.check(cleaned.content_hash, cleaned.simhash) {
+                            DupVerdict::New => (None, None),
+                            DupVerdict::Exact { group } => {
+                                s.exact += 1;
+                                (Some(hex16(&group)), Some("exact"))
+                            }
+                            DupVerdict::Near { group, .. } => {
+                                s.near += 1;
+                                (Some(hex16(&group)), Some("near"))
+                            }
+                        };
+                        batch.push(NewPost {
+                            post: cleaned.post,
+                            dup_group,
+                            dup_kind,
+                        });
+                        true
+                    }
+                }
+            }
+        };
+        let full = batch.len() >= batch_size;
+        // Small trickles (slow sources) are flushed at least every two seconds.
+        let stale = !batch.is_empty() && last_send.elapsed() > Duration::from_secs(2);
+        if full || stale {
+            let progress = snapshot(&s, source.as_ref());
+            let out = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            if tx.blocking_send(Msg::Batch(out, progress)).is_err() {
+                // The writer stopped (database error); it reports why.
+                return s;
+            }
+            last_send = Instant::now();
+        }
+        if !keep_going {
+            break;
+        }
+    }
+    if !batch.is_empty() {
+        let progress = snapshot(&s, source.as_ref());
+        if tx.blocking_send(Msg::Batch(batch, progress)).is_err() {
+            return s;
+        }
+    }
+    if let Some(w) = rejects.as_mut() {
+        if let Err(e) = w.flush() {
+            if s.rejects_error.is_none() {
+                s.rejects_error = Some((w.path().to_path_buf(), e));
+            }
+        }
+        s.rejects_written = w.written();
+    }
+    s.progress = snapshot(&s, source.as_ref());
+    s
+}
+
+fn snapshot(s: &ProducerSummary, source: &dyn Source) -> IngestProgress {
+    let (bytes, total_bytes) = source.progress();
+    IngestProgress {
+        records: s.input,
+        stored: 0,
+        rejected: s.rejected,
+        bytes,
+        total_bytes,
+    }
+}
+

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Idempotent: installs what the tests need first.
+#
+# MySQL/MariaDB and PostgreSQL tests run when MINDPULSE_TEST_MYSQL / MINDPULSE_TEST_POSTGRES
+# name a server (e.g. mysql://root@127.0.0.1:3306/test, postgres://postgres@127.0.0.1:5432/test);
+# each test creates and drops its own database there. With CI=true a missing server fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+# The leak tests read whole server databases back with the servers' own dump tools.
+if [ -n "${MINDPULSE_TEST_MYSQL:-}" ] && ! need mariadb-dump && ! need mysqldump; then
+  echo "installing mariadb-client (for mariadb-dump)"; apt-get update -qq && apt-get install -y -qq mariadb-client
+fi
+if [ -n "${MINDPULSE_TEST_POSTGRES:-}" ] && ! need pg_dump; then
+  echo "installing postgresql-client (for pg_dump)"; apt-get update -qq && apt-get install -y -qq postgresql-client
+fi
+
+# Keep test keys and caches out of the user's home.
+export MINDPULSE_KEY_FILE="${MINDPULSE_KEY_FILE:-$PWD/target/test-home/pseudonym.key}"
+
+cargo test --workspace --all-targets "$@"
