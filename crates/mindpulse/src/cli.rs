@@ -1,0 +1,191 @@
+//! Command-line definitions (clap). Every subcommand has `--help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// mindpulse: population-scale mental-health signals from social media.
+///
+/// Collect posts (imports, crawlers), clean and pseudonymize them at ingest, store them in
+/// SQLite (default), MySQL/MariaDB or PostgreSQL, and analyze them. Not a diagnostic tool:
+/// it measures populations; anything about one person stays pseudonymous.
+#[derive(Debug, Parser)]
+#[command(name = "mindpulse", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database URL: sqlite://PATH (default sqlite://mindpulse.db), mysql://USER@HOST/DB, postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "MINDPULSE_DB")]
+    pub db: Option<String>,
+    /// Configuration file (TOML). Default: ./mindpulse.toml when it exists.
+    #[arg(long, global = true, env = "MINDPULSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Pseudonym key file (outside the database). Default: $XDG_DATA_HOME/mindpulse/pseudonym.key.
+    #[arg(long, global = true, env = "MINDPULSE_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors in the log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log as JSON lines (for log collectors).
+    #[arg(long, global = true, env = "MINDPULSE_LOG_JSON")]
+    pub log_json: bool,
+    /// No progress bars.
+    #[arg(long, global = true, env = "MINDPULSE_NO_PROGRESS")]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or migrate the database schema and the pseudonym key (re-running is a no-op).
+    Init,
+    /// Import posts from files (JSONL, CSV, Reddit dumps, weibo-search CSV), cleaning and pseudonymizing them.
+    Import(ImportArgs),
+    /// Export stored posts as CSV or JSONL (streaming).
+    Export(ExportArgs),
+    /// Summary statistics: posts per platform, topic, day and language; duplicates; rejects.
+    Stats(StatsArgs),
+    /// List recent runs (imports, crawls, scoring) with their provenance and counts.
+    Runs(RunsArgs),
+    /// Create a demo SQLite database from the bundled sample and print a summary.
+    Quickstart(QuickstartArgs),
+    /// Benchmarks (print a table; the peer is measured in the same run).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Jsonl,
+    Csv,
+    Reddit,
+    #[value(name = "weibo-csv")]
+    WeiboCsv,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import (plain or, for Reddit dumps, .zst).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Input format; guessed from the content when omitted.
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// Source name recorded with the posts (default: the file name).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Platform of the records when the file does not say (jsonl/csv).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Field mapping for jsonl/csv, e.g. `text=body,author=user.id,created_at=ts`.
+    #[arg(long)]
+    pub map: Option<String>,
+    /// Read, clean and count, but write nothing to the database.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop at the first bad record and exit non-zero (what was accepted before it stays).
+    #[arg(long)]
+    pub strict: bool,
+    /// Also replace URLs in the text by [URL].
+    #[arg(long)]
+    pub redact_urls: bool,
+    /// Keep the (redacted) source record in posts.raw.
+    #[arg(long)]
+    pub keep_raw: bool,
+    /// Posts per database transaction.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Print the summary as one JSON object per file.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    /// Output file (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Include the stored scores.
+    #[arg(long)]
+    pub scores: bool,
+    /// Only posts created at or after this time (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only posts created before this time (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only posts linked to this topic keyword.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only posts of this platform.
+    #[arg(long)]
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// How many most recent days to list.
+    #[arg(long, default_value_t = 30)]
+    pub days: i64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    /// Print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Directory for the demo database and sample file.
+    #[arg(long, default_value = "mindpulse-quickstart")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Generate realistic posts as JSONL and import them with cleaning and pseudonymization on.
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Number of posts to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub posts: u64,
+    /// Working directory for the generated file and databases (default: a temporary one).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Also measure a MySQL/MariaDB server (a scratch database is created there).
+    #[arg(long, env = "MINDPULSE_BENCH_MYSQL")]
+    pub mysql: Option<String>,
+    /// Also measure a PostgreSQL server (a scratch database is created there).
+    #[arg(long, env = "MINDPULSE_BENCH_POSTGRES")]
+    pub postgres: Option<String>,
+    /// Skip the Python peer.
+    #[arg(long)]
+    pub no_peer: bool,
+}

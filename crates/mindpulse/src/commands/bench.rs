@@ -1,0 +1,161 @@
+//! `mindpulse bench ingest`: generate realistic posts and import them with cleaning and
+//! pseudonymization on, one child process per backend (so each peak RSS is the import's
+//! own), beside the Python standard-library peer doing the same job. Prints a table.
+
+use crate::cli::BenchIngestArgs;
+use crate::context::Context;
+use anyhow::{bail, Context as _};
+use mindpulse_store::{testing::with_database, Store};
+use mindpulse_synth::{Generator, SynthOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+/// One measured row of the table.
+struct Row {
+    name: String,
+    posts: u64,
+    seconds: f64,
+    peak_rss_mib: f64,
+}
+
+pub async fn ingest(_ctx: &Context, args: BenchIngestArgs) -> anyhow::Result<ExitCode> {
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let input = dir.join("bench-posts.jsonl");
+    let started = Instant::now();
+    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&input)?);
+    let bytes = Generator::new(SynthOptions::default()).write_jsonl(file, args.posts)?;
+    eprintln!(
+        "generated {} posts ({:.0} MiB) in {:.1}s: {}",
+        args.posts,
+        bytes as f64 / 1048576.0,
+        started.elapsed().as_secs_f64(),
+        input.display()
+    );
+
+    let mut rows = Vec::new();
+    let sqlite_path = dir.join("bench.db");
+    remove_sqlite(&sqlite_path);
+    rows.push(run_import("mindpulse → SQLite", &format!("sqlite://{}", sqlite_path.display()), &input)?);
+    remove_sqlite(&sqlite_path);
+    for (label, server) in [("MariaDB/MySQL", &args.mysql), ("PostgreSQL", &args.postgres)] {
+        let Some(server) = server else { continue };
+        let name = format!("mindpulse_bench_{}", std::process::id());
+        let admin = Store::connect(server).await?;
+        admin.execute_raw(&format!("CREATE DATABASE {name}")).await?;
+        let result = run_import(&format!("mindpulse → {label}"), &with_database(server, &name), &input);
+        admin.execute_raw(&format!("DROP DATABASE {name}")).await?;
+        admin.close().await;
+        rows.push(result?);
+    }
+    if !args.no_peer {
+        match run_peer(&input, &dir.join("peer.db")) {
+            Ok(row) => rows.push(row),
+            Err(e) => eprintln!("peer not measured: {e:#}"),
+        }
+        remove_sqlite(&dir.join("peer.db"));
+    }
+
+    println!("\ningest benchmark: {} posts, cleaning + pseudonymization on, {} cores", args.posts, cores());
+    println!("| importer | posts | seconds | posts/s | peak RSS (MiB) |");
+    println!("|---|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1} | {} | {:.0} |",
+            r.name,
+            r.posts,
+            r.seconds,
+            crate::progress::thousands((r.posts as f64 / r.seconds.max(1e-9)) as u64),
+            r.peak_rss_mib
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Runs `mindpulse import` on `input` as a child process; returns its time and peak RSS.
+fn run_import(name: &str, db_url: &str, input: &Path) -> anyhow::Result<Row> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--no-progress", "-q", "--db", db_url, "import", "--json", "--format", "jsonl"])
+        .arg(input)
+        .env("MINDPULSE_PSEUDONYM_KEY", "mindpulse bench key");
+    let (stdout, seconds, rss) = run_measured(cmd)?;
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .with_context(|| format!("{name}: unexpected import output: {stdout}"))?;
+    let posts = report["accepted"].as_u64().unwrap_or(0);
+    Ok(Row {
+        name: name.to_string(),
+        posts,
+        seconds,
+        peak_rss_mib: rss,
+    })
+}
+
+/// The Python standard-library peer.
+fn run_peer(input: &Path, db: &Path) -> anyhow::Result<Row> {
+    let script = [
+        PathBuf::from("scripts/bench/ingest_peer.py"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench/ingest_peer.py"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .context("scripts/bench/ingest_peer.py not found (run from the repository)")?;
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).arg(input).arg(db);
+    let (stdout, seconds, rss) = run_measured(cmd)?;
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .with_context(|| format!("unexpected peer output: {stdout}"))?;
+    Ok(Row {
+        name: "Python peer (json + re + hashlib + sqlite3)".into(),
+        posts: report["posts"].as_u64().unwrap_or(0),
+        seconds,
+        peak_rss_mib: rss,
+    })
+}
+
+/// Runs a command to completion; returns stdout, wall seconds and peak RSS (MiB) of the child.
+fn run_measured(mut cmd: Command) -> anyhow::Result<(String, f64, f64)> {
+    let started = Instant::now();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut stdout)?;
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet reaped (std's Child is not waited on).
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = started.elapsed().as_secs_f64();
+    if rc < 0 {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{:?} failed (status {status}): {stdout}", cmd.get_program());
+    }
+    Ok((stdout, seconds, usage.ru_maxrss as f64 / 1024.0))
+}

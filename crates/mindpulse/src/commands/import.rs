@@ -1,0 +1,150 @@
+//! `mindpulse import FILE…`: stream files through cleaning into the store.
+
+use crate::cli::{ImportArgs, ImportFormat};
+use crate::context::Context;
+use crate::progress;
+use anyhow::Context as _;
+use mindpulse_clean::{CleanOptions, Cleaner};
+use mindpulse_collect::{guess_format, open, FieldMap, Format, ImportOptions};
+use mindpulse_ingest::{ingest, IngestOptions, IngestReport, RejectsWriter};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let map = match &args.map {
+        Some(spec) => FieldMap::parse(spec)?,
+        None => FieldMap::default(),
+    };
+    let key = match ctx.key(!args.dry_run) {
+        Ok(key) => key,
+        // A dry run stores nothing, so a throwaway key shows the same cleaning.
+        Err(e) if args.dry_run => {
+            tracing::info!("dry run without a pseudonym key ({e:#}); using a throwaway key");
+            mindpulse_clean::PseudonymKey::generate()?
+        }
+        Err(e) => return Err(e),
+    };
+    let clean_opts = CleanOptions {
+        redact_urls: args.redact_urls || ctx.config.import.redact_urls.unwrap_or(false),
+        keep_raw: args.keep_raw || ctx.config.import.keep_raw.unwrap_or(false),
+    };
+    let cleaner = Arc::new(Cleaner::new(key, clean_opts));
+    let store = if args.dry_run { None } else { Some(ctx.store().await?) };
+    let cancel = super::cancel_on_signal();
+    let batch_size = args.batch_size.or(ctx.config.import.batch_size).unwrap_or(2000);
+
+    let mut reports: Vec<IngestReport> = Vec::new();
+    let mut failed = false;
+    for file in &args.files {
+        let format = match args.format {
+            Some(f) => to_format(f),
+            None => guess_format(file)?,
+        };
+        let import_opts = ImportOptions {
+            platform: args.platform.clone(),
+            map: map.clone(),
+            keep_raw: clean_opts.keep_raw,
+            ..ImportOptions::default()
+        };
+        let source = open(file, format, &import_opts).with_context(|| format!("cannot import {}", file.display()))?;
+        let source_name = args.source.clone().unwrap_or_else(|| {
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.display().to_string())
+        });
+        let opts = IngestOptions {
+            source_name,
+            platform: args.platform.clone(),
+            batch_size,
+            dry_run: args.dry_run,
+            strict: args.strict,
+            rejects_path: Some(RejectsWriter::path_for(file)),
+            params: serde_json::json!({
+                "file": file.display().to_string(),
+                "format": format.to_string(),
+                "map": args.map,
+                "redact_urls": clean_opts.redact_urls,
+                "keep_raw": clean_opts.keep_raw,
+                "dry_run": args.dry_run,
+            }),
+            ..IngestOptions::default()
+        };
+        let (_, total) = source.progress();
+        let pb = progress::bar(ctx.show_progress, total, &file.display().to_string());
+        let started = std::time::Instant::now();
+        let report = ingest(store.as_ref(), source, cleaner.clone(), opts, cancel.clone(), |p| {
+            pb.set_position(p.bytes);
+            pb.set_message(progress::rate_msg(p.records, started.elapsed().as_secs_f64()));
+        })
+        .await
+        .with_context(|| format!("importing {} failed", file.display()))?;
+        pb.finish_and_clear();
+        print_report(&report, &format, args.json, args.dry_run)?;
+        if report.stopped_at.is_some() || (report.rejected > 0 && report.accepted + report.duplicate == 0) {
+            failed = true;
+        }
+        let interrupted = report.interrupted;
+        reports.push(report);
+        if interrupted || (args.strict && failed) {
+            break;
+        }
+    }
+    if reports.len() > 1 && !args.json {
+        let sum = |f: fn(&IngestReport) -> u64| reports.iter().map(f).sum::<u64>();
+        println!(
+            "total: {} files, {} read, {} accepted, {} duplicate, {} rejected",
+            reports.len(),
+            sum(|r| r.input),
+            sum(|r| r.accepted),
+            sum(|r| r.duplicate),
+            sum(|r| r.rejected)
+        );
+    }
+    if let Some(store) = store {
+        store.close().await;
+    }
+    if reports.iter().any(|r| r.interrupted) {
+        eprintln!("import interrupted: finished batches are stored; re-run the same command to continue (already stored posts are skipped)");
+        return Ok(ExitCode::from(130));
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn to_format(f: ImportFormat) -> Format {
+    match f {
+        ImportFormat::Jsonl => Format::Jsonl,
+        ImportFormat::Csv => Format::Csv,
+        ImportFormat::Reddit => Format::Reddit,
+        ImportFormat::WeiboCsv => Format::WeiboCsv,
+    }
+}
+
+fn print_report(r: &IngestReport, format: &Format, json: bool, dry_run: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(r)?);
+        return Ok(());
+    }
+    let rate = if r.seconds > 0.0 { r.input as f64 / r.seconds } else { 0.0 };
+    println!(
+        "{} ({format}{}): {} read, {} accepted, {} duplicate, {} rejected in {:.2}s ({} posts/s)",
+        r.source,
+        if dry_run { ", dry run" } else { "" },
+        progress::thousands(r.input),
+        progress::thousands(r.accepted),
+        progress::thousands(r.duplicate),
+        progress::thousands(r.rejected),
+        r.seconds,
+        progress::thousands(rate as u64),
+    );
+    println!(
+        "  flagged {} exact and {} near duplicates of earlier text; redacted {} PII items, pseudonymized {} mentions",
+        r.exact_duplicates, r.near_duplicates, r.pii_redacted, r.mentions_pseudonymized
+    );
+    if let Some(path) = &r.rejects_file {
+        println!("  rejects written to {}", path.display());
+    }
+    if let Some(stop) = &r.stopped_at {
+        println!("  --strict: stopped at {stop}");
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! One module per subcommand; [`run`] dispatches.
+
+mod bench;
+mod export;
+mod import;
+mod init;
+mod quickstart;
+mod stats;
+
+use crate::cli::{BenchCommand, Cli, Command};
+use crate::context::Context;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Init => init::run(&ctx).await,
+        Command::Import(args) => import::run(&ctx, args).await,
+        Command::Export(args) => export::run(&ctx, args).await,
+        Command::Stats(args) => stats::run(&ctx, args).await,
+        Command::Runs(args) => stats::runs(&ctx, args).await,
+        Command::Quickstart(args) => quickstart::run(&ctx, args).await,
+        Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&ctx, args).await,
+    }
+}
+
+/// A flag set on the first Ctrl-C (SIGINT) or SIGTERM so long work can finish its current
+/// batch and stop cleanly; a second Ctrl-C exits at once.
+pub fn cancel_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::debug!("cannot listen for SIGTERM: {e}");
+                None
+            }
+        };
+        loop {
+            let got = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        tokio::select! {
+                            r = tokio::signal::ctrl_c() => r.is_ok(),
+                            s = t.recv() => s.is_some(),
+                        }
+                    }
+                    None => tokio::signal::ctrl_c().await.is_ok(),
+                }
+            }
+            .await;
+            if !got {
+                return;
+            }
+            if f.swap(true, Ordering::SeqCst) {
+                eprintln!("interrupted again: exiting now");
+                std::process::exit(130);
+            }
+            eprintln!("interrupt: finishing the current batch and saving (Ctrl-C again to exit now)");
+        }
+    });
+    flag
+}

@@ -1,0 +1,73 @@
+//! What every command needs, resolved once from flags, environment and config file:
+//! the database URL, the pseudonym key, import defaults.
+
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use anyhow::Context as _;
+use mindpulse_clean::{default_key_path, PseudonymKey};
+use mindpulse_store::{Store, DEFAULT_DB_URL};
+use std::path::PathBuf;
+
+/// Env var holding the pseudonym key itself (64 hex chars or any passphrase).
+pub const KEY_ENV: &str = "MINDPULSE_PSEUDONYM_KEY";
+
+pub struct Context {
+    pub db_url: String,
+    pub config: Config,
+    pub key_file: PathBuf,
+    pub show_progress: bool,
+}
+
+impl Context {
+    pub fn new(global: &GlobalArgs) -> anyhow::Result<Context> {
+        let config = Config::load(global.config.as_deref())?;
+        let db_url = global
+            .db
+            .clone()
+            .or_else(|| config.db.url.clone())
+            .unwrap_or_else(|| DEFAULT_DB_URL.to_string());
+        let key_file = global
+            .key_file
+            .clone()
+            .or_else(|| config.pseudonym.key_file.clone())
+            .unwrap_or_else(default_key_path);
+        let show_progress = !global.no_progress && !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        Ok(Context {
+            db_url,
+            config,
+            key_file,
+            show_progress,
+        })
+    }
+
+    /// Opens the database, creating or migrating the schema as needed.
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        Store::open(&self.db_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", mindpulse_store::redact_url(&self.db_url)))
+    }
+
+    /// The pseudonym key: from `MINDPULSE_PSEUDONYM_KEY`, else the key file (created with
+    /// mode 0600 when `create` and missing).
+    pub fn key(&self, create: bool) -> anyhow::Result<PseudonymKey> {
+        if let Ok(secret) = std::env::var(KEY_ENV) {
+            if !secret.trim().is_empty() {
+                return Ok(PseudonymKey::from_secret(secret.trim()));
+            }
+        }
+        if create {
+            let (key, created) = PseudonymKey::load_or_create(&self.key_file)?;
+            if created {
+                tracing::warn!(
+                    "created a new pseudonym key at {} (mode 0600); keep it safe and share it only with machines that write to the same database",
+                    self.key_file.display()
+                );
+            }
+            Ok(key)
+        } else {
+            PseudonymKey::load(&self.key_file).with_context(|| {
+                format!("no pseudonym key: run `mindpulse init` or set {KEY_ENV}")
+            })
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The `mindpulse` binary: parses the command line, sets up logging, and wires the
+//! stages (collect → clean → store → …) together. The work itself lives in the crates.
+
+mod cli;
+mod commands;
+mod config;
+mod context;
+mod progress;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(global: &cli::GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("MINDPULSE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if global.log_json {
+        builder.json().init();
+    } else {
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        builder.with_target(false).without_time().with_ansi(ansi).init();
+    }
+}

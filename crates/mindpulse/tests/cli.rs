@@ -1,0 +1,358 @@
+//! End-to-end tests of the `mindpulse` binary: init, import (every format guess, rejects,
+//! strict, dry run, concurrency), export, stats, runs, quickstart, config and errors,
+//! on SQLite and on the MySQL/PostgreSQL servers when configured.
+
+use mindpulse_store::testing::TestDb;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn sqlite_url(&self) -> String {
+        format!("sqlite://{}", self.path("t.db").display())
+    }
+
+    /// `mindpulse ARGS` in the temp dir with a private key file and no progress bars.
+    fn cmd(&self, db: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mindpulse"));
+        c.current_dir(self.dir.path())
+            .env("MINDPULSE_KEY_FILE", self.path("keys/pseudonym.key"))
+            .env_remove("MINDPULSE_PSEUDONYM_KEY")
+            .env_remove("MINDPULSE_DB")
+            .env_remove("MINDPULSE_CONFIG")
+            .arg("--no-progress")
+            .arg("--db")
+            .arg(db)
+            .args(args);
+        c
+    }
+
+    fn run(&self, db: &str, args: &[&str]) -> Output {
+        self.cmd(db, args).output().expect("run mindpulse")
+    }
+
+    fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "failed: {}\n{}", stdout(o), stderr(o));
+    stdout(o)
+}
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).expect("json line")).collect()
+}
+
+const JSONL: &str = r##"{"id":"a1","text":"Work again &amp; no sleep\u200b, I feel so tired","author":"alice_raw","created_at":"2025-11-20T10:00:00Z","topic":"work"}
+{"id":"a2","text":"今天天气很好，心情也不错，和朋友一起去公园散步了","author":"1234567890","created_at":"2025-11-21T10:00:00+08:00","topic":["#周末#"]}
+{"id":"a3","text":"reply to @alice_raw: hang in there, mail me at help.me@example.org","author":"bob_raw","created_at":"2025-11-21T12:00:00Z","parent_id":"a1"}
+not json at all
+{"id":"a5","author":"carol_raw"}
+"##;
+
+#[test]
+fn help_on_every_subcommand() {
+    for sub in [
+        vec![],
+        vec!["init"],
+        vec!["import"],
+        vec!["export"],
+        vec!["stats"],
+        vec!["runs"],
+        vec!["quickstart"],
+        vec!["bench"],
+        vec!["bench", "ingest"],
+    ] {
+        let mut args = sub.clone();
+        args.push("--help");
+        let o = Command::new(env!("CARGO_BIN_EXE_mindpulse")).args(&args).output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        assert!(stdout(&o).contains("Usage"), "{args:?}");
+    }
+}
+
+fn import_export_roundtrip(env: &Env, db: &str) {
+    let o = env.run(db, &["init"]);
+    assert!(ok(&o).contains("applied migrations"), "{}", stdout(&o));
+    let o = env.run(db, &["init"]);
+    assert!(ok(&o).contains("schema is current"));
+    let key = env.path("keys/pseudonym.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let file = env.write("in.jsonl", JSONL);
+    let o = env.run(db, &["import", "--json", file.to_str().unwrap()]);
+    let out = ok(&o);
+    let r = &json_lines(&out)[0];
+    assert_eq!((r["input"].as_u64(), r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(5), Some(3), Some(2)), "{out}");
+    let err = stderr(&o);
+    assert!(err.contains("in.jsonl:4:"), "reject with file:line in the log: {err}");
+    assert!(err.contains("in.jsonl:5:"), "{err}");
+    let rejects = std::fs::read_to_string(env.path("in.jsonl.rejects.jsonl")).unwrap();
+    assert_eq!(rejects.lines().count(), 2);
+
+    // The same file again adds nothing, and is not an error.
+    let o = env.run(db, &["import", "--json", file.to_str().unwrap()]);
+    let r = &json_lines(&ok(&o))[0];
+    assert_eq!((r["accepted"].as_u64(), r["duplicate"].as_u64()), (Some(0), Some(3)));
+
+    let o = env.run(db, &["export", "--format", "jsonl"]);
+    let posts = json_lines(&ok(&o));
+    assert_eq!(posts.len(), 3);
+    assert_eq!(posts[0]["text"], "Work again & no sleep, I feel so tired");
+    assert_eq!(posts[0]["topics"], serde_json::json!(["work"]));
+    assert_eq!(posts[1]["lang"], "zh");
+    assert_eq!(posts[1]["created_at"], "2025-11-21T02:00:00Z");
+    let alice = posts[0]["author"].as_str().unwrap().to_string();
+    assert!(alice.starts_with("u_"));
+    let reply = posts[2]["text"].as_str().unwrap();
+    assert!(reply.contains(&format!("@{alice}")) && reply.contains("[EMAIL]"), "{reply}");
+    assert_eq!(posts[2]["parent_id"], "a1");
+    assert_eq!(posts[2]["kind"], "comment");
+    let all = stdout(&o);
+    for raw in ["alice_raw", "bob_raw", "1234567890", "help.me@example.org"] {
+        assert!(!all.contains(raw), "{raw} in export");
+    }
+
+    let o = env.run(db, &["export", "--format", "csv", "--topic", "work"]);
+    let csv = ok(&o);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,platform,platform_id,kind"));
+    assert_eq!(lines.count(), 1, "{csv}");
+    let o = env.run(db, &["export", "--since", "2025-11-21", "--until", "2025-11-21T11:00:00Z"]);
+    assert_eq!(json_lines(&ok(&o)).len(), 1);
+    let o = env.run(db, &["export", "--since", "last week"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--since"), "{}", stderr(&o));
+
+    let o = env.run(db, &["stats", "--json"]);
+    let s = &json_lines(&ok(&o))[0];
+    assert_eq!(s["posts"], 3);
+    assert_eq!(s["rejected"], 4, "two imports with two rejects each");
+    let o = env.run(db, &["stats"]);
+    assert!(ok(&o).contains("by language"));
+    let o = env.run(db, &["runs", "--json"]);
+    let runs = json_lines(&ok(&o));
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["kind"], "import");
+    assert_eq!(runs[0]["status"], "done");
+}
+
+#[test]
+fn import_export_stats_on_sqlite() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    import_export_roundtrip(&env, &db);
+    // Nothing raw in the database file.
+    let mut bytes = std::fs::read(env.path("t.db")).unwrap();
+    if let Ok(w) = std::fs::read(env.path("t.db-wal")) {
+        bytes.extend(w);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for raw in ["alice_raw", "bob_raw", "carol_raw", "1234567890", "help.me@example.org"] {
+        assert!(!text.contains(raw), "{raw} leaked into the SQLite file");
+    }
+}
+
+#[test]
+fn import_export_stats_on_servers() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for env_var in [mindpulse_store::testing::MYSQL_ENV, mindpulse_store::testing::POSTGRES_ENV] {
+        let Some(db) = rt.block_on(TestDb::server(env_var)) else { continue };
+        let env = Env::new();
+        import_export_roundtrip(&env, &db.url);
+        let dump = String::from_utf8_lossy(&db.dump().unwrap()).into_owned();
+        for raw in ["alice_raw", "bob_raw", "carol_raw", "1234567890", "help.me@example.org"] {
+            assert!(!dump.contains(raw), "{raw} leaked into {env_var}");
+        }
+        rt.block_on(db.drop_db());
+    }
+}
+
+#[test]
+fn exit_status_strict_dry_run_and_all_rejected() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let file = env.write("in.jsonl", JSONL);
+    let o = env.run(&db, &["import", "--dry-run", file.to_str().unwrap()]);
+    assert!(ok(&o).contains("dry run"));
+    assert!(!env.path("t.db").exists() || {
+        let o = env.run(&db, &["stats", "--json"]);
+        json_lines(&ok(&o))[0]["posts"] == 0
+    });
+    let o = env.run(&db, &["import", "--strict", file.to_str().unwrap()]);
+    assert!(!o.status.success(), "--strict with a bad line must fail");
+    assert!(stdout(&o).contains("in.jsonl:4:"), "{}", stdout(&o));
+    let o = env.run(&db, &["stats", "--json"]);
+    assert_eq!(json_lines(&ok(&o))[0]["posts"], 3, "what came before the bad line stays");
+
+    let bad = env.write("bad.jsonl", "{oops\n[1,2]\n");
+    let o = env.run(&db, &["import", bad.to_str().unwrap()]);
+    assert!(!o.status.success(), "nothing accepted must fail");
+
+    let o = env.run(&db, &["import", "--map", "txt=body", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("txt") && stderr(&o).contains("text"), "{}", stderr(&o));
+
+    let o = env.run(&db, &["import", env.path("missing.jsonl").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("missing.jsonl"), "{}", stderr(&o));
+
+    let o = env.run("oracle://x", &["stats"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unsupported database URL"), "{}", stderr(&o));
+}
+
+#[test]
+fn formats_are_guessed_and_mapped() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let csv = env.write(
+        "posts.csv",
+        "id,text,author,created_at,topic\nc1,\"A csv post, with a comma\",u1,2025-11-01 08:00:00,csv\nc2,second row,u2,1762000000,csv\n",
+    );
+    let nested = env.write(
+        "nested.jsonl",
+        r#"{"data":{"uid":"n1","body":"nested text about exams and stress"},"user":{"id":"raw_nested_user"},"ts":"2025-11-02T00:00:00Z"}
+"#,
+    );
+    let reddit = env.write(
+        "rs.jsonl",
+        r#"{"id":"t1","subreddit":"depression","title":"Title here","selftext":"body of the post","author":"redditor_raw","created_utc":1730000000}
+{"id":"k1","subreddit":"depression","body":"a comment","author":"other_raw","created_utc":"1730000100","parent_id":"t3_t1","link_id":"t3_t1"}
+"#,
+    );
+    let weibo = env.write(
+        "weibo.csv",
+        "\u{feff}id,bid,user_id,用户昵称,微博正文,头条文章url,发布位置,艾特用户,话题,转发数,评论数,点赞数,发布时间,发布工具,微博图片url,微博视频url,retweet_id,ip,user_authentication\n\
+         4900000000000001,Nabc,1669879400,某用户,好累啊 #打工人#,,,,打工人,1.2万,评论,100万+,2025-11-22 10:12,iPhone,,,,发布于 北京,蓝V\n",
+    );
+    let o = env.run(&db, &["import", "--json", csv.to_str().unwrap(), reddit.to_str().unwrap(), weibo.to_str().unwrap()]);
+    let reports = json_lines(&ok(&o));
+    assert_eq!(reports.iter().map(|r| r["accepted"].as_u64().unwrap()).sum::<u64>(), 5, "{reports:?}");
+    let o = env.run(&db, &["import", "--json", "--map", "id=data.uid,text=data.body,author=user.id,created_at=ts", nested.to_str().unwrap()]);
+    assert_eq!(json_lines(&ok(&o))[0]["accepted"], 1);
+
+    let o = env.run(&db, &["export"]);
+    let posts = json_lines(&ok(&o));
+    let by_id = |id: &str| posts.iter().find(|p| p["platform_id"] == id).unwrap_or_else(|| panic!("{id} missing"));
+    assert_eq!(by_id("c1")["text"], "A csv post, with a comma");
+    assert_eq!(by_id("t1")["platform"], "reddit");
+    assert_eq!(by_id("t1")["topics"], serde_json::json!(["depression"]));
+    assert_eq!(by_id("k1")["parent_id"], "t1");
+    assert_eq!(by_id("k1")["root_id"], "t1");
+    let w = by_id("4900000000000001");
+    assert_eq!(w["platform"], "weibo");
+    assert_eq!(w["repost_count"], 12000);
+    assert_eq!(w["comment_count"], 0);
+    assert_eq!(w["like_count"], 1000000);
+    assert_eq!(w["created_at"], "2025-11-22T02:12:00Z");
+    assert_eq!(w["region"], "北京");
+    assert_eq!(by_id("n1")["text"], "nested text about exams and stress");
+    let all = stdout(&o);
+    for raw in ["redditor_raw", "other_raw", "1669879400", "某用户", "raw_nested_user"] {
+        assert!(!all.contains(raw), "{raw} exported");
+    }
+}
+
+#[test]
+fn concurrent_import_processes_do_not_duplicate() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let path = env.path("many.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for i in 0..5000 {
+        writeln!(f, r#"{{"id":"p{i}","text":"post {i}: the commute was long and I could not sleep again, day {}","author":"u{}"}}"#, i % 31, i % 97).unwrap();
+    }
+    drop(f);
+    ok(&env.run(&db, &["init"]));
+    let spawn = || {
+        env.cmd(&db, &["import", "--json", "--batch-size", "500", path.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let ra = &json_lines(&ok(&a))[0];
+    let rb = &json_lines(&ok(&b))[0];
+    assert_eq!(ra["accepted"].as_u64().unwrap() + rb["accepted"].as_u64().unwrap(), 5000);
+    let o = env.run(&db, &["stats", "--json"]);
+    assert_eq!(json_lines(&ok(&o))[0]["posts"], 5000);
+}
+
+#[test]
+fn config_file_and_env_choose_the_database() {
+    let env = Env::new();
+    let cfg_db = env.path("from-config.db");
+    env.write("mindpulse.toml", &format!("[db]\nurl = \"sqlite://{}\"\n", cfg_db.display()));
+    let file = env.write("in.jsonl", JSONL);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mindpulse"));
+    c.current_dir(env.dir.path())
+        .env("MINDPULSE_KEY_FILE", env.path("k"))
+        .env_remove("MINDPULSE_DB")
+        .args(["--no-progress", "import"])
+        .arg(&file);
+    ok(&c.output().unwrap());
+    assert!(cfg_db.exists(), "config file's db used");
+    let env_db = env.path("from-env.db");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mindpulse"));
+    c.current_dir(env.dir.path())
+        .env("MINDPULSE_KEY_FILE", env.path("k"))
+        .env("MINDPULSE_DB", format!("sqlite://{}", env_db.display()))
+        .args(["--no-progress", "import"])
+        .arg(&file);
+    ok(&c.output().unwrap());
+    assert!(env_db.exists(), "env beats config");
+    env.write("bad.toml", "[db]\nurl = 3\n");
+    let o = env.run(&env.sqlite_url(), &["--config", "bad.toml", "stats"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
+}
+
+#[test]
+fn quickstart_builds_a_demo_database() {
+    let env = Env::new();
+    let o = env.run(&env.sqlite_url(), &["quickstart", "--dir", "qs"]);
+    let out = ok(&o);
+    assert!(out.contains("imported:"), "{out}");
+    assert!(out.contains("by language"), "{out}");
+    let db = env.path("qs/mindpulse.db");
+    assert!(db.exists());
+    let o = env.run(&format!("sqlite://{}", db.display()), &["stats", "--json"]);
+    let s = &json_lines(&ok(&o))[0];
+    assert!(s["posts"].as_i64().unwrap() > 300, "{s}");
+    assert!(s["rejected"].as_i64().unwrap() >= 3, "{s}");
+    let langs: Vec<&str> = s["by_lang"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert!(langs.contains(&"zh") && langs.contains(&"en"), "{langs:?}");
+    assert!(!s["duplicates"].as_array().unwrap().is_empty(), "sample has duplicates: {s}");
+    // Re-running the quickstart is harmless.
+    ok(&env.run(&env.sqlite_url(), &["quickstart", "--dir", "qs"]));
+}
