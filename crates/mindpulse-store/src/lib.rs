@@ -8,14 +8,17 @@
 //! embedded in the binary; [`Store::migrate`] applies the missing ones and is a no-op
 //! when the schema is current.
 
+mod crawl;
 mod dialect;
 mod error;
 mod posts;
+mod posts_sqlite;
 mod query;
 mod runs;
 mod scores;
 pub mod testing;
 
+pub use crawl::{Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting};
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
@@ -211,3 +214,11 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+impl Store {
+    /// Runs one administrative statement (e.g. `CREATE DATABASE`) as given.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, p => sqlx::query(sql).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

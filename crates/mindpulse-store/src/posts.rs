@@ -54,6 +54,19 @@ impl TopicCache {
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
+
+    pub(crate) fn get(&self, platform: &str, keyword: &str) -> Option<i64> {
+        // Allocation-free lookups would need a borrowed key type; topics per batch are few.
+        self.ids.get(&(platform.to_string(), keyword.to_string())).copied()
+    }
+
+    pub(crate) fn insert(&mut self, platform: &str, keyword: &str, id: i64) {
+        self.ids.insert((platform.to_string(), keyword.to_string()), id);
+    }
+
+    pub(crate) fn merge(&mut self, other: TopicCache) {
+        self.ids.extend(other.ids);
+    }
 }
 
 const POST_COLUMNS: &str = "platform, platform_id, source_id, run_id, kind, parent_platform_id, root_platform_id, author, text, lang, \
@@ -73,6 +86,9 @@ impl Store {
     ) -> Result<InsertReport, StoreError> {
         if batch.is_empty() {
             return Ok(InsertReport::default());
+        }
+        if let crate::Pool::Sqlite(pool) = &self.pool {
+            return crate::posts_sqlite::insert_posts(pool, batch, source_id, run_id, on_conflict, topics).await;
         }
         let d = self.dialect;
         let chunk_rows = (d.max_params() / POST_COLUMN_COUNT).max(1);

@@ -43,7 +43,7 @@ async fn suite(db: &TestDb) {
     let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{name}: open: {e}"));
     // Re-running migrations is a no-op.
     assert!(store.migrate().await.unwrap().is_empty(), "{name}: second migrate applied something");
-    assert_eq!(store.applied_versions().await.unwrap(), vec![Store::schema_version()]);
+    assert_eq!(store.applied_versions().await.unwrap().last().copied(), Some(Store::schema_version()));
 
     let source = store.ensure_source("test-file.jsonl", "import", Some("weibo")).await.unwrap();
     assert_eq!(store.ensure_source("test-file.jsonl", "import", Some("weibo")).await.unwrap(), source);

@@ -356,3 +356,44 @@ fn quickstart_builds_a_demo_database() {
     // Re-running the quickstart is harmless.
     ok(&env.run(&env.sqlite_url(), &["quickstart", "--dir", "qs"]));
 }
+
+#[test]
+fn invalid_utf8_and_huge_lines_are_rejected_and_the_import_goes_on() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let path = env.path("mixed.jsonl");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"{\"id\":\"g1\",\"text\":\"first good line\"}\n");
+    bytes.extend_from_slice(b"{\"id\":\"b1\",\"text\":\"bad \xff\xfe bytes\"}\n");
+    bytes.extend_from_slice(b"{\"id\":\"b2\",\"text\":\"");
+    bytes.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+    bytes.extend_from_slice(b"\"}\n");
+    bytes.extend_from_slice(b"{\"id\":\"g2\",\"text\":\"last good line\"}\n");
+    std::fs::write(&path, &bytes).unwrap();
+    let o = env.run(&db, &["import", "--json", path.to_str().unwrap()]);
+    let r = &json_lines(&ok(&o))[0];
+    assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(2), Some(2)), "{r}");
+    let rejects: Vec<serde_json::Value> =
+        json_lines(&std::fs::read_to_string(env.path("mixed.jsonl.rejects.jsonl")).unwrap());
+    assert_eq!(rejects[0]["line"], 2);
+    assert!(rejects[0]["reason"].as_str().unwrap().to_lowercase().contains("utf-8"), "{}", rejects[0]);
+    assert_eq!(rejects[1]["line"], 3);
+    let raw_len = rejects[1]["raw"].as_str().map(str::len).unwrap_or(0);
+    assert!(raw_len < 10_000, "a huge line is not copied whole into the rejects file");
+}
+
+#[test]
+fn bad_csv_rows_are_rejected_with_their_line() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let csv = env.write(
+        "rows.csv",
+        "id,text,author\nr1,fine,a\nr2,\"unterminated, oops\nr3,also fine,b\n",
+    );
+    let o = env.run(&db, &["import", "--json", "--format", "csv", csv.to_str().unwrap()]);
+    let out = stdout(&o);
+    let r = &json_lines(&out)[0];
+    assert!(r["rejected"].as_u64().unwrap() >= 1, "{out}");
+    assert!(r["accepted"].as_u64().unwrap() >= 1, "{out}");
+    assert!(stderr(&o).contains("rows.csv:3:"), "{}", stderr(&o));
+}

@@ -1,0 +1,713 @@
+//! Crawl bookkeeping: jobs (one per crawl invocation that has not finished), their
+//! resumable tasks (query, cursor, status), per-run coverage, hot-search topics with rank
+//! history, and the look-ups a crawler needs to tell new items from known ones.
+//!
+//! A crawler keeps *all* of its position here, never in memory only: a killed run is
+//! resumed by the next one from the stored task cursors. Nothing stored here may identify
+//! a person: task queries hold post/comment ids, topics and hashtags, never a cookie or a
+//! raw user id.
+
+use crate::{on_pool, Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::HashSet;
+
+/// A crawl job: the unit a crawl command resumes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrawlJob {
+    pub id: i64,
+    /// Stable name of what the job does (e.g. `weibo:run`, `mastodon:host:tag`); a new
+    /// invocation with the same name resumes an unfinished job.
+    pub name: String,
+    pub platform: String,
+    /// `running`, `interrupted`, `done` or `failed`.
+    pub status: String,
+    /// The job's parameters as JSON.
+    pub spec: Option<String>,
+    /// The run currently (or last) working on the job.
+    pub run_id: Option<i64>,
+    /// `host:pid` of the process holding the job.
+    pub owner: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+/// A task to add to a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCrawlTask {
+    /// Unique within the job (adding the same key twice adds nothing).
+    pub key: String,
+    pub kind: String,
+    /// Lower runs first.
+    pub priority: i64,
+    /// What to fetch, as JSON (no raw user ids).
+    pub query: String,
+}
+
+/// A stored task with its cursor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrawlTask {
+    pub id: i64,
+    pub job_id: i64,
+    pub key: String,
+    pub kind: String,
+    pub priority: i64,
+    pub query: String,
+    /// Where the task stopped, as JSON; None before the first page.
+    pub cursor: Option<String>,
+    /// `pending`, `running`, `done`, `failed` or `skipped`.
+    pub status: String,
+    pub reported_total: Option<i64>,
+}
+
+/// What a run saw for one query: the coverage report's row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub run_id: i64,
+    /// The task key (unique per run).
+    pub key: String,
+    pub platform: String,
+    pub kind: String,
+    /// Human-readable query (`#topic# 2026-11-20..2026-11-22`, `comments of 49…`).
+    pub query: String,
+    pub pages_asked: i64,
+    pub pages_fetched: i64,
+    pub pages_failed: i64,
+    pub items_seen: i64,
+    pub items_new: i64,
+    pub items_duplicate: i64,
+    /// The total the platform reported, where the response carries one.
+    pub reported_total: Option<i64>,
+}
+
+/// One hot-search entry as seen at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSighting {
+    pub keyword: String,
+    pub rank: Option<i64>,
+    pub heat: Option<i64>,
+    pub label: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A row of the `topics` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicRecord {
+    pub id: i64,
+    pub platform: String,
+    pub keyword: String,
+    pub rank: Option<i64>,
+    pub heat: Option<i64>,
+    pub label: Option<String>,
+    pub note: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Number of rank-history rows.
+    pub sightings: i64,
+}
+
+const JOB_COLUMNS: &str =
+    "id, name, platform, status, spec, run_id, owner, started_at, heartbeat_at, finished_at, note";
+const TASK_COLUMNS: &str = "id, job_id, task_key, kind, priority, query, cursor_json, status, reported_total";
+
+/// Reads a [`CrawlJob`] from a row of any backend (a macro: the row types differ).
+macro_rules! job_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        Ok::<CrawlJob, sqlx::Error>(CrawlJob {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            platform: row.try_get("platform")?,
+            status: row.try_get("status")?,
+            spec: row.try_get("spec")?,
+            run_id: row.try_get("run_id")?,
+            owner: row.try_get("owner")?,
+            started_at: row.try_get("started_at")?,
+            heartbeat_at: row.try_get("heartbeat_at")?,
+            finished_at: row.try_get("finished_at")?,
+            note: row.try_get("note")?,
+        })
+    }};
+}
+
+/// Reads a [`CrawlTask`] from a row of any backend.
+macro_rules! task_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        Ok::<CrawlTask, sqlx::Error>(CrawlTask {
+            id: row.try_get("id")?,
+            job_id: row.try_get("job_id")?,
+            key: row.try_get("task_key")?,
+            kind: row.try_get("kind")?,
+            priority: row.try_get("priority")?,
+            query: row.try_get("query")?,
+            cursor: row.try_get("cursor_json")?,
+            status: row.try_get("status")?,
+            reported_total: row.try_get("reported_total")?,
+        })
+    }};
+}
+
+impl Store {
+    /// The newest job called `name`, whatever its status.
+    pub async fn latest_crawl_job(&self, name: &str) -> Result<Option<CrawlJob>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE name = ? ORDER BY id DESC LIMIT 1");
+        let sql = self.dialect.sql(&sql);
+        let job = on_pool!(&self.pool, p => {
+            match sqlx::query(&sql).bind(name).fetch_optional(p).await? {
+                Some(row) => Some(job_from_row!(&row)?),
+                None => None,
+            }
+        });
+        Ok(job)
+    }
+
+    /// The job with this id.
+    pub async fn crawl_job(&self, id: i64) -> Result<Option<CrawlJob>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE id = ?");
+        let sql = self.dialect.sql(&sql);
+        let job = on_pool!(&self.pool, p => {
+            match sqlx::query(&sql).bind(id).fetch_optional(p).await? {
+                Some(row) => Some(job_from_row!(&row)?),
+                None => None,
+            }
+        });
+        Ok(job)
+    }
+
+    /// Creates a job in status `running`, held by `owner` for `run_id`.
+    pub async fn create_crawl_job(
+        &self,
+        name: &str,
+        platform: &str,
+        spec: &str,
+        owner: &str,
+        run_id: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let now = Utc::now();
+        let cols = "(name, platform, status, spec, run_id, owner, started_at, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)";
+        let id: i64 = match &self.pool {
+            crate::Pool::MySql(p) => {
+                let sql = format!("INSERT INTO crawl_jobs {cols}");
+                let res = sqlx::query(&sql)
+                    .bind(name)
+                    .bind(platform)
+                    .bind(spec)
+                    .bind(run_id)
+                    .bind(owner)
+                    .bind(now)
+                    .bind(now)
+                    .execute(p)
+                    .await?;
+                i64::try_from(res.last_insert_id()).map_err(|_| StoreError::Invalid("job id overflow".into()))?
+            }
+            pool => {
+                let sql = format!("INSERT INTO crawl_jobs {cols} RETURNING id");
+                let sql = self.dialect.sql(&sql);
+                on_pool!(pool, p => sqlx::query_scalar(&sql)
+                    .bind(name)
+                    .bind(platform)
+                    .bind(spec)
+                    .bind(run_id)
+                    .bind(owner)
+                    .bind(now)
+                    .bind(now)
+                    .fetch_one(p)
+                    .await?)
+            }
+        };
+        Ok(id)
+    }
+
+    /// Takes over an unfinished job: status `running`, the new owner and run.
+    ///
+    /// Succeeds only when the job still has the status and owner the caller saw
+    /// (`expect_owner`), so two processes cannot both take over the same job.
+    pub async fn claim_crawl_job(
+        &self,
+        id: i64,
+        expect_status: &str,
+        expect_owner: Option<&str>,
+        owner: &str,
+        run_id: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let sql = self.dialect.sql(
+            "UPDATE crawl_jobs SET status = 'running', owner = ?, run_id = ?, heartbeat_at = ?, finished_at = NULL, note = NULL \
+             WHERE id = ? AND status = ? AND (owner = ? OR (owner IS NULL AND ? IS NULL))",
+        );
+        let n = on_pool!(&self.pool, p => sqlx::query(&sql)
+            .bind(owner)
+            .bind(run_id)
+            .bind(now)
+            .bind(id)
+            .bind(expect_status)
+            .bind(expect_owner)
+            .bind(expect_owner)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Marks the job as alive now.
+    pub async fn heartbeat_crawl_job(&self, id: i64) -> Result<(), StoreError> {
+        let sql = self.dialect.sql("UPDATE crawl_jobs SET heartbeat_at = ? WHERE id = ?");
+        on_pool!(&self.pool, p => sqlx::query(&sql).bind(Utc::now()).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Ends (`done`, `failed`) or pauses (`interrupted`) a job, with a note.
+    pub async fn finish_crawl_job(&self, id: i64, status: &str, note: Option<&str>) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let finished = if status == "done" || status == "failed" { Some(now) } else { None };
+        let sql = self
+            .dialect
+            .sql("UPDATE crawl_jobs SET status = ?, heartbeat_at = ?, finished_at = ?, note = ? WHERE id = ?");
+        on_pool!(&self.pool, p => sqlx::query(&sql)
+            .bind(status)
+            .bind(now)
+            .bind(finished)
+            .bind(note)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Adds tasks to a job; keys already present are left alone. Returns how many were new.
+    pub async fn add_crawl_tasks(&self, job_id: i64, tasks: &[NewCrawlTask]) -> Result<u64, StoreError> {
+        if tasks.is_empty() {
+            return Ok(0);
+        }
+        let d = self.dialect;
+        let prefix = format!(
+            "{} crawl_tasks (job_id, task_key, kind, priority, query, status, updated_at) ",
+            d.insert_ignore()
+        );
+        let suffix = d.ignore_suffix("job_id, task_key");
+        let now = Utc::now();
+        let rows = (d.max_params() / 7).max(1);
+        let n = on_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            let mut n = 0u64;
+            for chunk in tasks.chunks(rows) {
+                let mut qb = sqlx::QueryBuilder::new(&prefix);
+                qb.push_values(chunk, |mut b, t| {
+                    b.push_bind(job_id)
+                        .push_bind(t.key.as_str())
+                        .push_bind(t.kind.as_str())
+                        .push_bind(t.priority)
+                        .push_bind(t.query.as_str())
+                        .push_bind("pending")
+                        .push_bind(now);
+                });
+                qb.push(&suffix);
+                n += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            n
+        });
+        Ok(n)
+    }
+
+    /// The next task to work on: an unfinished one (`running` first: it was cut short),
+    /// lowest priority value first, then oldest.
+    pub async fn next_crawl_task(&self, job_id: i64) -> Result<Option<CrawlTask>, StoreError> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM crawl_tasks WHERE job_id = ? AND status IN ('pending', 'running') \
+             ORDER BY priority, CASE WHEN status = 'running' THEN 0 ELSE 1 END, id LIMIT 1"
+        );
+        let sql = self.dialect.sql(&sql);
+        let task = on_pool!(&self.pool, p => {
+            match sqlx::query(&sql).bind(job_id).fetch_optional(p).await? {
+                Some(row) => Some(task_from_row!(&row)?),
+                None => None,
+            }
+        });
+        Ok(task)
+    }
+
+    /// Every task of a job, in working order.
+    pub async fn crawl_tasks(&self, job_id: i64) -> Result<Vec<CrawlTask>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM crawl_tasks WHERE job_id = ? ORDER BY priority, id");
+        let sql = self.dialect.sql(&sql);
+        let tasks = on_pool!(&self.pool, p => {
+            let rows = sqlx::query(&sql).bind(job_id).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(task_from_row!(row)?);
+            }
+            out
+        });
+        Ok(tasks)
+    }
+
+    /// Saves a task's position (and status, and the platform's reported total when known).
+    pub async fn save_crawl_task(
+        &self,
+        id: i64,
+        cursor: Option<&str>,
+        status: &str,
+        reported_total: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let sql = self.dialect.sql(
+            "UPDATE crawl_tasks SET cursor_json = ?, status = ?, reported_total = COALESCE(?, reported_total), updated_at = ? WHERE id = ?",
+        );
+        on_pool!(&self.pool, p => sqlx::query(&sql)
+            .bind(cursor)
+            .bind(status)
+            .bind(reported_total)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Marks every unfinished task of a job with `status` (e.g. `skipped` when a time budget ends).
+    pub async fn close_open_crawl_tasks(&self, job_id: i64, status: &str) -> Result<u64, StoreError> {
+        let sql = self.dialect.sql(
+            "UPDATE crawl_tasks SET status = ?, updated_at = ? WHERE job_id = ? AND status IN ('pending', 'running')",
+        );
+        let n = on_pool!(&self.pool, p => sqlx::query(&sql)
+            .bind(status)
+            .bind(Utc::now())
+            .bind(job_id)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n)
+    }
+
+    /// Writes the coverage of one query in one run (absolute values; replaces the row).
+    pub async fn record_coverage(&self, c: &Coverage) -> Result<(), StoreError> {
+        let d = self.dialect;
+        let sql = format!(
+            "INSERT INTO crawl_coverage (run_id, task_key, platform, kind, query, pages_asked, pages_fetched, pages_failed, \
+             items_seen, items_new, items_duplicate, reported_total, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){}",
+            d.upsert_suffix(
+                "run_id, task_key",
+                "crawl_coverage",
+                &[
+                    "pages_asked",
+                    "pages_fetched",
+                    "pages_failed",
+                    "items_seen",
+                    "items_new",
+                    "items_duplicate",
+                    "reported_total",
+                    "updated_at"
+                ],
+                false
+            )
+        );
+        let sql = d.sql(&sql);
+        on_pool!(&self.pool, p => sqlx::query(&sql)
+            .bind(c.run_id)
+            .bind(c.key.as_str())
+            .bind(c.platform.as_str())
+            .bind(c.kind.as_str())
+            .bind(c.query.as_str())
+            .bind(c.pages_asked)
+            .bind(c.pages_fetched)
+            .bind(c.pages_failed)
+            .bind(c.items_seen)
+            .bind(c.items_new)
+            .bind(c.items_duplicate)
+            .bind(c.reported_total)
+            .bind(Utc::now())
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Coverage rows of one run, or of the latest crawl run that has any when `run_id` is None.
+    pub async fn coverage(&self, run_id: Option<i64>) -> Result<Vec<Coverage>, StoreError> {
+        let run_id = match run_id {
+            Some(id) => id,
+            None => {
+                let latest: Option<i64> =
+                    on_pool!(&self.pool, p => sqlx::query_scalar("SELECT MAX(run_id) FROM crawl_coverage").fetch_one(p).await?);
+                match latest {
+                    Some(id) => id,
+                    None => return Ok(Vec::new()),
+                }
+            }
+        };
+        let sql = self.dialect.sql(
+            "SELECT run_id, task_key, platform, kind, query, pages_asked, pages_fetched, pages_failed, items_seen, items_new, \
+             items_duplicate, reported_total FROM crawl_coverage WHERE run_id = ? ORDER BY updated_at, task_key",
+        );
+        let rows = on_pool!(&self.pool, p => {
+            let rows = sqlx::query(&sql).bind(run_id).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(Coverage {
+                    run_id: row.try_get("run_id")?,
+                    key: row.try_get("task_key")?,
+                    platform: row.try_get("platform")?,
+                    kind: row.try_get("kind")?,
+                    query: row.try_get("query")?,
+                    pages_asked: row.try_get("pages_asked")?,
+                    pages_fetched: row.try_get("pages_fetched")?,
+                    pages_failed: row.try_get("pages_failed")?,
+                    items_seen: row.try_get("items_seen")?,
+                    items_new: row.try_get("items_new")?,
+                    items_duplicate: row.try_get("items_duplicate")?,
+                    reported_total: row.try_get("reported_total")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Upserts hot-search topics seen at `seen_at`: rank, heat, label and note refreshed,
+    /// `first_seen` kept, `last_seen` moved, and one rank-history row per topic and time.
+    /// Returns the topic ids in input order.
+    pub async fn upsert_topic_sightings(
+        &self,
+        platform: &str,
+        seen_at: DateTime<Utc>,
+        topics: &[TopicSighting],
+    ) -> Result<Vec<i64>, StoreError> {
+        let d = self.dialect;
+        let rank = d.rank_col();
+        let insert = format!(
+            "{} topics (platform, keyword, {rank}, heat, label, note, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?){}",
+            d.insert_ignore(),
+            d.ignore_suffix("platform, keyword")
+        );
+        let insert = d.sql(&insert);
+        let update = format!(
+            "UPDATE topics SET {rank} = ?, heat = ?, label = COALESCE(?, label), note = COALESCE(?, note), last_seen = ? \
+             WHERE platform = ? AND keyword = ?"
+        );
+        let update = d.sql(&update);
+        let select = d.sql("SELECT id FROM topics WHERE platform = ? AND keyword = ?");
+        let history = format!(
+            "{} topic_ranks (topic_id, seen_at, {rank}, heat) VALUES (?, ?, ?, ?){}",
+            d.insert_ignore(),
+            d.ignore_suffix("topic_id, seen_at")
+        );
+        let history = d.sql(&history);
+        let ids = on_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            let mut ids = Vec::with_capacity(topics.len());
+            for t in topics {
+                sqlx::query(&insert)
+                    .bind(platform)
+                    .bind(t.keyword.as_str())
+                    .bind(t.rank)
+                    .bind(t.heat)
+                    .bind(t.label.as_deref())
+                    .bind(t.note.as_deref())
+                    .bind(seen_at)
+                    .bind(seen_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&update)
+                    .bind(t.rank)
+                    .bind(t.heat)
+                    .bind(t.label.as_deref())
+                    .bind(t.note.as_deref())
+                    .bind(seen_at)
+                    .bind(platform)
+                    .bind(t.keyword.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let id: i64 = sqlx::query_scalar(&select).bind(platform).bind(t.keyword.as_str()).fetch_one(&mut *tx).await?;
+                sqlx::query(&history).bind(id).bind(seen_at).bind(t.rank).bind(t.heat).execute(&mut *tx).await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            ids
+        });
+        Ok(ids)
+    }
+
+    /// Topics of a platform, best (lowest) current rank first, then most recently seen.
+    pub async fn topics(&self, platform: &str, limit: i64) -> Result<Vec<TopicRecord>, StoreError> {
+        let rank = self.dialect.rank_col();
+        let sql = format!(
+            "SELECT t.id, t.platform, t.keyword, t.{rank} AS r, t.heat, t.label, t.note, t.first_seen, t.last_seen, \
+             (SELECT COUNT(*) FROM topic_ranks h WHERE h.topic_id = t.id) AS sightings \
+             FROM topics t WHERE t.platform = ? ORDER BY t.last_seen DESC, CASE WHEN t.{rank} IS NULL THEN 1 ELSE 0 END, t.{rank}, t.id LIMIT ?"
+        );
+        let sql = self.dialect.sql(&sql);
+        let topics = on_pool!(&self.pool, p => {
+            let rows = sqlx::query(&sql).bind(platform).bind(limit).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(TopicRecord {
+                    id: row.try_get("id")?,
+                    platform: row.try_get("platform")?,
+                    keyword: row.try_get("keyword")?,
+                    rank: row.try_get("r")?,
+                    heat: row.try_get("heat")?,
+                    label: row.try_get("label")?,
+                    note: row.try_get("note")?,
+                    first_seen: row.try_get("first_seen")?,
+                    last_seen: row.try_get("last_seen")?,
+                    sightings: row.try_get("sightings")?,
+                });
+            }
+            out
+        });
+        Ok(topics)
+    }
+
+    /// Which of `ids` are already stored as posts of `platform`.
+    pub async fn existing_platform_ids(&self, platform: &str, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        on_pool!(&self.pool, p => {
+            for chunk in ids.chunks(1000) {
+                let mut qb = sqlx::QueryBuilder::new("SELECT platform_id FROM posts WHERE platform = ");
+                qb.push_bind(platform);
+                qb.push(" AND platform_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.as_str());
+                }
+                sep.push_unseparated(")");
+                for row in qb.build().fetch_all(p).await? {
+                    let id: String = row.try_get(0)?;
+                    found.insert(id);
+                }
+            }
+        });
+        Ok(found)
+    }
+
+    /// Whether an author's profile facts (follower bucket) are already stored.
+    pub async fn author_profiled(&self, platform: &str, pseudonym: &str) -> Result<bool, StoreError> {
+        let sql = self.dialect.sql(
+            "SELECT COUNT(*) FROM authors WHERE platform = ? AND pseudonym = ? AND follower_bucket IS NOT NULL",
+        );
+        let n: i64 = on_pool!(&self.pool, p => sqlx::query_scalar(&sql).bind(platform).bind(pseudonym).fetch_one(p).await?);
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestDb;
+    use crate::*;
+    use chrono::{TimeZone, Utc};
+
+    async fn suite(db: &TestDb) {
+        let name = db.backend.name();
+        let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{name}: open: {e}"));
+        let run = store
+            .start_run(&NewRun {
+                kind: Some(RunKind::Crawl),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+
+        // Jobs: create, find, claim only with the expected owner, finish.
+        assert!(store.latest_crawl_job("weibo:run").await.unwrap().is_none());
+        let job = store.create_crawl_job("weibo:run", "weibo", "{}", "host:1", Some(run)).await.unwrap();
+        let j = store.latest_crawl_job("weibo:run").await.unwrap().unwrap();
+        assert_eq!((j.id, j.status.as_str(), j.owner.as_deref(), j.run_id), (job, "running", Some("host:1"), Some(run)));
+        assert!(!store.claim_crawl_job(job, "running", Some("host:2"), "host:3", Some(run)).await.unwrap(), "{name}");
+        assert!(store.claim_crawl_job(job, "running", Some("host:1"), "host:3", Some(run)).await.unwrap(), "{name}");
+        store.heartbeat_crawl_job(job).await.unwrap();
+        store.finish_crawl_job(job, "interrupted", Some("rate limited")).await.unwrap();
+        let j = store.crawl_job(job).await.unwrap().unwrap();
+        assert_eq!((j.status.as_str(), j.note.as_deref(), j.finished_at), ("interrupted", Some("rate limited"), None));
+        assert!(store.claim_crawl_job(job, "interrupted", Some("host:3"), "host:4", None).await.unwrap());
+
+        // Tasks: idempotent by key, worked in priority order, cursor saved.
+        let t = |key: &str, kind: &str, priority: i64| NewCrawlTask {
+            key: key.into(),
+            kind: kind.into(),
+            priority,
+            query: format!("{{\"q\":\"{key}\"}}"),
+        };
+        let added = store.add_crawl_tasks(job, &[t("b", "comments", 2), t("a", "search", 1), t("a", "search", 1)]).await.unwrap();
+        assert_eq!(added, 2, "{name}");
+        assert_eq!(store.add_crawl_tasks(job, &[t("a", "search", 1)]).await.unwrap(), 0);
+        let next = store.next_crawl_task(job).await.unwrap().unwrap();
+        assert_eq!((next.key.as_str(), next.status.as_str(), next.cursor.as_deref()), ("a", "pending", None));
+        store.save_crawl_task(next.id, Some(r#"{"page":3}"#), "running", Some(120)).await.unwrap();
+        let again = store.next_crawl_task(job).await.unwrap().unwrap();
+        assert_eq!((again.cursor.as_deref(), again.reported_total), (Some(r#"{"page":3}"#), Some(120)));
+        store.save_crawl_task(next.id, None, "done", None).await.unwrap();
+        let next = store.next_crawl_task(job).await.unwrap().unwrap();
+        assert_eq!(next.key, "b");
+        assert_eq!(store.close_open_crawl_tasks(job, "skipped").await.unwrap(), 1);
+        assert!(store.next_crawl_task(job).await.unwrap().is_none());
+        let all = store.crawl_tasks(job).await.unwrap();
+        assert_eq!(all.iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), vec!["done", "skipped"]);
+        assert_eq!(all[0].reported_total, Some(120), "{name}: total kept when saving None");
+
+        // Coverage: one row per run and key, replaced on update; latest run by default.
+        let mut c = Coverage {
+            run_id: run,
+            key: "a".into(),
+            platform: "weibo".into(),
+            kind: "search".into(),
+            query: "#话题#".into(),
+            pages_asked: 1,
+            ..Default::default()
+        };
+        store.record_coverage(&c).await.unwrap();
+        c.pages_asked = 3;
+        c.pages_fetched = 2;
+        c.pages_failed = 1;
+        c.items_seen = 20;
+        c.items_new = 15;
+        c.items_duplicate = 5;
+        c.reported_total = Some(99);
+        store.record_coverage(&c).await.unwrap();
+        assert_eq!(store.coverage(Some(run)).await.unwrap(), vec![c.clone()], "{name}");
+        assert_eq!(store.coverage(None).await.unwrap(), vec![c]);
+        assert!(store.coverage(Some(run + 100)).await.unwrap().is_empty());
+
+        // Hot topics: first/last seen, rank refreshed, one history row per sighting.
+        let t1 = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
+        let t2 = Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap();
+        let s = |kw: &str, rank: i64, heat: i64| TopicSighting {
+            keyword: kw.into(),
+            rank: Some(rank),
+            heat: Some(heat),
+            label: Some("热".into()),
+            note: Some(kw.into()),
+        };
+        let ids = store.upsert_topic_sightings("weibo", t1, &[s("考研倒计时", 0, 100), s("打工人", 1, 90)]).await.unwrap();
+        let ids2 = store.upsert_topic_sightings("weibo", t2, &[s("打工人", 0, 300)]).await.unwrap();
+        assert_eq!(ids[1], ids2[0]);
+        // The same sighting twice adds no history row.
+        store.upsert_topic_sightings("weibo", t2, &[s("打工人", 0, 300)]).await.unwrap();
+        let topics = store.topics("weibo", 10).await.unwrap();
+        let worker = topics.iter().find(|t| t.keyword == "打工人").unwrap();
+        assert_eq!((worker.rank, worker.heat, worker.sightings), (Some(0), Some(300), 2), "{name}");
+        assert_eq!((worker.first_seen, worker.last_seen), (t1, t2));
+        assert_eq!(worker.label.as_deref(), Some("热"));
+
+        // Known ids and profiled authors.
+        assert!(store.existing_platform_ids("weibo", &["x".into()]).await.unwrap().is_empty());
+        assert!(!store.author_profiled("weibo", "u_x").await.unwrap());
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn crawl_bookkeeping_on_every_backend() {
+        for db in TestDb::all().await {
+            suite(&db).await;
+            db.drop_db().await;
+        }
+    }
+}
