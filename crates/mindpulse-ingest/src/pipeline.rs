@@ -358,56 +358,56 @@ fn produce(
         true
     };
 
-    loop {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    'read: loop {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
-        let Some(item) = source.next() else { break };
-        s.input += 1;
-        let keep_going = match item {
-            Err(reject) => on_reject(&mut s, reject),
-            Ok(raw) => {
-                let origin = raw.origin.clone();
-                match cleaner.clean(raw, collected_at) {
-                    Err(e) => on_reject(&mut s, Reject::new(&origin, e.to_string())),
-                    Ok(cleaned) => {
-                        s.pii += u64::from(cleaned.pii.total().saturating_sub(cleaned.pii.mentions));
-                        s.mentions += u64::from(cleaned.pii.mentions);
-                        let (dup_group, dup_kind) = match dup_index.check(cleaned.content_hash, cleaned.simhash) {
-                            DupVerdict::New => (None, None),
-                            DupVerdict::Exact { group } => {
-                                s.exact += 1;
-                                (Some(hex16(&group)), Some("exact"))
-                            }
-                            DupVerdict::Near { group, .. } => {
-                                s.near += 1;
-                                (Some(hex16(&group)), Some("near"))
-                            }
-                        };
-                        batch.push(NewPost {
-                            post: cleaned.post,
-                            dup_group,
-                            dup_kind,
-                        });
-                        true
-                    }
-                }
-            }
-        };
-        let full = batch.len() >= batch_size;
-        // Small trickles (slow sources) are flushed at least every two seconds.
-        let stale = !batch.is_empty() && last_send.elapsed() > Duration::from_secs(2);
-        if full || stale {
-            let progress = snapshot(&s, source.as_ref());
-            let out = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-            if tx.blocking_send(Msg::Batch(out, progress)).is_err() {
-                // The writer stopped (database error); it reports why.
-                return s;
-            }
-            last_send = Instant::now();
-        }
-        if !keep_going {
+        let chunk = read_chunk(source.as_mut());
+        if chunk.is_empty() {
             break;
+        }
+        for item in clean_chunk(chunk, cleaner, collected_at, workers) {
+            s.input += 1;
+            let keep_going = match item {
+                Err(reject) => on_reject(&mut s, reject),
+                Ok(cleaned) => {
+                    s.pii += u64::from(cleaned.pii.total().saturating_sub(cleaned.pii.mentions));
+                    s.mentions += u64::from(cleaned.pii.mentions);
+                    let (dup_group, dup_kind) = match dup_index.check(cleaned.content_hash, cleaned.simhash) {
+                        DupVerdict::New => (None, None),
+                        DupVerdict::Exact { group } => {
+                            s.exact += 1;
+                            (Some(hex16(&group)), Some("exact"))
+                        }
+                        DupVerdict::Near { group, .. } => {
+                            s.near += 1;
+                            (Some(hex16(&group)), Some("near"))
+                        }
+                    };
+                    batch.push(NewPost {
+                        post: cleaned.post,
+                        dup_group,
+                        dup_kind,
+                    });
+                    true
+                }
+            };
+            let full = batch.len() >= batch_size;
+            // Small trickles (slow sources) are flushed at least every two seconds.
+            let stale = !batch.is_empty() && last_send.elapsed() > Duration::from_secs(2);
+            if full || stale || !keep_going {
+                let progress = snapshot(&s, source.as_ref());
+                let out = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                if tx.blocking_send(Msg::Batch(out, progress)).is_err() {
+                    // The writer stopped (database error); it reports why.
+                    return s;
+                }
+                last_send = Instant::now();
+            }
+            if !keep_going {
+                break 'read;
+            }
         }
     }
     if !batch.is_empty() {
@@ -426,6 +426,70 @@ fn produce(
     }
     s.progress = snapshot(&s, source.as_ref());
     s
+}
+
+/// Most items cleaned together; a chunk is also cut after [`CHUNK_WAIT`] so slow sources
+/// (crawlers) are not held back.
+const CHUNK: usize = 1024;
+const CHUNK_WAIT: Duration = Duration::from_millis(500);
+
+/// Reads the next chunk of items from the source (empty at the end).
+fn read_chunk(source: &mut dyn Source) -> Vec<mindpulse_core::SourceItem> {
+    let started = Instant::now();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while chunk.len() < CHUNK {
+        match source.next() {
+            Some(item) => chunk.push(item),
+            None => break,
+        }
+        if started.elapsed() > CHUNK_WAIT {
+            break;
+        }
+    }
+    chunk
+}
+
+/// Cleans a chunk on up to `workers` threads, keeping the input order (so duplicate
+/// flags, which depend on what came first, are the same on every run).
+fn clean_chunk(
+    chunk: Vec<mindpulse_core::SourceItem>,
+    cleaner: &Cleaner,
+    collected_at: DateTime<Utc>,
+    workers: usize,
+) -> Vec<Result<mindpulse_clean::Cleaned, Reject>> {
+    let clean_one = |item: mindpulse_core::SourceItem| -> Result<mindpulse_clean::Cleaned, Reject> {
+        let raw = item?;
+        let origin = raw.origin.clone();
+        cleaner.clean(raw, collected_at).map_err(|e| Reject::new(&origin, e.to_string()))
+    };
+    if workers <= 1 || chunk.len() < 64 {
+        return chunk.into_iter().map(clean_one).collect();
+    }
+    let per = chunk.len().div_ceil(workers);
+    let mut parts: Vec<Vec<mindpulse_core::SourceItem>> = Vec::with_capacity(workers);
+    let mut rest = chunk;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    std::thread::scope(|scope| {
+        let mut parts = parts.into_iter();
+        let first = parts.next().unwrap_or_default();
+        let handles: Vec<_> = parts
+            .map(|part| scope.spawn(move || part.into_iter().map(clean_one).collect::<Vec<_>>()))
+            .collect();
+        let mut out: Vec<_> = first.into_iter().map(clean_one).collect();
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                // A panic while cleaning is a bug; keep going would lose records silently.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
 }
 
 fn snapshot(s: &ProducerSummary, source: &dyn Source) -> IngestProgress {

@@ -56,7 +56,7 @@ CREATE TABLE authors (
     first_seen       TEXT NOT NULL,
     last_seen        TEXT NOT NULL,
     PRIMARY KEY (platform, pseudonym)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE posts (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,7 +90,7 @@ CREATE TABLE post_topics (
     post_id   INTEGER NOT NULL REFERENCES posts(id),
     topic_id  INTEGER NOT NULL REFERENCES topics(id),
     PRIMARY KEY (post_id, topic_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX post_topics_topic ON post_topics (topic_id);
 
 CREATE TABLE scores (
