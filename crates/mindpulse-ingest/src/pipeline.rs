@@ -159,7 +159,8 @@ pub async fn ingest(
         None => (None, None),
     };
 
-    let (tx, mut rx) = mpsc::channel::<Msg>(4);
+    // Two batches in flight: one being written, one being filled.
+    let (tx, mut rx) = mpsc::channel::<Msg>(2);
     let producer_opts = opts.clone();
     let producer_cancel = cancel.clone();
     let producer = tokio::task::spawn_blocking(move || {

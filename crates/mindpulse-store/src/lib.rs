@@ -83,7 +83,6 @@ impl Store {
                     .busy_timeout(Duration::from_secs(120))
                     .foreign_keys(true)
                     .pragma("cache_size", "-65536")
-                    .pragma("mmap_size", "268435456")
                     .pragma("temp_store", "memory")
                     // Fewer, larger checkpoints: bulk imports rewrite hot index pages less often.
                     .pragma("wal_autocheckpoint", "16384");
@@ -134,6 +133,16 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.dialect.backend
+    }
+
+    /// Posts per write transaction that suits this backend. SQLite rewrites every page a
+    /// transaction touches into its WAL, and index keys (platform ids, pseudonyms) are
+    /// random, so small transactions multiply the write volume: it gets large batches.
+    pub fn default_batch_size(&self) -> usize {
+        match self.dialect.backend {
+            Backend::Sqlite => 20_000,
+            Backend::MySql | Backend::Postgres => 2_000,
+        }
     }
 
     /// The URL with any password replaced by `***`, for logs and messages.

@@ -31,7 +31,10 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let cleaner = Arc::new(Cleaner::new(key, clean_opts));
     let store = if args.dry_run { None } else { Some(ctx.store().await?) };
     let cancel = super::cancel_on_signal();
-    let batch_size = args.batch_size.or(ctx.config.import.batch_size).unwrap_or(2000);
+    let batch_size = args
+        .batch_size
+        .or(ctx.config.import.batch_size)
+        .unwrap_or_else(|| store.as_ref().map(|s| s.default_batch_size()).unwrap_or(2000));
 
     let mut reports: Vec<IngestReport> = Vec::new();
     let mut failed = false;
