@@ -109,9 +109,19 @@ pub struct TopicRecord {
     pub sightings: i64,
 }
 
+/// A row of the `authors` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthorRecord {
+    pub pseudonym: String,
+    pub verified_type: Option<i64>,
+    pub follower_bucket: Option<String>,
+    pub region: Option<String>,
+}
+
 const JOB_COLUMNS: &str =
     "id, name, platform, status, spec, run_id, owner, started_at, heartbeat_at, finished_at, note";
-const TASK_COLUMNS: &str = "id, job_id, task_key, kind, priority, query, cursor_json, status, reported_total";
+const TASK_COLUMNS: &str =
+    "id, job_id, task_key, kind, priority, query, cursor_json, status, reported_total";
 
 /// Reads a [`CrawlJob`] from a row of any backend (a macro: the row types differ).
 macro_rules! job_from_row {
@@ -154,7 +164,8 @@ macro_rules! task_from_row {
 impl Store {
     /// The newest job called `name`, whatever its status.
     pub async fn latest_crawl_job(&self, name: &str) -> Result<Option<CrawlJob>, StoreError> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE name = ? ORDER BY id DESC LIMIT 1");
+        let sql =
+            format!("SELECT {JOB_COLUMNS} FROM crawl_jobs WHERE name = ? ORDER BY id DESC LIMIT 1");
         let sql = self.dialect.sql(&sql);
         let job = on_pool!(&self.pool, p => {
             match sqlx::query(&sql).bind(name).fetch_optional(p).await? {
@@ -202,7 +213,8 @@ impl Store {
                     .bind(now)
                     .execute(p)
                     .await?;
-                i64::try_from(res.last_insert_id()).map_err(|_| StoreError::Invalid("job id overflow".into()))?
+                i64::try_from(res.last_insert_id())
+                    .map_err(|_| StoreError::Invalid("job id overflow".into()))?
             }
             pool => {
                 let sql = format!("INSERT INTO crawl_jobs {cols} RETURNING id");
@@ -255,15 +267,26 @@ impl Store {
 
     /// Marks the job as alive now.
     pub async fn heartbeat_crawl_job(&self, id: i64) -> Result<(), StoreError> {
-        let sql = self.dialect.sql("UPDATE crawl_jobs SET heartbeat_at = ? WHERE id = ?");
+        let sql = self
+            .dialect
+            .sql("UPDATE crawl_jobs SET heartbeat_at = ? WHERE id = ?");
         on_pool!(&self.pool, p => sqlx::query(&sql).bind(Utc::now()).bind(id).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Ends (`done`, `failed`) or pauses (`interrupted`) a job, with a note.
-    pub async fn finish_crawl_job(&self, id: i64, status: &str, note: Option<&str>) -> Result<(), StoreError> {
+    pub async fn finish_crawl_job(
+        &self,
+        id: i64,
+        status: &str,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
-        let finished = if status == "done" || status == "failed" { Some(now) } else { None };
+        let finished = if status == "done" || status == "failed" {
+            Some(now)
+        } else {
+            None
+        };
         let sql = self
             .dialect
             .sql("UPDATE crawl_jobs SET status = ?, heartbeat_at = ?, finished_at = ?, note = ? WHERE id = ?");
@@ -280,7 +303,11 @@ impl Store {
     }
 
     /// Adds tasks to a job; keys already present are left alone. Returns how many were new.
-    pub async fn add_crawl_tasks(&self, job_id: i64, tasks: &[NewCrawlTask]) -> Result<u64, StoreError> {
+    pub async fn add_crawl_tasks(
+        &self,
+        job_id: i64,
+        tasks: &[NewCrawlTask],
+    ) -> Result<u64, StoreError> {
         if tasks.is_empty() {
             return Ok(0);
         }
@@ -334,7 +361,9 @@ impl Store {
 
     /// Every task of a job, in working order.
     pub async fn crawl_tasks(&self, job_id: i64) -> Result<Vec<CrawlTask>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM crawl_tasks WHERE job_id = ? ORDER BY priority, id");
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM crawl_tasks WHERE job_id = ? ORDER BY priority, id"
+        );
         let sql = self.dialect.sql(&sql);
         let tasks = on_pool!(&self.pool, p => {
             let rows = sqlx::query(&sql).bind(job_id).fetch_all(p).await?;
@@ -371,7 +400,11 @@ impl Store {
     }
 
     /// Marks every unfinished task of a job with `status` (e.g. `skipped` when a time budget ends).
-    pub async fn close_open_crawl_tasks(&self, job_id: i64, status: &str) -> Result<u64, StoreError> {
+    pub async fn close_open_crawl_tasks(
+        &self,
+        job_id: i64,
+        status: &str,
+    ) -> Result<u64, StoreError> {
         let sql = self.dialect.sql(
             "UPDATE crawl_tasks SET status = ?, updated_at = ? WHERE job_id = ? AND status IN ('pending', 'running')",
         );
@@ -433,8 +466,7 @@ impl Store {
         let run_id = match run_id {
             Some(id) => id,
             None => {
-                let latest: Option<i64> =
-                    on_pool!(&self.pool, p => sqlx::query_scalar("SELECT MAX(run_id) FROM crawl_coverage").fetch_one(p).await?);
+                let latest: Option<i64> = on_pool!(&self.pool, p => sqlx::query_scalar("SELECT MAX(run_id) FROM crawl_coverage").fetch_one(p).await?);
                 match latest {
                     Some(id) => id,
                     None => return Ok(Vec::new()),
@@ -565,7 +597,11 @@ impl Store {
     }
 
     /// Which of `ids` are already stored as posts of `platform`.
-    pub async fn existing_platform_ids(&self, platform: &str, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+    pub async fn existing_platform_ids(
+        &self,
+        platform: &str,
+        ids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
         let mut found = HashSet::new();
         if ids.is_empty() {
             return Ok(found);
@@ -589,8 +625,33 @@ impl Store {
         Ok(found)
     }
 
+    /// Every author of a platform, by pseudonym.
+    pub async fn authors(&self, platform: &str) -> Result<Vec<AuthorRecord>, StoreError> {
+        let sql = self.dialect.sql(
+            "SELECT pseudonym, verified_type, follower_bucket, region FROM authors WHERE platform = ? ORDER BY pseudonym",
+        );
+        let out = on_pool!(&self.pool, p => {
+            let rows = sqlx::query(&sql).bind(platform).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(AuthorRecord {
+                    pseudonym: row.try_get("pseudonym")?,
+                    verified_type: row.try_get("verified_type")?,
+                    follower_bucket: row.try_get("follower_bucket")?,
+                    region: row.try_get("region")?,
+                });
+            }
+            out
+        });
+        Ok(out)
+    }
+
     /// Whether an author's profile facts (follower bucket) are already stored.
-    pub async fn author_profiled(&self, platform: &str, pseudonym: &str) -> Result<bool, StoreError> {
+    pub async fn author_profiled(
+        &self,
+        platform: &str,
+        pseudonym: &str,
+    ) -> Result<bool, StoreError> {
         let sql = self.dialect.sql(
             "SELECT COUNT(*) FROM authors WHERE platform = ? AND pseudonym = ? AND follower_bucket IS NOT NULL",
         );
@@ -607,7 +668,9 @@ mod tests {
 
     async fn suite(db: &TestDb) {
         let name = db.backend.name();
-        let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{name}: open: {e}"));
+        let store = Store::open(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: open: {e}"));
         let run = store
             .start_run(&NewRun {
                 kind: Some(RunKind::Crawl),
@@ -618,16 +681,43 @@ mod tests {
 
         // Jobs: create, find, claim only with the expected owner, finish.
         assert!(store.latest_crawl_job("weibo:run").await.unwrap().is_none());
-        let job = store.create_crawl_job("weibo:run", "weibo", "{}", "host:1", Some(run)).await.unwrap();
+        let job = store
+            .create_crawl_job("weibo:run", "weibo", "{}", "host:1", Some(run))
+            .await
+            .unwrap();
         let j = store.latest_crawl_job("weibo:run").await.unwrap().unwrap();
-        assert_eq!((j.id, j.status.as_str(), j.owner.as_deref(), j.run_id), (job, "running", Some("host:1"), Some(run)));
-        assert!(!store.claim_crawl_job(job, "running", Some("host:2"), "host:3", Some(run)).await.unwrap(), "{name}");
-        assert!(store.claim_crawl_job(job, "running", Some("host:1"), "host:3", Some(run)).await.unwrap(), "{name}");
+        assert_eq!(
+            (j.id, j.status.as_str(), j.owner.as_deref(), j.run_id),
+            (job, "running", Some("host:1"), Some(run))
+        );
+        assert!(
+            !store
+                .claim_crawl_job(job, "running", Some("host:2"), "host:3", Some(run))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            store
+                .claim_crawl_job(job, "running", Some("host:1"), "host:3", Some(run))
+                .await
+                .unwrap(),
+            "{name}"
+        );
         store.heartbeat_crawl_job(job).await.unwrap();
-        store.finish_crawl_job(job, "interrupted", Some("rate limited")).await.unwrap();
+        store
+            .finish_crawl_job(job, "interrupted", Some("rate limited"))
+            .await
+            .unwrap();
         let j = store.crawl_job(job).await.unwrap().unwrap();
-        assert_eq!((j.status.as_str(), j.note.as_deref(), j.finished_at), ("interrupted", Some("rate limited"), None));
-        assert!(store.claim_crawl_job(job, "interrupted", Some("host:3"), "host:4", None).await.unwrap());
+        assert_eq!(
+            (j.status.as_str(), j.note.as_deref(), j.finished_at),
+            ("interrupted", Some("rate limited"), None)
+        );
+        assert!(store
+            .claim_crawl_job(job, "interrupted", Some("host:3"), "host:4", None)
+            .await
+            .unwrap());
 
         // Tasks: idempotent by key, worked in priority order, cursor saved.
         let t = |key: &str, kind: &str, priority: i64| NewCrawlTask {
@@ -636,22 +726,64 @@ mod tests {
             priority,
             query: format!("{{\"q\":\"{key}\"}}"),
         };
-        let added = store.add_crawl_tasks(job, &[t("b", "comments", 2), t("a", "search", 1), t("a", "search", 1)]).await.unwrap();
+        let added = store
+            .add_crawl_tasks(
+                job,
+                &[
+                    t("b", "comments", 2),
+                    t("a", "search", 1),
+                    t("a", "search", 1),
+                ],
+            )
+            .await
+            .unwrap();
         assert_eq!(added, 2, "{name}");
-        assert_eq!(store.add_crawl_tasks(job, &[t("a", "search", 1)]).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .add_crawl_tasks(job, &[t("a", "search", 1)])
+                .await
+                .unwrap(),
+            0
+        );
         let next = store.next_crawl_task(job).await.unwrap().unwrap();
-        assert_eq!((next.key.as_str(), next.status.as_str(), next.cursor.as_deref()), ("a", "pending", None));
-        store.save_crawl_task(next.id, Some(r#"{"page":3}"#), "running", Some(120)).await.unwrap();
+        assert_eq!(
+            (
+                next.key.as_str(),
+                next.status.as_str(),
+                next.cursor.as_deref()
+            ),
+            ("a", "pending", None)
+        );
+        store
+            .save_crawl_task(next.id, Some(r#"{"page":3}"#), "running", Some(120))
+            .await
+            .unwrap();
         let again = store.next_crawl_task(job).await.unwrap().unwrap();
-        assert_eq!((again.cursor.as_deref(), again.reported_total), (Some(r#"{"page":3}"#), Some(120)));
-        store.save_crawl_task(next.id, None, "done", None).await.unwrap();
+        assert_eq!(
+            (again.cursor.as_deref(), again.reported_total),
+            (Some(r#"{"page":3}"#), Some(120))
+        );
+        store
+            .save_crawl_task(next.id, None, "done", None)
+            .await
+            .unwrap();
         let next = store.next_crawl_task(job).await.unwrap().unwrap();
         assert_eq!(next.key, "b");
-        assert_eq!(store.close_open_crawl_tasks(job, "skipped").await.unwrap(), 1);
+        assert_eq!(
+            store.close_open_crawl_tasks(job, "skipped").await.unwrap(),
+            1
+        );
         assert!(store.next_crawl_task(job).await.unwrap().is_none());
         let all = store.crawl_tasks(job).await.unwrap();
-        assert_eq!(all.iter().map(|t| t.status.as_str()).collect::<Vec<_>>(), vec!["done", "skipped"]);
-        assert_eq!(all[0].reported_total, Some(120), "{name}: total kept when saving None");
+        assert_eq!(
+            all.iter().map(|t| t.status.as_str()).collect::<Vec<_>>(),
+            vec!["done", "skipped"]
+        );
+        assert_eq!(
+            all[0].reported_total,
+            Some(120),
+            "{name}: total kept when saving None"
+        );
 
         // Coverage: one row per run and key, replaced on update; latest run by default.
         let mut c = Coverage {
@@ -672,7 +804,11 @@ mod tests {
         c.items_duplicate = 5;
         c.reported_total = Some(99);
         store.record_coverage(&c).await.unwrap();
-        assert_eq!(store.coverage(Some(run)).await.unwrap(), vec![c.clone()], "{name}");
+        assert_eq!(
+            store.coverage(Some(run)).await.unwrap(),
+            vec![c.clone()],
+            "{name}"
+        );
         assert_eq!(store.coverage(None).await.unwrap(), vec![c]);
         assert!(store.coverage(Some(run + 100)).await.unwrap().is_empty());
 
@@ -686,19 +822,36 @@ mod tests {
             label: Some("热".into()),
             note: Some(kw.into()),
         };
-        let ids = store.upsert_topic_sightings("weibo", t1, &[s("考研倒计时", 0, 100), s("打工人", 1, 90)]).await.unwrap();
-        let ids2 = store.upsert_topic_sightings("weibo", t2, &[s("打工人", 0, 300)]).await.unwrap();
+        let ids = store
+            .upsert_topic_sightings("weibo", t1, &[s("考研倒计时", 0, 100), s("打工人", 1, 90)])
+            .await
+            .unwrap();
+        let ids2 = store
+            .upsert_topic_sightings("weibo", t2, &[s("打工人", 0, 300)])
+            .await
+            .unwrap();
         assert_eq!(ids[1], ids2[0]);
         // The same sighting twice adds no history row.
-        store.upsert_topic_sightings("weibo", t2, &[s("打工人", 0, 300)]).await.unwrap();
+        store
+            .upsert_topic_sightings("weibo", t2, &[s("打工人", 0, 300)])
+            .await
+            .unwrap();
         let topics = store.topics("weibo", 10).await.unwrap();
         let worker = topics.iter().find(|t| t.keyword == "打工人").unwrap();
-        assert_eq!((worker.rank, worker.heat, worker.sightings), (Some(0), Some(300), 2), "{name}");
+        assert_eq!(
+            (worker.rank, worker.heat, worker.sightings),
+            (Some(0), Some(300), 2),
+            "{name}"
+        );
         assert_eq!((worker.first_seen, worker.last_seen), (t1, t2));
         assert_eq!(worker.label.as_deref(), Some("热"));
 
         // Known ids and profiled authors.
-        assert!(store.existing_platform_ids("weibo", &["x".into()]).await.unwrap().is_empty());
+        assert!(store
+            .existing_platform_ids("weibo", &["x".into()])
+            .await
+            .unwrap()
+            .is_empty());
         assert!(!store.author_profiled("weibo", "u_x").await.unwrap());
         store.close().await;
     }

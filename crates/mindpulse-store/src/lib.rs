@@ -18,7 +18,7 @@ mod runs;
 mod scores;
 pub mod testing;
 
-pub use crawl::{Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting};
+pub use crawl::{AuthorRecord, Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting};
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};

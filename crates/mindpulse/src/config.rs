@@ -17,6 +17,15 @@ pub struct Config {
     pub pseudonym: PseudonymConfig,
     #[serde(default)]
     pub import: ImportConfig,
+    /// Crawler politeness (`[crawl]`), sites (`[weibo]`, `[mastodon]`) and jobs (`[schedule]`).
+    #[serde(default)]
+    pub crawl: mindpulse_crawl::Politeness,
+    #[serde(default)]
+    pub weibo: mindpulse_crawl::WeiboConfig,
+    #[serde(default)]
+    pub mastodon: mindpulse_crawl::MastodonConfig,
+    #[serde(default)]
+    pub schedule: mindpulse_crawl::ScheduleConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]

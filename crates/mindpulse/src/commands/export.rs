@@ -13,7 +13,7 @@ const PAGE: i64 = 5000;
 
 /// Where exported rows go.
 enum Sink {
-    Csv(csv::Writer<std::io::BufWriter<Box<dyn Write>>>),
+    Csv(Box<csv::Writer<std::io::BufWriter<Box<dyn Write>>>>),
     Jsonl(std::io::BufWriter<Box<dyn Write>>),
 }
 
@@ -41,7 +41,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
             let mut header: Vec<String> = CSV_COLUMNS.iter().map(|s| s.to_string()).collect();
             header.extend(dims.iter().map(|d| format!("score_{d}")));
             w.write_record(&header)?;
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
         ExportFormat::Jsonl => Sink::Jsonl(out),
     };

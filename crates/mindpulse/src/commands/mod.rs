@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod bench;
+pub(crate) mod crawl;
 mod export;
 mod import;
 mod init;
@@ -25,6 +26,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&ctx, args).await,
         Command::Models(args) => models::run(&ctx, args).await,
+        Command::Crawl(args) => crawl::crawl(&ctx, args).await,
+        Command::Schedule(args) => crawl::schedule(&ctx, args).await,
+        Command::Coverage(args) => crawl::coverage(&ctx, args).await,
     }
 }
 
