@@ -233,7 +233,14 @@ mod tests {
 
     #[test]
     fn reject_raw_is_capped_on_a_char_boundary() {
-        let r = Reject::new(&Origin { file: "a".into(), line: 3 }, "bad").with_raw("好".repeat(5000));
+        let r = Reject::new(
+            &Origin {
+                file: "a".into(),
+                line: 3,
+            },
+            "bad",
+        )
+        .with_raw("好".repeat(5000));
         assert_eq!(r.to_string(), "a:3: bad");
         let raw = r.raw.unwrap();
         assert!(raw.len() < MAX_REJECT_RAW + 20);

@@ -5,7 +5,9 @@ use crate::RejectsWriter;
 use chrono::{DateTime, Utc};
 use mindpulse_clean::{hex16, Cleaner, DupIndex, DupVerdict};
 use mindpulse_core::{Reject, Source};
-use mindpulse_store::{NewPost, NewRun, OnConflict, RunCounts, RunKind, RunStatus, Store, StoreError, TopicCache};
+use mindpulse_store::{
+    NewPost, NewRun, OnConflict, RunCounts, RunKind, RunStatus, Store, StoreError, TopicCache,
+};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -143,7 +145,11 @@ pub async fn ingest(
         Some(store) => {
             seed_dup_index(store, &mut dup_index).await?;
             let source_id = store
-                .ensure_source(&opts.source_name, &opts.source_kind, opts.platform.as_deref())
+                .ensure_source(
+                    &opts.source_name,
+                    &opts.source_kind,
+                    opts.platform.as_deref(),
+                )
                 .await?;
             let run_id = store
                 .start_run(&NewRun {
@@ -164,7 +170,15 @@ pub async fn ingest(
     let producer_opts = opts.clone();
     let producer_cancel = cancel.clone();
     let producer = tokio::task::spawn_blocking(move || {
-        produce(source, &cleaner, dup_index, &producer_opts, collected_at, &producer_cancel, &tx)
+        produce(
+            source,
+            &cleaner,
+            dup_index,
+            &producer_opts,
+            collected_at,
+            &producer_cancel,
+            &tx,
+        )
     });
 
     let mut report = IngestReport {
@@ -180,7 +194,10 @@ pub async fn ingest(
         match msg {
             Msg::Batch(batch, progress) => {
                 if let Some(store) = store {
-                    match store.insert_posts(&batch, source_id, run_id, opts.on_conflict, &mut topics).await {
+                    match store
+                        .insert_posts(&batch, source_id, run_id, opts.on_conflict, &mut topics)
+                        .await
+                    {
                         Ok(r) => {
                             report.accepted += r.inserted;
                             report.duplicate += r.existing;
@@ -222,7 +239,12 @@ pub async fn ingest(
         Err(e) => {
             if let (Some(store), Some(run_id)) = (store, run_id) {
                 let _ = store
-                    .finish_run(run_id, RunStatus::Failed, RunCounts::default(), Some("reader thread failed"))
+                    .finish_run(
+                        run_id,
+                        RunStatus::Failed,
+                        RunCounts::default(),
+                        Some("reader thread failed"),
+                    )
                     .await;
             }
             return Err(IngestError::Producer(e.to_string()));
@@ -255,11 +277,16 @@ pub async fn ingest(
         } else if report.interrupted {
             (RunStatus::Interrupted, Some("interrupted".to_string()))
         } else if let Some(stop) = &report.stopped_at {
-            (RunStatus::Failed, Some(format!("--strict: stopped at {stop}")))
+            (
+                RunStatus::Failed,
+                Some(format!("--strict: stopped at {stop}")),
+            )
         } else {
             (RunStatus::Done, None)
         };
-        store.finish_run(run_id, status, counts, note.as_deref()).await?;
+        store
+            .finish_run(run_id, status, counts, note.as_deref())
+            .await?;
         let (exact, near) = store.run_duplicate_counts(run_id).await?;
         report.exact_duplicates = exact;
         report.near_duplicates = near;
@@ -299,14 +326,20 @@ async fn seed_dup_index(store: &Store, index: &mut DupIndex) -> Result<(), Store
         let Some(last) = page.last() else { break };
         after = last.id;
         for seed in &page {
-            let Some(hash) = parse_hex16(&seed.content_hash) else { continue };
+            let Some(hash) = parse_hex16(&seed.content_hash) else {
+                continue;
+            };
             let group = seed.dup_group.as_deref().and_then(parse_hex16);
             index.seed(hash, seed.simhash.map(|s| s as u64), group);
             n += 1;
         }
     }
     if n > 0 {
-        tracing::debug!(posts = n, elapsed_ms = started.elapsed().as_millis() as u64, "duplicate index seeded");
+        tracing::debug!(
+            posts = n,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "duplicate index seeded"
+        );
     }
     Ok(())
 }
@@ -359,7 +392,10 @@ fn produce(
         true
     };
 
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
     'read: loop {
         if cancel.load(Ordering::Relaxed) {
             break;
@@ -375,17 +411,18 @@ fn produce(
                 Ok(cleaned) => {
                     s.pii += u64::from(cleaned.pii.total().saturating_sub(cleaned.pii.mentions));
                     s.mentions += u64::from(cleaned.pii.mentions);
-                    let (dup_group, dup_kind) = match dup_index.check(cleaned.content_hash, cleaned.simhash) {
-                        DupVerdict::New => (None, None),
-                        DupVerdict::Exact { group } => {
-                            s.exact += 1;
-                            (Some(hex16(&group)), Some("exact"))
-                        }
-                        DupVerdict::Near { group, .. } => {
-                            s.near += 1;
-                            (Some(hex16(&group)), Some("near"))
-                        }
-                    };
+                    let (dup_group, dup_kind) =
+                        match dup_index.check(cleaned.content_hash, cleaned.simhash) {
+                            DupVerdict::New => (None, None),
+                            DupVerdict::Exact { group } => {
+                                s.exact += 1;
+                                (Some(hex16(&group)), Some("exact"))
+                            }
+                            DupVerdict::Near { group, .. } => {
+                                s.near += 1;
+                                (Some(hex16(&group)), Some("near"))
+                            }
+                        };
                     batch.push(NewPost {
                         post: cleaned.post,
                         dup_group,
@@ -461,7 +498,9 @@ fn clean_chunk(
     let clean_one = |item: mindpulse_core::SourceItem| -> Result<mindpulse_clean::Cleaned, Reject> {
         let raw = item?;
         let origin = raw.origin.clone();
-        cleaner.clean(raw, collected_at).map_err(|e| Reject::new(&origin, e.to_string()))
+        cleaner
+            .clean(raw, collected_at)
+            .map_err(|e| Reject::new(&origin, e.to_string()))
     };
     if workers <= 1 || chunk.len() < 64 {
         return chunk.into_iter().map(clean_one).collect();
@@ -503,4 +542,3 @@ fn snapshot(s: &ProducerSummary, source: &dyn Source) -> IngestProgress {
         total_bytes,
     }
 }
-

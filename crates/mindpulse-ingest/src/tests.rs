@@ -3,14 +3,14 @@
 //! are rejected with their line and the import goes on, duplicates are flagged.
 
 use super::*;
-use mindpulse_store::Store;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use mindpulse_clean::{CleanOptions, Cleaner, PseudonymKey};
 use mindpulse_collect::{open, Format, ImportOptions};
 use mindpulse_store::testing::TestDb;
+use mindpulse_store::Store;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Raw values that must never appear in the database.
 const SECRETS: &[&str] = &[
@@ -70,9 +70,16 @@ async fn import(store: &Store, path: &Path, keep_raw: bool) -> IngestReport {
         batch_size: 3,
         ..IngestOptions::default()
     };
-    ingest(Some(store), source, cleaner(keep_raw), opts, Arc::new(AtomicBool::new(false)), |_| {})
-        .await
-        .unwrap()
+    ingest(
+        Some(store),
+        source,
+        cleaner(keep_raw),
+        opts,
+        Arc::new(AtomicBool::new(false)),
+        |_| {},
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -84,20 +91,34 @@ async fn pipeline_on_every_backend() {
         let store = Store::open(&db.url).await.unwrap();
 
         let r = import(&store, &path, true).await;
-        assert_eq!((r.input, r.accepted, r.duplicate, r.rejected), (8, 6, 0, 2), "{name}: {r:?}");
+        assert_eq!(
+            (r.input, r.accepted, r.duplicate, r.rejected),
+            (8, 6, 0, 2),
+            "{name}: {r:?}"
+        );
         assert_eq!(r.exact_duplicates + r.near_duplicates, 2, "{name}: {r:?}");
         assert!(r.pii_redacted >= 5, "{name}: {r:?}");
         // Rejects file: one JSON object per bad line with its line number.
         let rejects = std::fs::read_to_string(RejectsWriter::path_for(&path)).unwrap();
-        let lines: Vec<serde_json::Value> = rejects.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = rejects
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["line"], 7);
         assert_eq!(lines[1]["line"], 8);
-        assert!(lines[1]["reason"].as_str().unwrap().contains("text"), "{rejects}");
+        assert!(
+            lines[1]["reason"].as_str().unwrap().contains("text"),
+            "{rejects}"
+        );
 
         // Idempotent: the same file again adds nothing.
         let r2 = import(&store, &path, true).await;
-        assert_eq!((r2.accepted, r2.duplicate, r2.rejected), (0, 6, 2), "{name}");
+        assert_eq!(
+            (r2.accepted, r2.duplicate, r2.rejected),
+            (0, 6, 2),
+            "{name}"
+        );
         assert_eq!(store.count_posts().await.unwrap(), 6);
 
         let runs = store.runs(None, 10).await.unwrap();
@@ -107,23 +128,42 @@ async fn pipeline_on_every_backend() {
 
         // Pseudonyms are stable: the same raw author gives the same pseudonym, and the
         // mention of `night_owl_92` in text is that author's pseudonym.
-        let posts = store.export_page(&Default::default(), 0, 100, false).await.unwrap();
+        let posts = store
+            .export_page(&Default::default(), 0, 100, false)
+            .await
+            .unwrap();
         assert_eq!(posts[0].author, posts[1].author);
         let owl = posts.iter().find(|p| p.platform_id == "3").unwrap();
         let owl_pseudonym = owl.author.clone().unwrap();
         assert!(owl.text.contains(&owl_pseudonym), "{name}: {}", owl.text);
-        assert_eq!(posts.iter().find(|p| p.platform_id == "4").unwrap().parent_id.as_deref(), Some("3"));
+        assert_eq!(
+            posts
+                .iter()
+                .find(|p| p.platform_id == "4")
+                .unwrap()
+                .parent_id
+                .as_deref(),
+            Some("3")
+        );
         assert_eq!(posts[0].lang.as_deref(), Some("zh"));
         assert_eq!(owl.lang.as_deref(), Some("en"));
         store.close().await;
 
         // Nothing raw anywhere in the database file or server dump.
-        let dump = db.dump().unwrap_or_else(|e| panic!("{name}: dump failed: {e}"));
+        let dump = db
+            .dump()
+            .unwrap_or_else(|e| panic!("{name}: dump failed: {e}"));
         assert!(dump.len() > 1000, "{name}: dump too small");
         let dump = String::from_utf8_lossy(&dump);
-        assert!(dump.contains("[EMAIL]") || dump.contains("EMAIL"), "{name}: dump does not show the redacted text");
+        assert!(
+            dump.contains("[EMAIL]") || dump.contains("EMAIL"),
+            "{name}: dump does not show the redacted text"
+        );
         for secret in SECRETS {
-            assert!(!dump.contains(secret), "{name}: {secret:?} leaked into the database");
+            assert!(
+                !dump.contains(secret),
+                "{name}: {secret:?} leaked into the database"
+            );
         }
         db.drop_db().await;
     }
@@ -157,7 +197,11 @@ async fn concurrent_imports_neither_fail_nor_duplicate() {
         assert_eq!(a.count_posts().await.unwrap(), 3000);
         let stats = a.stats(30).await.unwrap();
         assert_eq!(stats.topics, 5, "{name}");
-        assert_eq!(stats.top_topics.iter().map(|c| c.n).sum::<i64>(), 3000, "{name}: every post linked once");
+        assert_eq!(
+            stats.top_topics.iter().map(|c| c.n).sum::<i64>(),
+            3000,
+            "{name}: every post linked once"
+        );
         a.close().await;
         b.close().await;
         db.drop_db().await;
@@ -175,9 +219,16 @@ async fn dry_run_writes_nothing_and_strict_stops_at_first_reject() {
         dry_run: true,
         ..IngestOptions::default()
     };
-    let r = ingest(Some(&store), source, cleaner(false), opts, Arc::new(AtomicBool::new(false)), |_| {})
-        .await
-        .unwrap();
+    let r = ingest(
+        Some(&store),
+        source,
+        cleaner(false),
+        opts,
+        Arc::new(AtomicBool::new(false)),
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!((r.input, r.accepted, r.rejected), (8, 6, 2));
     assert_eq!(store.count_posts().await.unwrap(), 0);
     assert!(store.runs(None, 10).await.unwrap().is_empty());
@@ -188,10 +239,20 @@ async fn dry_run_writes_nothing_and_strict_stops_at_first_reject() {
         batch_size: 2,
         ..IngestOptions::default()
     };
-    let r = ingest(Some(&store), source, cleaner(false), opts, Arc::new(AtomicBool::new(false)), |_| {})
-        .await
-        .unwrap();
-    assert!(r.stopped_at.as_deref().unwrap_or("").contains(":7:"), "{r:?}");
+    let r = ingest(
+        Some(&store),
+        source,
+        cleaner(false),
+        opts,
+        Arc::new(AtomicBool::new(false)),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.stopped_at.as_deref().unwrap_or("").contains(":7:"),
+        "{r:?}"
+    );
     // What was accepted before the bad line stays.
     assert_eq!(store.count_posts().await.unwrap(), 6);
     assert_eq!(store.runs(None, 1).await.unwrap()[0].status, "failed");

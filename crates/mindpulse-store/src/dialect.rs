@@ -156,8 +156,14 @@ mod tests {
     #[test]
     fn backend_from_url() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("mysql://root@h/db").unwrap(), Backend::MySql);
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("mysql://root@h/db").unwrap(),
+            Backend::MySql
+        );
         assert!(Backend::from_url("oracle://x").is_err());
     }
 }

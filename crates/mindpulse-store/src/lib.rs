@@ -18,7 +18,9 @@ mod runs;
 mod scores;
 pub mod testing;
 
-pub use crawl::{AuthorRecord, Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting};
+pub use crawl::{
+    AuthorRecord, Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting,
+};
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
@@ -28,7 +30,9 @@ pub use scores::NewScore;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -107,7 +111,8 @@ impl Store {
                 Pool::MySql(pool)
             }
             Backend::Postgres => {
-                let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::connect(&url_redacted, e))?;
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
@@ -185,7 +190,8 @@ impl Store {
         } else {
             sql
         };
-        let versions: Vec<i64> = on_pool!(&self.pool, p => sqlx::query_scalar(sql).fetch_all(p).await)?;
+        let versions: Vec<i64> =
+            on_pool!(&self.pool, p => sqlx::query_scalar(sql).fetch_all(p).await)?;
         Ok(versions)
     }
 

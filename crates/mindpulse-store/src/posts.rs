@@ -57,11 +57,14 @@ impl TopicCache {
 
     pub(crate) fn get(&self, platform: &str, keyword: &str) -> Option<i64> {
         // Allocation-free lookups would need a borrowed key type; topics per batch are few.
-        self.ids.get(&(platform.to_string(), keyword.to_string())).copied()
+        self.ids
+            .get(&(platform.to_string(), keyword.to_string()))
+            .copied()
     }
 
     pub(crate) fn insert(&mut self, platform: &str, keyword: &str, id: i64) {
-        self.ids.insert((platform.to_string(), keyword.to_string()), id);
+        self.ids
+            .insert((platform.to_string(), keyword.to_string()), id);
     }
 
     pub(crate) fn merge(&mut self, other: TopicCache) {
@@ -88,7 +91,15 @@ impl Store {
             return Ok(InsertReport::default());
         }
         if let crate::Pool::Sqlite(pool) = &self.pool {
-            return crate::posts_sqlite::insert_posts(pool, batch, source_id, run_id, on_conflict, topics).await;
+            return crate::posts_sqlite::insert_posts(
+                pool,
+                batch,
+                source_id,
+                run_id,
+                on_conflict,
+                topics,
+            )
+            .await;
         }
         let d = self.dialect;
         let chunk_rows = (d.max_params() / POST_COLUMN_COUNT).max(1);

@@ -54,7 +54,15 @@ fn write_batch(
 ) -> Result<InsertReport, StoreError> {
     db.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
     let mut staged = TopicCache::new();
-    match write_in_tx(db, batch, source_id, run_id, on_conflict, topics, &mut staged) {
+    match write_in_tx(
+        db,
+        batch,
+        source_id,
+        run_id,
+        on_conflict,
+        topics,
+        &mut staged,
+    ) {
         Ok(report) => {
             db.execute_batch("COMMIT").map_err(sql_err)?;
             // Topic ids become known to the writer only once they are committed.
@@ -161,7 +169,13 @@ fn write_in_tx(
             };
             if let (Some(id), OnConflict::UpdateCounts) = (id, on_conflict) {
                 refresh
-                    .execute(params![p.repost_count, p.comment_count, p.like_count, p.region, id])
+                    .execute(params![
+                        p.repost_count,
+                        p.comment_count,
+                        p.like_count,
+                        p.region,
+                        id
+                    ])
                     .map_err(sql_err)?;
             }
             id
@@ -171,17 +185,29 @@ fn write_in_tx(
             let key = (p.platform.as_str(), a.pseudonym.as_str());
             if last_author != Some(key) {
                 author
-                    .execute(params![p.platform, a.pseudonym, a.verified_type, a.follower_bucket, a.region, now])
+                    .execute(params![
+                        p.platform,
+                        a.pseudonym,
+                        a.verified_type,
+                        a.follower_bucket,
+                        a.region,
+                        now
+                    ])
                     .map_err(sql_err)?;
                 last_author = Some(key);
             }
         }
         let Some(post_id) = post_id else { continue };
         for keyword in &p.topics {
-            let topic_id = match topics.get(&p.platform, keyword).or_else(|| staged.get(&p.platform, keyword)) {
+            let topic_id = match topics
+                .get(&p.platform, keyword)
+                .or_else(|| staged.get(&p.platform, keyword))
+            {
                 Some(id) => id,
                 None => {
-                    topic_insert.execute(params![p.platform, keyword, now]).map_err(sql_err)?;
+                    topic_insert
+                        .execute(params![p.platform, keyword, now])
+                        .map_err(sql_err)?;
                     let id: i64 = topic_select
                         .query_row(params![p.platform, keyword], |r| r.get(0))
                         .map_err(sql_err)?;

@@ -166,7 +166,11 @@ impl Store {
         }
         let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
         let topics = self.topics_of(&ids).await?;
-        let mut scores = if with_scores { self.scores_of(&ids).await? } else { HashMap::new() };
+        let mut scores = if with_scores {
+            self.scores_of(&ids).await?
+        } else {
+            HashMap::new()
+        };
         for post in &mut posts {
             if let Some(t) = topics.get(&post.id) {
                 post.topics = t.clone();
@@ -229,7 +233,11 @@ impl Store {
     }
 
     /// Up to `limit` duplicate-index seeds with id greater than `after_id`.
-    pub async fn dup_seed_page(&self, after_id: i64, limit: i64) -> Result<Vec<DupSeed>, StoreError> {
+    pub async fn dup_seed_page(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<DupSeed>, StoreError> {
         let sql = self
             .dialect
             .sql("SELECT id, content_hash, simhash, dup_group FROM posts WHERE id > ? ORDER BY id LIMIT ?");
@@ -257,7 +265,9 @@ impl Store {
             "SELECT {day} AS k, COUNT(*) AS n FROM posts WHERE created_at IS NOT NULL GROUP BY {day} ORDER BY k DESC LIMIT ?"
         );
         let by_day_sql = d.sql(&by_day_sql);
-        let grouped = |col: &str| format!("SELECT COALESCE({col}, '?') AS k, COUNT(*) AS n FROM posts GROUP BY {col} ORDER BY n DESC, k");
+        let grouped = |col: &str| {
+            format!("SELECT COALESCE({col}, '?') AS k, COUNT(*) AS n FROM posts GROUP BY {col} ORDER BY n DESC, k")
+        };
         let by_platform_sql = grouped("platform");
         let by_kind_sql = grouped("kind");
         let by_lang_sql = grouped("lang");
@@ -311,7 +321,8 @@ impl Store {
         let sql = self
             .dialect
             .sql("SELECT dup_kind, COUNT(*) FROM posts WHERE run_id = ? AND dup_kind IS NOT NULL GROUP BY dup_kind");
-        let rows: Vec<(String, i64)> = on_pool!(&self.pool, p => sqlx::query_as(&sql).bind(run_id).fetch_all(p).await?);
+        let rows: Vec<(String, i64)> =
+            on_pool!(&self.pool, p => sqlx::query_as(&sql).bind(run_id).fetch_all(p).await?);
         let mut exact = 0;
         let mut near = 0;
         for (kind, n) in rows {

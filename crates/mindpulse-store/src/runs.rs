@@ -87,7 +87,12 @@ pub struct RunRecord {
 
 impl Store {
     /// Returns the id of the source called `name`, creating it when new.
-    pub async fn ensure_source(&self, name: &str, kind: &str, platform: Option<&str>) -> Result<i64, StoreError> {
+    pub async fn ensure_source(
+        &self,
+        name: &str,
+        kind: &str,
+        platform: Option<&str>,
+    ) -> Result<i64, StoreError> {
         let d = self.dialect;
         let insert = format!(
             "{} sources (name, kind, platform, created_at) VALUES (?, ?, ?, ?){}",
@@ -125,7 +130,8 @@ impl Store {
                     .bind(RunStatus::Running.as_str())
                     .execute(p)
                     .await?;
-                i64::try_from(res.last_insert_id()).map_err(|_| StoreError::Invalid("run id overflow".into()))?
+                i64::try_from(res.last_insert_id())
+                    .map_err(|_| StoreError::Invalid("run id overflow".into()))?
             }
             pool => {
                 let sql = format!("INSERT INTO runs {cols} RETURNING id");
@@ -165,7 +171,13 @@ impl Store {
     }
 
     /// Records the end of a run with its final counts.
-    pub async fn finish_run(&self, id: i64, status: RunStatus, counts: RunCounts, note: Option<&str>) -> Result<(), StoreError> {
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        status: RunStatus,
+        counts: RunCounts,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
         let sql = self.dialect.sql(
             "UPDATE runs SET finished_at = ?, status = ?, n_input = ?, n_accepted = ?, n_duplicate = ?, n_rejected = ?, n_failed = ?, note = ? WHERE id = ?",
         );
@@ -187,7 +199,11 @@ impl Store {
     }
 
     /// Runs, newest first (all kinds when `kind` is None).
-    pub async fn runs(&self, kind: Option<RunKind>, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+    pub async fn runs(
+        &self,
+        kind: Option<RunKind>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         let sql = format!(
             "SELECT r.id, r.kind, s.name AS source, r.model_id, r.model_sha256, r.version, r.params, r.started_at, r.finished_at, r.status, \
              r.n_input, r.n_accepted, r.n_duplicate, r.n_rejected, r.n_failed \

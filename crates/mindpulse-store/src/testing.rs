@@ -45,7 +45,9 @@ fn unique_name() -> String {
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// Replaces the database name (the URL path) of a server URL.
@@ -55,7 +57,10 @@ pub fn with_database(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     let mut out = format!("{}/{}", &base[..path_start], db);
     if let Some(q) = query {
         out.push('?');
@@ -151,7 +156,9 @@ impl TestDb {
     pub fn dump(&self) -> std::io::Result<Vec<u8>> {
         match self.backend {
             Backend::Sqlite => {
-                let path = self.sqlite_path().ok_or_else(|| std::io::Error::other("no sqlite path"))?;
+                let path = self
+                    .sqlite_path()
+                    .ok_or_else(|| std::io::Error::other("no sqlite path"))?;
                 let mut bytes = std::fs::read(&path)?;
                 let wal = path.with_extension("db-wal");
                 if let Ok(w) = std::fs::read(wal) {
@@ -160,27 +167,45 @@ impl TestDb {
                 Ok(bytes)
             }
             Backend::MySql => {
-                let url = self.url.trim_start_matches("mysql://").trim_start_matches("mariadb://");
+                let url = self
+                    .url
+                    .trim_start_matches("mysql://")
+                    .trim_start_matches("mariadb://");
                 let (auth, rest) = url.split_once('@').unwrap_or(("root", url));
                 let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
                 let (hostport, db) = rest.split_once('/').unwrap_or((rest, ""));
                 let db = db.split('?').next().unwrap_or(db);
                 let (host, port) = hostport.split_once(':').unwrap_or((hostport, "3306"));
                 let mut cmd = std::process::Command::new("mariadb-dump");
-                cmd.args(["-h", host, "-P", port, "-u", user, "--skip-extended-insert", db]);
+                cmd.args([
+                    "-h",
+                    host,
+                    "-P",
+                    port,
+                    "-u",
+                    user,
+                    "--skip-extended-insert",
+                    db,
+                ]);
                 if !password.is_empty() {
                     cmd.env("MYSQL_PWD", password);
                 }
                 let out = cmd.output()?;
                 if !out.status.success() {
-                    return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).to_string()));
+                    return Err(std::io::Error::other(
+                        String::from_utf8_lossy(&out.stderr).to_string(),
+                    ));
                 }
                 Ok(out.stdout)
             }
             Backend::Postgres => {
-                let out = std::process::Command::new("pg_dump").arg(&self.url).output()?;
+                let out = std::process::Command::new("pg_dump")
+                    .arg(&self.url)
+                    .output()?;
                 if !out.status.success() {
-                    return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).to_string()));
+                    return Err(std::io::Error::other(
+                        String::from_utf8_lossy(&out.stderr).to_string(),
+                    ));
                 }
                 Ok(out.stdout)
             }

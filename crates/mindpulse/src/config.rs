@@ -61,8 +61,10 @@ impl Config {
         if !required && !path.exists() {
             return Ok(Config::default());
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
-        let config: Config = toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
         Ok(config)
     }
 }
@@ -73,7 +75,9 @@ mod tests {
 
     #[test]
     fn parses_and_rejects_unknown_keys() {
-        let c: Config = toml::from_str("[db]\nurl = \"postgres://u@h/db\"\n[import]\nbatch_size = 10\n").unwrap();
+        let c: Config =
+            toml::from_str("[db]\nurl = \"postgres://u@h/db\"\n[import]\nbatch_size = 10\n")
+                .unwrap();
         assert_eq!(c.db.url.as_deref(), Some("postgres://u@h/db"));
         assert_eq!(c.import.batch_size, Some(10));
         assert!(toml::from_str::<Config>("[db]\nurll = 1\n").is_err());

@@ -31,7 +31,9 @@ impl Context {
             .clone()
             .or_else(|| config.pseudonym.key_file.clone())
             .unwrap_or_else(default_key_path);
-        let show_progress = !global.no_progress && !global.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let show_progress = !global.no_progress
+            && !global.quiet
+            && std::io::IsTerminal::is_terminal(&std::io::stderr());
         Ok(Context {
             db_url,
             config,
@@ -42,9 +44,12 @@ impl Context {
 
     /// Opens the database, creating or migrating the schema as needed.
     pub async fn store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.db_url)
-            .await
-            .with_context(|| format!("cannot open the database {}", mindpulse_store::redact_url(&self.db_url)))
+        Store::open(&self.db_url).await.with_context(|| {
+            format!(
+                "cannot open the database {}",
+                mindpulse_store::redact_url(&self.db_url)
+            )
+        })
     }
 
     /// The pseudonym key: from `MINDPULSE_PSEUDONYM_KEY`, else the key file (created with
@@ -65,9 +70,8 @@ impl Context {
             }
             Ok(key)
         } else {
-            PseudonymKey::load(&self.key_file).with_context(|| {
-                format!("no pseudonym key: run `mindpulse init` or set {KEY_ENV}")
-            })
+            PseudonymKey::load(&self.key_file)
+                .with_context(|| format!("no pseudonym key: run `mindpulse init` or set {KEY_ENV}"))
         }
     }
 }

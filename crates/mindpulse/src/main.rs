@@ -13,7 +13,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_tracing(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -43,11 +46,17 @@ fn init_tracing(global: &cli::GlobalArgs) {
     };
     let filter = EnvFilter::try_from_env("MINDPULSE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if global.log_json {
         builder.json().init();
     } else {
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        builder.with_target(false).without_time().with_ansi(ansi).init();
+        builder
+            .with_target(false)
+            .without_time()
+            .with_ansi(ansi)
+            .init();
     }
 }

@@ -36,8 +36,16 @@ pub fn bar(show: bool, total_bytes: Option<u64>, what: &str) -> ProgressBar {
 
 /// "12,345 rows (45,678 rows/s)".
 pub fn rate_msg(rows: u64, seconds: f64) -> String {
-    let rate = if seconds > 0.0 { rows as f64 / seconds } else { 0.0 };
-    format!("{} rows ({} rows/s)", thousands(rows), thousands(rate as u64))
+    let rate = if seconds > 0.0 {
+        rows as f64 / seconds
+    } else {
+        0.0
+    };
+    format!(
+        "{} rows ({} rows/s)",
+        thousands(rows),
+        thousands(rate as u64)
+    )
 }
 
 /// 1234567 → "1,234,567".

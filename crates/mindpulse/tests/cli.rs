@@ -66,7 +66,10 @@ fn ok(o: &Output) -> String {
 }
 
 fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).expect("json line")).collect()
+    s.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
 }
 
 const JSONL: &str = r##"{"id":"a1","text":"Work again &amp; no sleep\u200b, I feel so tired","author":"alice_raw","created_at":"2025-11-20T10:00:00Z","topic":"work"}
@@ -91,7 +94,10 @@ fn help_on_every_subcommand() {
     ] {
         let mut args = sub.clone();
         args.push("--help");
-        let o = Command::new(env!("CARGO_BIN_EXE_mindpulse")).args(&args).output().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_mindpulse"))
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{args:?}");
         assert!(stdout(&o).contains("Usage"), "{args:?}");
     }
@@ -104,15 +110,29 @@ fn import_export_roundtrip(env: &Env, db: &str) {
     assert!(ok(&o).contains("schema is current"));
     let key = env.path("keys/pseudonym.key");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let file = env.write("in.jsonl", JSONL);
     let o = env.run(db, &["import", "--json", file.to_str().unwrap()]);
     let out = ok(&o);
     let r = &json_lines(&out)[0];
-    assert_eq!((r["input"].as_u64(), r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(5), Some(3), Some(2)), "{out}");
+    assert_eq!(
+        (
+            r["input"].as_u64(),
+            r["accepted"].as_u64(),
+            r["rejected"].as_u64()
+        ),
+        (Some(5), Some(3), Some(2)),
+        "{out}"
+    );
     let err = stderr(&o);
-    assert!(err.contains("in.jsonl:4:"), "reject with file:line in the log: {err}");
+    assert!(
+        err.contains("in.jsonl:4:"),
+        "reject with file:line in the log: {err}"
+    );
     assert!(err.contains("in.jsonl:5:"), "{err}");
     let rejects = std::fs::read_to_string(env.path("in.jsonl.rejects.jsonl")).unwrap();
     assert_eq!(rejects.lines().count(), 2);
@@ -120,7 +140,10 @@ fn import_export_roundtrip(env: &Env, db: &str) {
     // The same file again adds nothing, and is not an error.
     let o = env.run(db, &["import", "--json", file.to_str().unwrap()]);
     let r = &json_lines(&ok(&o))[0];
-    assert_eq!((r["accepted"].as_u64(), r["duplicate"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(
+        (r["accepted"].as_u64(), r["duplicate"].as_u64()),
+        (Some(0), Some(3))
+    );
 
     let o = env.run(db, &["export", "--format", "jsonl"]);
     let posts = json_lines(&ok(&o));
@@ -132,7 +155,10 @@ fn import_export_roundtrip(env: &Env, db: &str) {
     let alice = posts[0]["author"].as_str().unwrap().to_string();
     assert!(alice.starts_with("u_"));
     let reply = posts[2]["text"].as_str().unwrap();
-    assert!(reply.contains(&format!("@{alice}")) && reply.contains("[EMAIL]"), "{reply}");
+    assert!(
+        reply.contains(&format!("@{alice}")) && reply.contains("[EMAIL]"),
+        "{reply}"
+    );
     assert_eq!(posts[2]["parent_id"], "a1");
     assert_eq!(posts[2]["kind"], "comment");
     let all = stdout(&o);
@@ -143,9 +169,21 @@ fn import_export_roundtrip(env: &Env, db: &str) {
     let o = env.run(db, &["export", "--format", "csv", "--topic", "work"]);
     let csv = ok(&o);
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("id,platform,platform_id,kind"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("id,platform,platform_id,kind"));
     assert_eq!(lines.count(), 1, "{csv}");
-    let o = env.run(db, &["export", "--since", "2025-11-21", "--until", "2025-11-21T11:00:00Z"]);
+    let o = env.run(
+        db,
+        &[
+            "export",
+            "--since",
+            "2025-11-21",
+            "--until",
+            "2025-11-21T11:00:00Z",
+        ],
+    );
     assert_eq!(json_lines(&ok(&o)).len(), 1);
     let o = env.run(db, &["export", "--since", "last week"]);
     assert!(!o.status.success());
@@ -175,7 +213,13 @@ fn import_export_stats_on_sqlite() {
         bytes.extend(w);
     }
     let text = String::from_utf8_lossy(&bytes);
-    for raw in ["alice_raw", "bob_raw", "carol_raw", "1234567890", "help.me@example.org"] {
+    for raw in [
+        "alice_raw",
+        "bob_raw",
+        "carol_raw",
+        "1234567890",
+        "help.me@example.org",
+    ] {
         assert!(!text.contains(raw), "{raw} leaked into the SQLite file");
     }
 }
@@ -183,12 +227,23 @@ fn import_export_stats_on_sqlite() {
 #[test]
 fn import_export_stats_on_servers() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    for env_var in [mindpulse_store::testing::MYSQL_ENV, mindpulse_store::testing::POSTGRES_ENV] {
-        let Some(db) = rt.block_on(TestDb::server(env_var)) else { continue };
+    for env_var in [
+        mindpulse_store::testing::MYSQL_ENV,
+        mindpulse_store::testing::POSTGRES_ENV,
+    ] {
+        let Some(db) = rt.block_on(TestDb::server(env_var)) else {
+            continue;
+        };
         let env = Env::new();
         import_export_roundtrip(&env, &db.url);
         let dump = String::from_utf8_lossy(&db.dump().unwrap()).into_owned();
-        for raw in ["alice_raw", "bob_raw", "carol_raw", "1234567890", "help.me@example.org"] {
+        for raw in [
+            "alice_raw",
+            "bob_raw",
+            "carol_raw",
+            "1234567890",
+            "help.me@example.org",
+        ] {
             assert!(!dump.contains(raw), "{raw} leaked into {env_var}");
         }
         rt.block_on(db.drop_db());
@@ -202,31 +257,51 @@ fn exit_status_strict_dry_run_and_all_rejected() {
     let file = env.write("in.jsonl", JSONL);
     let o = env.run(&db, &["import", "--dry-run", file.to_str().unwrap()]);
     assert!(ok(&o).contains("dry run"));
-    assert!(!env.path("t.db").exists() || {
-        let o = env.run(&db, &["stats", "--json"]);
-        json_lines(&ok(&o))[0]["posts"] == 0
-    });
+    assert!(
+        !env.path("t.db").exists() || {
+            let o = env.run(&db, &["stats", "--json"]);
+            json_lines(&ok(&o))[0]["posts"] == 0
+        }
+    );
     let o = env.run(&db, &["import", "--strict", file.to_str().unwrap()]);
     assert!(!o.status.success(), "--strict with a bad line must fail");
     assert!(stdout(&o).contains("in.jsonl:4:"), "{}", stdout(&o));
     let o = env.run(&db, &["stats", "--json"]);
-    assert_eq!(json_lines(&ok(&o))[0]["posts"], 3, "what came before the bad line stays");
+    assert_eq!(
+        json_lines(&ok(&o))[0]["posts"],
+        3,
+        "what came before the bad line stays"
+    );
 
     let bad = env.write("bad.jsonl", "{oops\n[1,2]\n");
     let o = env.run(&db, &["import", bad.to_str().unwrap()]);
     assert!(!o.status.success(), "nothing accepted must fail");
 
-    let o = env.run(&db, &["import", "--map", "txt=body", file.to_str().unwrap()]);
+    let o = env.run(
+        &db,
+        &["import", "--map", "txt=body", file.to_str().unwrap()],
+    );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("txt") && stderr(&o).contains("text"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("txt") && stderr(&o).contains("text"),
+        "{}",
+        stderr(&o)
+    );
 
-    let o = env.run(&db, &["import", env.path("missing.jsonl").to_str().unwrap()]);
+    let o = env.run(
+        &db,
+        &["import", env.path("missing.jsonl").to_str().unwrap()],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("missing.jsonl"), "{}", stderr(&o));
 
     let o = env.run("oracle://x", &["stats"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("unsupported database URL"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unsupported database URL"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -253,15 +328,45 @@ fn formats_are_guessed_and_mapped() {
         "\u{feff}id,bid,user_id,用户昵称,微博正文,头条文章url,发布位置,艾特用户,话题,转发数,评论数,点赞数,发布时间,发布工具,微博图片url,微博视频url,retweet_id,ip,user_authentication\n\
          4900000000000001,Nabc,1669879400,某用户,好累啊 #打工人#,,,,打工人,1.2万,评论,100万+,2025-11-22 10:12,iPhone,,,,发布于 北京,蓝V\n",
     );
-    let o = env.run(&db, &["import", "--json", csv.to_str().unwrap(), reddit.to_str().unwrap(), weibo.to_str().unwrap()]);
+    let o = env.run(
+        &db,
+        &[
+            "import",
+            "--json",
+            csv.to_str().unwrap(),
+            reddit.to_str().unwrap(),
+            weibo.to_str().unwrap(),
+        ],
+    );
     let reports = json_lines(&ok(&o));
-    assert_eq!(reports.iter().map(|r| r["accepted"].as_u64().unwrap()).sum::<u64>(), 5, "{reports:?}");
-    let o = env.run(&db, &["import", "--json", "--map", "id=data.uid,text=data.body,author=user.id,created_at=ts", nested.to_str().unwrap()]);
+    assert_eq!(
+        reports
+            .iter()
+            .map(|r| r["accepted"].as_u64().unwrap())
+            .sum::<u64>(),
+        5,
+        "{reports:?}"
+    );
+    let o = env.run(
+        &db,
+        &[
+            "import",
+            "--json",
+            "--map",
+            "id=data.uid,text=data.body,author=user.id,created_at=ts",
+            nested.to_str().unwrap(),
+        ],
+    );
     assert_eq!(json_lines(&ok(&o))[0]["accepted"], 1);
 
     let o = env.run(&db, &["export"]);
     let posts = json_lines(&ok(&o));
-    let by_id = |id: &str| posts.iter().find(|p| p["platform_id"] == id).unwrap_or_else(|| panic!("{id} missing"));
+    let by_id = |id: &str| {
+        posts
+            .iter()
+            .find(|p| p["platform_id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
     assert_eq!(by_id("c1")["text"], "A csv post, with a comma");
     assert_eq!(by_id("t1")["platform"], "reddit");
     assert_eq!(by_id("t1")["topics"], serde_json::json!(["depression"]));
@@ -276,7 +381,13 @@ fn formats_are_guessed_and_mapped() {
     assert_eq!(w["region"], "北京");
     assert_eq!(by_id("n1")["text"], "nested text about exams and stress");
     let all = stdout(&o);
-    for raw in ["redditor_raw", "other_raw", "1669879400", "某用户", "raw_nested_user"] {
+    for raw in [
+        "redditor_raw",
+        "other_raw",
+        "1669879400",
+        "某用户",
+        "raw_nested_user",
+    ] {
         assert!(!all.contains(raw), "{raw} exported");
     }
 }
@@ -293,17 +404,29 @@ fn concurrent_import_processes_do_not_duplicate() {
     drop(f);
     ok(&env.run(&db, &["init"]));
     let spawn = || {
-        env.cmd(&db, &["import", "--json", "--batch-size", "500", path.to_str().unwrap()])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
+        env.cmd(
+            &db,
+            &[
+                "import",
+                "--json",
+                "--batch-size",
+                "500",
+                path.to_str().unwrap(),
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let ra = &json_lines(&ok(&a))[0];
     let rb = &json_lines(&ok(&b))[0];
-    assert_eq!(ra["accepted"].as_u64().unwrap() + rb["accepted"].as_u64().unwrap(), 5000);
+    assert_eq!(
+        ra["accepted"].as_u64().unwrap() + rb["accepted"].as_u64().unwrap(),
+        5000
+    );
     let o = env.run(&db, &["stats", "--json"]);
     assert_eq!(json_lines(&ok(&o))[0]["posts"], 5000);
 }
@@ -312,7 +435,10 @@ fn concurrent_import_processes_do_not_duplicate() {
 fn config_file_and_env_choose_the_database() {
     let env = Env::new();
     let cfg_db = env.path("from-config.db");
-    env.write("mindpulse.toml", &format!("[db]\nurl = \"sqlite://{}\"\n", cfg_db.display()));
+    env.write(
+        "mindpulse.toml",
+        &format!("[db]\nurl = \"sqlite://{}\"\n", cfg_db.display()),
+    );
     let file = env.write("in.jsonl", JSONL);
     let mut c = Command::new(env!("CARGO_BIN_EXE_mindpulse"));
     c.current_dir(env.dir.path())
@@ -350,9 +476,17 @@ fn quickstart_builds_a_demo_database() {
     let s = &json_lines(&ok(&o))[0];
     assert!(s["posts"].as_i64().unwrap() > 300, "{s}");
     assert!(s["rejected"].as_i64().unwrap() >= 3, "{s}");
-    let langs: Vec<&str> = s["by_lang"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    let langs: Vec<&str> = s["by_lang"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
     assert!(langs.contains(&"zh") && langs.contains(&"en"), "{langs:?}");
-    assert!(!s["duplicates"].as_array().unwrap().is_empty(), "sample has duplicates: {s}");
+    assert!(
+        !s["duplicates"].as_array().unwrap().is_empty(),
+        "sample has duplicates: {s}"
+    );
     // Re-running the quickstart is harmless.
     ok(&env.run(&env.sqlite_url(), &["quickstart", "--dir", "qs"]));
 }
@@ -372,14 +506,29 @@ fn invalid_utf8_and_huge_lines_are_rejected_and_the_import_goes_on() {
     std::fs::write(&path, &bytes).unwrap();
     let o = env.run(&db, &["import", "--json", path.to_str().unwrap()]);
     let r = &json_lines(&ok(&o))[0];
-    assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(2), Some(2)), "{r}");
+    assert_eq!(
+        (r["accepted"].as_u64(), r["rejected"].as_u64()),
+        (Some(2), Some(2)),
+        "{r}"
+    );
     let rejects: Vec<serde_json::Value> =
         json_lines(&std::fs::read_to_string(env.path("mixed.jsonl.rejects.jsonl")).unwrap());
     assert_eq!(rejects[0]["line"], 2);
-    assert!(rejects[0]["reason"].as_str().unwrap().to_lowercase().contains("utf-8"), "{}", rejects[0]);
+    assert!(
+        rejects[0]["reason"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("utf-8"),
+        "{}",
+        rejects[0]
+    );
     assert_eq!(rejects[1]["line"], 3);
     let raw_len = rejects[1]["raw"].as_str().map(str::len).unwrap_or(0);
-    assert!(raw_len < 10_000, "a huge line is not copied whole into the rejects file");
+    assert!(
+        raw_len < 10_000,
+        "a huge line is not copied whole into the rejects file"
+    );
 }
 
 #[test]
@@ -390,7 +539,10 @@ fn bad_csv_rows_are_rejected_with_their_line() {
         "rows.csv",
         "id,text,author\nr1,fine,a\nr2,\"unterminated, oops\nr3,also fine,b\n",
     );
-    let o = env.run(&db, &["import", "--json", "--format", "csv", csv.to_str().unwrap()]);
+    let o = env.run(
+        &db,
+        &["import", "--json", "--format", "csv", csv.to_str().unwrap()],
+    );
     let out = stdout(&o);
     let r = &json_lines(&out)[0];
     assert!(r["rejected"].as_u64().unwrap() >= 1, "{out}");

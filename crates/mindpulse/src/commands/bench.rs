@@ -47,14 +47,27 @@ pub async fn ingest(_ctx: &Context, args: BenchIngestArgs) -> anyhow::Result<Exi
     let mut rows = Vec::new();
     let sqlite_path = dir.join("bench.db");
     remove_sqlite(&sqlite_path);
-    rows.push(run_import("mindpulse → SQLite", &format!("sqlite://{}", sqlite_path.display()), &input)?);
+    rows.push(run_import(
+        "mindpulse → SQLite",
+        &format!("sqlite://{}", sqlite_path.display()),
+        &input,
+    )?);
     remove_sqlite(&sqlite_path);
-    for (label, server) in [("MariaDB/MySQL", &args.mysql), ("PostgreSQL", &args.postgres)] {
+    for (label, server) in [
+        ("MariaDB/MySQL", &args.mysql),
+        ("PostgreSQL", &args.postgres),
+    ] {
         let Some(server) = server else { continue };
         let name = format!("mindpulse_bench_{}", std::process::id());
         let admin = Store::connect(server).await?;
-        admin.execute_raw(&format!("CREATE DATABASE {name}")).await?;
-        let result = run_import(&format!("mindpulse → {label}"), &with_database(server, &name), &input);
+        admin
+            .execute_raw(&format!("CREATE DATABASE {name}"))
+            .await?;
+        let result = run_import(
+            &format!("mindpulse → {label}"),
+            &with_database(server, &name),
+            &input,
+        );
         admin.execute_raw(&format!("DROP DATABASE {name}")).await?;
         admin.close().await;
         rows.push(result?);
@@ -67,7 +80,11 @@ pub async fn ingest(_ctx: &Context, args: BenchIngestArgs) -> anyhow::Result<Exi
         remove_sqlite(&dir.join("peer.db"));
     }
 
-    println!("\ningest benchmark: {} posts, cleaning + pseudonymization on, {} cores", args.posts, cores());
+    println!(
+        "\ningest benchmark: {} posts, cleaning + pseudonymization on, {} cores",
+        args.posts,
+        cores()
+    );
     println!("| importer | posts | seconds | posts/s | peak RSS (MiB) |");
     println!("|---|---:|---:|---:|---:|");
     for r in &rows {
@@ -84,7 +101,9 @@ pub async fn ingest(_ctx: &Context, args: BenchIngestArgs) -> anyhow::Result<Exi
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn remove_sqlite(path: &Path) {
@@ -99,9 +118,18 @@ fn remove_sqlite(path: &Path) {
 fn run_import(name: &str, db_url: &str, input: &Path) -> anyhow::Result<Row> {
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
-    cmd.args(["--no-progress", "-q", "--db", db_url, "import", "--json", "--format", "jsonl"])
-        .arg(input)
-        .env("MINDPULSE_PSEUDONYM_KEY", "mindpulse bench key");
+    cmd.args([
+        "--no-progress",
+        "-q",
+        "--db",
+        db_url,
+        "import",
+        "--json",
+        "--format",
+        "jsonl",
+    ])
+    .arg(input)
+    .env("MINDPULSE_PSEUDONYM_KEY", "mindpulse bench key");
     let (stdout, seconds, rss) = run_measured(cmd)?;
     let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .with_context(|| format!("{name}: unexpected import output: {stdout}"))?;
@@ -139,7 +167,10 @@ fn run_peer(input: &Path, db: &Path) -> anyhow::Result<Row> {
 /// Runs a command to completion; returns stdout, wall seconds and peak RSS (MiB) of the child.
 fn run_measured(mut cmd: Command) -> anyhow::Result<(String, f64, f64)> {
     let started = Instant::now();
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
     let mut stdout = String::new();
     if let Some(mut out) = child.stdout.take() {
         out.read_to_string(&mut stdout)?;

@@ -19,14 +19,25 @@ enum Sink {
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let filter = ExportFilter {
-        since: args.since.as_deref().map(|s| parse_bound("--since", s)).transpose()?,
-        until: args.until.as_deref().map(|s| parse_bound("--until", s)).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_bound("--since", s))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_bound("--until", s))
+            .transpose()?,
         topic: args.topic.clone(),
         platform: args.platform.clone(),
     };
     let store = ctx.store().await?;
     let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let out = std::io::BufWriter::new(out);
@@ -72,8 +83,24 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 const CSV_COLUMNS: [&str; 19] = [
-    "id", "platform", "platform_id", "kind", "parent_id", "root_id", "author", "text", "lang", "created_at",
-    "collected_at", "repost_count", "comment_count", "like_count", "region", "content_hash", "dup_group", "dup_kind",
+    "id",
+    "platform",
+    "platform_id",
+    "kind",
+    "parent_id",
+    "root_id",
+    "author",
+    "text",
+    "lang",
+    "created_at",
+    "collected_at",
+    "repost_count",
+    "comment_count",
+    "like_count",
+    "region",
+    "content_hash",
+    "dup_group",
+    "dup_kind",
     "topics",
 ];
 
@@ -104,13 +131,20 @@ fn csv_row(p: &ExportPost, dims: &[String]) -> Vec<String> {
         // The newest run's value per dimension.
         let mut latest: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
         for s in p.scores.iter().flatten() {
-            let e = latest.entry(s.dimension.as_str()).or_insert((s.run_id, s.value));
+            let e = latest
+                .entry(s.dimension.as_str())
+                .or_insert((s.run_id, s.value));
             if s.run_id >= e.0 {
                 *e = (s.run_id, s.value);
             }
         }
         for d in dims {
-            row.push(latest.get(d.as_str()).map(|(_, v)| v.to_string()).unwrap_or_default());
+            row.push(
+                latest
+                    .get(d.as_str())
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default(),
+            );
         }
     }
     row
@@ -125,7 +159,9 @@ pub fn parse_bound(flag: &str, s: &str) -> anyhow::Result<DateTime<Utc>> {
     }
     match DateTime::parse_from_rfc3339(s.trim()) {
         Ok(t) => Ok(t.with_timezone(&Utc)),
-        Err(_) => bail!("{flag} {s:?}: expected YYYY-MM-DD or an RFC 3339 time such as 2025-11-22T10:00:00Z"),
+        Err(_) => bail!(
+            "{flag} {s:?}: expected YYYY-MM-DD or an RFC 3339 time such as 2025-11-22T10:00:00Z"
+        ),
     }
 }
 
@@ -135,9 +171,14 @@ mod tests {
 
     #[test]
     fn bounds_parse_dates_and_times() {
-        assert_eq!(parse_bound("--since", "2025-11-22").unwrap().to_rfc3339(), "2025-11-22T00:00:00+00:00");
         assert_eq!(
-            parse_bound("--until", "2025-11-22T10:00:00+08:00").unwrap().to_rfc3339(),
+            parse_bound("--since", "2025-11-22").unwrap().to_rfc3339(),
+            "2025-11-22T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_bound("--until", "2025-11-22T10:00:00+08:00")
+                .unwrap()
+                .to_rfc3339(),
             "2025-11-22T02:00:00+00:00"
         );
         let e = parse_bound("--since", "yesterday").unwrap_err().to_string();

@@ -29,12 +29,21 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         keep_raw: args.keep_raw || ctx.config.import.keep_raw.unwrap_or(false),
     };
     let cleaner = Arc::new(Cleaner::new(key, clean_opts));
-    let store = if args.dry_run { None } else { Some(ctx.store().await?) };
+    let store = if args.dry_run {
+        None
+    } else {
+        Some(ctx.store().await?)
+    };
     let cancel = super::cancel_on_signal();
     let batch_size = args
         .batch_size
         .or(ctx.config.import.batch_size)
-        .unwrap_or_else(|| store.as_ref().map(|s| s.default_batch_size()).unwrap_or(2000));
+        .unwrap_or_else(|| {
+            store
+                .as_ref()
+                .map(|s| s.default_batch_size())
+                .unwrap_or(2000)
+        });
 
     let mut reports: Vec<IngestReport> = Vec::new();
     let mut failed = false;
@@ -49,7 +58,8 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             keep_raw: clean_opts.keep_raw,
             ..ImportOptions::default()
         };
-        let source = open(file, format, &import_opts).with_context(|| format!("cannot import {}", file.display()))?;
+        let source = open(file, format, &import_opts)
+            .with_context(|| format!("cannot import {}", file.display()))?;
         let source_name = args.source.clone().unwrap_or_else(|| {
             file.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -75,15 +85,27 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         let (_, total) = source.progress();
         let pb = progress::bar(ctx.show_progress, total, &file.display().to_string());
         let started = std::time::Instant::now();
-        let report = ingest(store.as_ref(), source, cleaner.clone(), opts, cancel.clone(), |p| {
-            pb.set_position(p.bytes);
-            pb.set_message(progress::rate_msg(p.records, started.elapsed().as_secs_f64()));
-        })
+        let report = ingest(
+            store.as_ref(),
+            source,
+            cleaner.clone(),
+            opts,
+            cancel.clone(),
+            |p| {
+                pb.set_position(p.bytes);
+                pb.set_message(progress::rate_msg(
+                    p.records,
+                    started.elapsed().as_secs_f64(),
+                ));
+            },
+        )
         .await
         .with_context(|| format!("importing {} failed", file.display()))?;
         pb.finish_and_clear();
         print_report(&report, &format, args.json, args.dry_run)?;
-        if report.stopped_at.is_some() || (report.rejected > 0 && report.accepted + report.duplicate == 0) {
+        if report.stopped_at.is_some()
+            || (report.rejected > 0 && report.accepted + report.duplicate == 0)
+        {
             failed = true;
         }
         let interrupted = report.interrupted;
@@ -110,7 +132,11 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         eprintln!("import interrupted: finished batches are stored; re-run the same command to continue (already stored posts are skipped)");
         return Ok(ExitCode::from(130));
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn to_format(f: ImportFormat) -> Format {
@@ -122,12 +148,21 @@ fn to_format(f: ImportFormat) -> Format {
     }
 }
 
-fn print_report(r: &IngestReport, format: &Format, json: bool, dry_run: bool) -> anyhow::Result<()> {
+fn print_report(
+    r: &IngestReport,
+    format: &Format,
+    json: bool,
+    dry_run: bool,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string(r)?);
         return Ok(());
     }
-    let rate = if r.seconds > 0.0 { r.input as f64 / r.seconds } else { 0.0 };
+    let rate = if r.seconds > 0.0 {
+        r.input as f64 / r.seconds
+    } else {
+        0.0
+    };
     println!(
         "{} ({format}{}): {} read, {} accepted, {} duplicate, {} rejected in {:.2}s ({} posts/s)",
         r.source,

@@ -17,7 +17,10 @@ pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     } else {
         println!("{}: applied migrations {:?}", store.url(), applied);
     }
-    if std::env::var(crate::context::KEY_ENV).map(|v| !v.trim().is_empty()).unwrap_or(false) {
+    if std::env::var(crate::context::KEY_ENV)
+        .map(|v| !v.trim().is_empty())
+        .unwrap_or(false)
+    {
         println!("pseudonym key: from {}", crate::context::KEY_ENV);
     } else {
         println!("pseudonym key: {}", ctx.key_file.display());

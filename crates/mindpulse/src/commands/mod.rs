@@ -2,6 +2,7 @@
 
 mod bench;
 pub(crate) mod crawl;
+pub(crate) mod embed;
 mod export;
 mod import;
 mod init;
@@ -25,6 +26,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(args) => stats::runs(&ctx, args).await,
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&ctx, args).await,
+        Command::Bench(BenchCommand::Embed(args)) => embed::bench(args),
+        Command::Embed(args) => embed::run(args),
         Command::Models(args) => models::run(&ctx, args).await,
         Command::Crawl(args) => crawl::crawl(&ctx, args).await,
         Command::Schedule(args) => crawl::schedule(&ctx, args).await,
@@ -38,13 +41,14 @@ pub fn cancel_on_signal() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::debug!("cannot listen for SIGTERM: {e}");
-                None
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::debug!("cannot listen for SIGTERM: {e}");
+                    None
+                }
+            };
         loop {
             let got = async {
                 match term.as_mut() {
@@ -65,7 +69,9 @@ pub fn cancel_on_signal() -> Arc<AtomicBool> {
                 eprintln!("interrupted again: exiting now");
                 std::process::exit(130);
             }
-            eprintln!("interrupt: finishing the current batch and saving (Ctrl-C again to exit now)");
+            eprintln!(
+                "interrupt: finishing the current batch and saving (Ctrl-C again to exit now)"
+            );
         }
     });
     flag

@@ -17,9 +17,11 @@ use std::sync::Arc;
 const SAMPLE: &str = include_str!("../../../../data/sample/quickstart.jsonl");
 
 pub async fn run(_ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let sample = args.dir.join("sample.jsonl");
-    std::fs::write(&sample, SAMPLE).with_context(|| format!("cannot write {}", sample.display()))?;
+    std::fs::write(&sample, SAMPLE)
+        .with_context(|| format!("cannot write {}", sample.display()))?;
     let db_path = args.dir.join("mindpulse.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let key = match std::env::var(KEY_ENV) {
@@ -29,7 +31,11 @@ pub async fn run(_ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCod
 
     println!("mindpulse quickstart");
     println!("  database: {}", db_path.display());
-    println!("  sample:   {} ({} lines)", sample.display(), SAMPLE.lines().count());
+    println!(
+        "  sample:   {} ({} lines)",
+        sample.display(),
+        SAMPLE.lines().count()
+    );
     let store = Store::open(&db_url).await?;
     let cleaner = Arc::new(Cleaner::new(key, CleanOptions::default()));
     let source = open(&sample, Format::Jsonl, &ImportOptions::default())?;

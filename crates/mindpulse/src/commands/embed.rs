@@ -1,0 +1,742 @@
+//! `mindpulse embed` (texts → sentence embeddings, JSONL or .npy) and `mindpulse bench embed`
+//! (the same encoder against sentence-transformers on PyTorch, in one run).
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use mindpulse_encoder::npy::{read_f32_matrix, NpyWriter};
+use mindpulse_encoder::{Encoder, EncoderOptions, OpTimes};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+/// Texts encoded per chunk: bounds memory on large inputs (texts are sorted by length
+/// within a chunk, so batches stay nearly free of padding).
+const CHUNK: usize = 8192;
+/// Longest accepted input line.
+const MAX_LINE: usize = 8 << 20;
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Model: an installed model name (under $MINDPULSE_MODELS, default
+    /// ~/.cache/mindpulse/models) or a model directory.
+    #[arg(long)]
+    pub model: String,
+    /// Input: one text per line (every line is a text, empty ones included), or JSONL with --field.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output: FILE.jsonl (one object per text: line, tokens, truncated, embedding) or
+    /// FILE.npy (float32 matrix, one row per text, in input order).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// The input is JSONL and the text is this field (`a.b` for nested objects); blank lines are skipped.
+    #[arg(long)]
+    pub field: Option<String>,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Texts per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Maximum tokens per text, special tokens included (default: the model's max_seq_length, else 256).
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// Text prepended to every input, e.g. "query: " or "passage: " for e5 models.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Keep the pooled vectors as they are (no L2 normalization).
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Report bad lines (invalid UTF-8, bad JSON, missing field) and go on, instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Print a JSON summary on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Benchmarking: encode the whole input this many times (it must fit in memory) and report each time.
+    #[arg(long, default_value_t = 1, hide = true)]
+    pub repeat: usize,
+    /// Benchmarking: add per-operation times to the JSON summary.
+    #[arg(long, hide = true)]
+    pub profile: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEmbedArgs {
+    /// Model name or directory.
+    #[arg(long, default_value = "minilm-l6-v2")]
+    pub model: String,
+    /// Number of synthetic texts (10–60 words, deterministic).
+    #[arg(long, default_value_t = 2000)]
+    pub texts: usize,
+    /// Texts per batch (both encoders).
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Threads (both encoders).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Timed passes per encoder (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Working directory (default: a temporary one).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Skip the PyTorch peer.
+    #[arg(long)]
+    pub no_peer: bool,
+    /// Python with torch + sentence-transformers (default: the venv scripts/bench/setup_peer_venv.sh creates).
+    #[arg(long, env = "MINDPULSE_BENCH_PYTHON")]
+    pub python: Option<PathBuf>,
+}
+
+/// Resolves `--model`: an existing directory as is, else `$MINDPULSE_MODELS/<name>`
+/// (default `~/.cache/mindpulse/models/<name>`). The one seam to the model registry.
+pub fn resolve_model(name: &str) -> anyhow::Result<PathBuf> {
+    let p = Path::new(name);
+    if p.is_dir() {
+        return Ok(p.to_path_buf());
+    }
+    let root = std::env::var_os("MINDPULSE_MODELS")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".cache/mindpulse/models")
+        });
+    let dir = root.join(name);
+    if name.contains('/') || !dir.is_dir() {
+        bail!(
+            "model {name:?} not found: not a directory, and not installed at {}",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// One input record: its 1-based line number and text.
+struct Record {
+    line: u64,
+    text: String,
+}
+
+/// Reads records from a text or JSONL file, with `file:line: reason` errors.
+struct Reader {
+    path: PathBuf,
+    inner: BufReader<File>,
+    field: Option<Vec<String>>,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    fn open(path: &Path, field: Option<&str>) -> anyhow::Result<Reader> {
+        let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Reader {
+            path: path.to_path_buf(),
+            inner: BufReader::with_capacity(1 << 20, f),
+            field: field.map(|f| f.split('.').map(String::from).collect()),
+            line: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next record: `Ok(None)` at the end, `Err` for a bad line (reading may go on).
+    fn next(&mut self) -> anyhow::Result<Option<Result<Record, String>>> {
+        loop {
+            self.buf.clear();
+            let n = (&mut self.inner)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("cannot read {}", self.path.display()))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let at = format!("{}:{}", self.path.display(), self.line);
+            if self.buf.len() > MAX_LINE {
+                // Skip the rest of the overlong line.
+                if self.buf.last() != Some(&b'\n') {
+                    let mut sink = Vec::new();
+                    self.inner.read_until(b'\n', &mut sink)?;
+                }
+                return Ok(Some(Err(format!(
+                    "{at}: line longer than {} MiB",
+                    MAX_LINE >> 20
+                ))));
+            }
+            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                self.buf.pop();
+            }
+            let text = match std::str::from_utf8(&self.buf) {
+                Ok(t) => t,
+                Err(e) => {
+                    return Ok(Some(Err(format!(
+                        "{at}: invalid UTF-8 at byte {}",
+                        e.valid_up_to()
+                    ))))
+                }
+            };
+            let Some(path) = &self.field else {
+                return Ok(Some(Ok(Record {
+                    line: self.line,
+                    text: text.to_string(),
+                })));
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(e) => return Ok(Some(Err(format!("{at}: invalid JSON: {e}")))),
+            };
+            let mut v = &value;
+            for key in path {
+                match v.get(key) {
+                    Some(x) => v = x,
+                    None => return Ok(Some(Err(format!("{at}: no field {:?}", path.join("."))))),
+                }
+            }
+            return match v.as_str() {
+                Some(s) => Ok(Some(Ok(Record {
+                    line: self.line,
+                    text: s.to_string(),
+                }))),
+                None => Ok(Some(Err(format!(
+                    "{at}: field {:?} is not a string",
+                    path.join(".")
+                )))),
+            };
+        }
+    }
+
+    /// Up to `max` good records; bad lines stop with an error unless `skip_bad` (then they
+    /// are reported and counted in `bad`).
+    fn chunk(&mut self, max: usize, skip_bad: bool, bad: &mut u64) -> anyhow::Result<Vec<Record>> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            match self.next()? {
+                None => break,
+                Some(Ok(r)) => out.push(r),
+                Some(Err(msg)) if skip_bad => {
+                    eprintln!("{msg}");
+                    *bad += 1;
+                }
+                Some(Err(msg)) => bail!("{msg}"),
+            }
+        }
+        Ok(out)
+    }
+}
+
+enum Sink {
+    Npy(NpyWriter<BufWriter<File>>),
+    Jsonl(BufWriter<File>),
+}
+
+impl Sink {
+    fn create(path: &Path, dim: usize) -> anyhow::Result<Sink> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let open =
+            || File::create(path).with_context(|| format!("cannot create {}", path.display()));
+        match ext.as_str() {
+            "npy" => Ok(Sink::Npy(NpyWriter::new(
+                BufWriter::with_capacity(1 << 20, open()?),
+                dim,
+            )?)),
+            "jsonl" | "ndjson" => Ok(Sink::Jsonl(BufWriter::with_capacity(1 << 20, open()?))),
+            _ => bail!("--output must end in .jsonl or .npy: {}", path.display()),
+        }
+    }
+
+    fn write(&mut self, line: u64, tokens: u32, truncated: u32, v: &[f32]) -> anyhow::Result<()> {
+        match self {
+            Sink::Npy(w) => w.write_row(v)?,
+            Sink::Jsonl(w) => {
+                let obj = serde_json::json!({"line": line, "tokens": tokens, "truncated": truncated, "embedding": v});
+                serde_json::to_writer(&mut *w, &obj)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Npy(w) => {
+                w.finish()?.flush()?;
+            }
+            Sink::Jsonl(mut w) => w.flush()?,
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
+    let dir = resolve_model(&args.model)?;
+    let opts = EncoderOptions {
+        threads: args.threads,
+        max_length: args.max_length,
+        batch_size: args.batch_size.max(1),
+        normalize: !args.no_normalize,
+    };
+    let started = Instant::now();
+    let enc = Encoder::load(&dir, &opts)
+        .with_context(|| format!("cannot load the model {}", dir.display()))?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let mut reader = Reader::open(&args.input, args.field.as_deref())?;
+    let mut sink = Sink::create(&args.output, enc.dim())?;
+    let (mut n, mut truncated, mut bad, mut tokens) = (0u64, 0u64, 0u64, 0u64);
+    let mut encode_seconds = Vec::new();
+    let mut ops = OpTimes::default();
+    // Any error after the output exists removes it (no half-written files).
+    let mut go = || -> anyhow::Result<()> {
+        let chunk_size = if args.repeat > 1 { usize::MAX } else { CHUNK };
+        loop {
+            let records = reader.chunk(chunk_size, args.skip_bad, &mut bad)?;
+            if records.is_empty() {
+                break;
+            }
+            let texts: Vec<String> = records
+                .iter()
+                .map(|r| format!("{}{}", args.prefix, r.text))
+                .collect();
+            let mut emb = None;
+            for _ in 0..args.repeat.max(1) {
+                let t = Instant::now();
+                let e = if args.profile {
+                    let (e, o) = enc.encode_profiled(&texts)?;
+                    ops.add(&o);
+                    e
+                } else {
+                    enc.encode(&texts)?
+                };
+                encode_seconds.push(t.elapsed().as_secs_f64());
+                emb = Some(e);
+            }
+            let Some(emb) = emb else { break };
+            for (i, r) in records.iter().enumerate() {
+                sink.write(r.line, emb.tokens[i], emb.truncated[i], emb.row(i))?;
+                truncated += (emb.truncated[i] > 0) as u64;
+                tokens += emb.tokens[i] as u64;
+            }
+            n += records.len() as u64;
+            if args.repeat > 1 {
+                break;
+            }
+        }
+        Ok(())
+    };
+    let result = go();
+    if let Err(e) = result.and_then(|_| sink.finish()) {
+        let _ = std::fs::remove_file(&args.output);
+        return Err(e);
+    }
+    if n == 0 && bad > 0 {
+        bail!("{}: no usable line ({bad} bad)", args.input.display());
+    }
+    let seconds: f64 = if args.repeat > 1 {
+        median(&encode_seconds)
+    } else {
+        encode_seconds.iter().sum()
+    };
+    eprintln!(
+        "embedded {n} texts ({} dims, {tokens} tokens) with {} in {seconds:.2}s ({:.1} texts/s); {truncated} truncated to {} tokens{}; → {}",
+        enc.dim(),
+        dir.display(),
+        n as f64 / seconds.max(1e-9),
+        enc.max_length(),
+        if bad > 0 { format!("; {bad} bad lines skipped") } else { String::new() },
+        args.output.display()
+    );
+    if args.json {
+        let mut summary = serde_json::json!({
+            "texts": n,
+            "dim": enc.dim(),
+            "tokens": tokens,
+            "truncated": truncated,
+            "bad": bad,
+            "load_seconds": load_seconds,
+            "seconds": encode_seconds,
+            "texts_per_second": n as f64 / seconds.max(1e-9),
+            "model": dir.display().to_string(),
+            "model_sha256": enc.model_sha256(),
+            "max_length": enc.max_length(),
+            "threads": enc.threads(),
+        });
+        if args.profile {
+            let per = |x: f64| x / ops.layers.max(1) as f64 * 1e3; // ms per layer per batch-forward
+            summary["ops_ms_per_layer"] = serde_json::json!({
+                "qkv": per(ops.qkv),
+                "attention": per(ops.attention),
+                "out_proj": per(ops.out_proj),
+                "layer_norm": per(ops.ln),
+                "ffn_up_gelu": per(ops.ffn_up_gelu),
+                "ffn_down": per(ops.ffn_down),
+                "tokens_per_batch": ops.tokens as f64 / (ops.layers.max(1) as f64 / enc.config().layers as f64),
+            });
+        }
+        println!("{summary}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        0.0
+    } else {
+        s[s.len() / 2]
+    }
+}
+
+/// One measured encoder.
+struct Row {
+    name: String,
+    texts: u64,
+    seconds: f64,
+    peak_rss_mib: f64,
+}
+
+pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
+    let dir = resolve_model(&args.model)?;
+    let tmp;
+    let work = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let corpus = work.join("embed-corpus.jsonl");
+    {
+        let mut w = BufWriter::new(File::create(&corpus)?);
+        for t in mindpulse_synth::texts(1, args.texts, 10, 60) {
+            serde_json::to_writer(&mut w, &serde_json::json!({ "text": t }))?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+    }
+    let ours_npy = work.join("mindpulse.npy");
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "-q",
+        "--no-progress",
+        "embed",
+        "--json",
+        "--profile",
+        "--field",
+        "text",
+    ])
+    .arg("--model")
+    .arg(&dir)
+    .arg("--input")
+    .arg(&corpus)
+    .arg("--output")
+    .arg(&ours_npy)
+    .args([
+        "--threads",
+        &args.threads.to_string(),
+        "--batch-size",
+        &args.batch_size.to_string(),
+    ])
+    .args(["--repeat", &args.repeat.max(1).to_string()]);
+    eprintln!(
+        "mindpulse: encoding {} texts × {} passes …",
+        args.texts,
+        args.repeat.max(1)
+    );
+    let (stdout, _, rss) = run_measured(cmd)?;
+    let ours: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .with_context(|| format!("unexpected embed output: {stdout}"))?;
+    let secs: Vec<f64> = ours["seconds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    let mut rows = vec![Row {
+        name: "mindpulse (f32, packed batches)".into(),
+        texts: ours["texts"].as_u64().unwrap_or(0),
+        seconds: median(&secs),
+        peak_rss_mib: rss,
+    }];
+    let mut cos_line = String::from("peer not measured");
+    if !args.no_peer {
+        match run_peer(&args, &dir, &corpus, &work.join("peer.npy")) {
+            Ok((row, version)) => {
+                rows.push(Row {
+                    name: version,
+                    ..row
+                });
+                cos_line = compare(&ours_npy, &work.join("peer.npy"))?;
+            }
+            Err(e) => eprintln!("peer not measured: {e:#}"),
+        }
+    }
+    println!(
+        "\nembedding benchmark: {} synthetic texts (10–60 words), model {}, batch {}, {} threads, {} cores, median of {} passes",
+        args.texts,
+        args.model,
+        args.batch_size,
+        args.threads,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        args.repeat.max(1)
+    );
+    println!("| encoder | texts | seconds | texts/s | peak RSS (MiB) |");
+    println!("|---|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.2} | {:.1} | {:.0} |",
+            r.name,
+            r.texts,
+            r.seconds,
+            r.texts as f64 / r.seconds.max(1e-9),
+            r.peak_rss_mib
+        );
+    }
+    if rows.len() == 2 {
+        let rate = |r: &Row| r.texts as f64 / r.seconds.max(1e-9);
+        println!(
+            "\nratio mindpulse / peer: {:.2}×; {cos_line}",
+            rate(&rows[0]) / rate(&rows[1])
+        );
+    }
+    if let Some(ops) = ours.get("ops_ms_per_layer") {
+        let g = |k: &str| ops[k].as_f64().unwrap_or(0.0);
+        println!(
+            "mindpulse per layer and batch (~{:.0} tokens, one thread): QKV {:.2} ms, attention {:.2}, out-proj {:.2}, LayerNorm {:.2}, FFN up+GELU {:.2}, FFN down {:.2}",
+            g("tokens_per_batch"),
+            g("qkv"),
+            g("attention"),
+            g("out_proj"),
+            g("layer_norm"),
+            g("ffn_up_gelu"),
+            g("ffn_down")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the sentence-transformers peer; returns its row and a label with its versions.
+fn run_peer(
+    args: &BenchEmbedArgs,
+    model: &Path,
+    corpus: &Path,
+    out: &Path,
+) -> anyhow::Result<(Row, String)> {
+    let script_dir = [
+        PathBuf::from("scripts/bench"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench"),
+    ]
+    .into_iter()
+    .find(|p| p.join("embed_peer.py").exists())
+    .context("scripts/bench/embed_peer.py not found (run from the repository)")?;
+    let python = match &args.python {
+        Some(p) => p.clone(),
+        None => {
+            eprintln!("peer: preparing the Python venv (scripts/bench/setup_peer_venv.sh; cached after the first run) …");
+            let out = Command::new("bash")
+                .arg(script_dir.join("setup_peer_venv.sh"))
+                .stderr(Stdio::inherit())
+                .output()
+                .context("cannot run setup_peer_venv.sh")?;
+            if !out.status.success() {
+                bail!("setup_peer_venv.sh failed");
+            }
+            PathBuf::from(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim(),
+            )
+        }
+    };
+    let mut cmd = Command::new(python);
+    cmd.arg(script_dir.join("embed_peer.py"))
+        .arg("bench")
+        .arg(model)
+        .arg(corpus)
+        .arg(out)
+        .args([
+            "--threads",
+            &args.threads.to_string(),
+            "--batch-size",
+            &args.batch_size.to_string(),
+        ])
+        .args(["--repeat", &args.repeat.max(1).to_string()]);
+    eprintln!("peer: encoding with sentence-transformers …");
+    let (stdout, _, rss) = run_measured(cmd)?;
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .with_context(|| format!("unexpected peer output: {stdout}"))?;
+    let secs: Vec<f64> = v["seconds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+        .unwrap_or_default();
+    let label = format!(
+        "sentence-transformers {} / PyTorch {} (CPU, f32)",
+        v["sentence_transformers"].as_str().unwrap_or("?"),
+        v["torch"].as_str().unwrap_or("?")
+    );
+    Ok((
+        Row {
+            name: String::new(),
+            texts: v["texts"].as_u64().unwrap_or(0),
+            seconds: median(&secs),
+            peak_rss_mib: rss,
+        },
+        label,
+    ))
+}
+
+/// Max and mean |1 − cos| between the rows of two embedding matrices.
+fn compare(a: &Path, b: &Path) -> anyhow::Result<String> {
+    let (ra, ca, da) = read_f32_matrix(BufReader::new(File::open(a)?))?;
+    let (rb, cb, db) = read_f32_matrix(BufReader::new(File::open(b)?))?;
+    if (ra, ca) != (rb, cb) {
+        bail!("embedding shapes differ: {ra}×{ca} vs {rb}×{cb}");
+    }
+    let (mut worst, mut sum) = (0f64, 0f64);
+    for i in 0..ra {
+        let (x, y) = (&da[i * ca..(i + 1) * ca], &db[i * cb..(i + 1) * cb]);
+        let dot: f64 = x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum();
+        let nx: f64 = x.iter().map(|p| (*p as f64).powi(2)).sum::<f64>().sqrt();
+        let ny: f64 = y.iter().map(|q| (*q as f64).powi(2)).sum::<f64>().sqrt();
+        let d = (1.0 - dot / (nx * ny).max(1e-30)).abs();
+        worst = worst.max(d);
+        sum += d;
+    }
+    Ok(format!(
+        "max |1 − cos| = {worst:.2e} (mean {:.2e}) over {ra} texts",
+        sum / ra.max(1) as f64
+    ))
+}
+
+/// Runs a command to completion; returns stdout, wall seconds and the child's peak RSS (MiB).
+fn run_measured(mut cmd: Command) -> anyhow::Result<(String, f64, f64)> {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut stdout)?;
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet reaped (std's Child is not waited on).
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = started.elapsed().as_secs_f64();
+    if rc < 0 {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{:?} failed (status {status}): {stdout}", cmd.get_program());
+    }
+    Ok((stdout, seconds, usage.ru_maxrss as f64 / 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        (d, p)
+    }
+
+    fn all(path: &Path, field: Option<&str>) -> Vec<Result<(u64, String), String>> {
+        let mut r = Reader::open(path, field).unwrap();
+        let mut out = Vec::new();
+        while let Some(x) = r.next().unwrap() {
+            out.push(x.map(|rec| (rec.line, rec.text)));
+        }
+        out
+    }
+
+    #[test]
+    fn text_lines_keep_empty_lines_and_report_bad_utf8() {
+        let (_d, p) = write("in.txt", b"first\r\n\nthird \xff bad\nlast");
+        let got = all(&p, None);
+        assert_eq!(got[0], Ok((1, "first".into())));
+        assert_eq!(got[1], Ok((2, String::new())));
+        let err = got[2].clone().unwrap_err();
+        assert!(err.ends_with("in.txt:3: invalid UTF-8 at byte 6"), "{err}");
+        assert_eq!(got[3], Ok((4, "last".into())));
+    }
+
+    #[test]
+    fn jsonl_fields_and_errors() {
+        let (_d, p) = write(
+            "in.jsonl",
+            b"{\"text\":\"a\"}\n\n{\"post\":{\"body\":\"b\"}}\nnot json\n{\"text\":3}\n",
+        );
+        let got = all(&p, Some("text"));
+        assert_eq!(got[0], Ok((1, "a".into())));
+        assert!(got[1]
+            .clone()
+            .unwrap_err()
+            .ends_with("in.jsonl:3: no field \"text\""));
+        assert!(got[2]
+            .clone()
+            .unwrap_err()
+            .contains("in.jsonl:4: invalid JSON"));
+        assert!(got[3]
+            .clone()
+            .unwrap_err()
+            .ends_with("in.jsonl:5: field \"text\" is not a string"));
+        let nested = all(&p, Some("post.body"));
+        assert_eq!(nested[1], Ok((3, "b".into())));
+    }
+
+    #[test]
+    fn chunk_stops_at_the_first_bad_line_unless_skipping() {
+        let (_d, p) = write("in.jsonl", b"{\"t\":\"a\"}\n{}\n{\"t\":\"c\"}\n");
+        let mut bad = 0;
+        let err = Reader::open(&p, Some("t"))
+            .unwrap()
+            .chunk(10, false, &mut bad)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().ends_with("in.jsonl:2: no field \"t\""),
+            "{err}"
+        );
+        let ok = Reader::open(&p, Some("t"))
+            .unwrap()
+            .chunk(10, true, &mut bad)
+            .unwrap();
+        assert_eq!(ok.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(bad, 1);
+    }
+
+    #[test]
+    fn model_names_resolve_under_the_models_dir() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(resolve_model(d.path().to_str().unwrap()).unwrap(), d.path());
+        let err = resolve_model("surely-not-installed-model-xyz").unwrap_err();
+        assert!(err.to_string().contains("not installed at"), "{err}");
+    }
+
+    #[test]
+    fn output_extension_is_checked() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(Sink::create(&d.path().join("x.csv"), 4).is_err());
+        assert!(Sink::create(&d.path().join("x.npy"), 4).is_ok());
+    }
+}
