@@ -4,7 +4,8 @@
 //! Layout and loops follow the BLIS/GotoBLAS scheme, sized for the encoder's shapes
 //! (`k, n` ∈ {384, 768, 1152, 1536, 3072}; `m` = all tokens of a batch):
 //! * `B` is packed at load time into column panels of [`NR`] = 16 floats, one panel per
-//!   `KC`-deep block, so the micro-kernel reads it contiguously from L1;
+//!   `KC`-deep block, so the micro-kernel reads it contiguously (from L1 up to k = 384,
+//!   from L2 beyond);
 //! * `A` is packed per `MC × KC` block into row panels of [`MR`] = 6 (stays in L2; reading
 //!   `A` in place, six row streams at once, measured ~10% slower on the square layers);
 //! * the AVX2/FMA micro-kernel keeps a 6 × 16 tile of `C` in 12 ymm registers

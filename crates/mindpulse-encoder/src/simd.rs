@@ -3,7 +3,7 @@
 //!
 //! The approximations are the classic single-precision ones: Cephes `expf` (≈1 ulp) and, for
 //! `erf`, the odd/even rational minimax fit used by Eigen and XLA on [-4, 4] (absolute error
-//! ≈1e-7, no `exp` needed: 12 FMAs and one division), so the fused kernels agree with
+//! ≈1e-7, no `exp` needed: 12 FMAs and a Newton-refined reciprocal), so the fused kernels agree with
 //! PyTorch to float rounding.
 
 /// The instruction set the kernels use, detected once per process.
@@ -175,7 +175,7 @@ pub(crate) mod avx2 {
         q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(ERF_BETA[2]));
         q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(ERF_BETA[3]));
         q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(ERF_BETA[4]));
-        // 1/q: reciprocal estimate + one Newton step (≈23 bits; cheaper than a division).
+        // 1/q: reciprocal estimate + one Newton step (≈23 bits).
         let r = _mm256_rcp_ps(q);
         let r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, _mm256_set1_ps(1.0)), r);
         _mm256_mul_ps(_mm256_mul_ps(x, p), r)
