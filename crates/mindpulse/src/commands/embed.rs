@@ -109,7 +109,7 @@ pub fn resolve_model(name: &str) -> anyhow::Result<PathBuf> {
     let dir = root.join(name);
     if name.contains('/') || !dir.is_dir() {
         bail!(
-            "model {name:?} not found: not a directory, and not installed at {}",
+            "model {name:?} not found: not a directory, and not installed at {} (`mindpulse models install {name}`)",
             dir.display()
         );
     }
