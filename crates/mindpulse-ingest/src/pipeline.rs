@@ -29,7 +29,9 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// Read and clean everything, write nothing.
     pub dry_run: bool,
-    /// Stop at the first rejected record.
+    /// Stop at the first rejected record. Records are read and cleaned in chunks (up to
+    /// 1024): the other rejects of the chunk being processed are still counted and written
+    /// to the rejects file; its good records after the stop are not stored.
     pub strict: bool,
     pub on_conflict: OnConflict,
     /// Where rejects go (`<file>.rejects.jsonl`); None keeps them only in the log.
@@ -371,7 +373,8 @@ fn produce(
     let mut batch: Vec<NewPost> = Vec::with_capacity(batch_size);
     let mut last_send = Instant::now();
 
-    let mut on_reject = |s: &mut ProducerSummary, reject: Reject| -> bool {
+    // Counts, logs and writes one reject to the rejects file.
+    let mut record = |s: &mut ProducerSummary, reject: &Reject| {
         s.rejected += 1;
         if s.rejected <= LOGGED_REJECTS {
             tracing::warn!("{reject}");
@@ -380,22 +383,19 @@ fn produce(
         }
         if let Some(w) = rejects.as_mut() {
             if s.rejects_error.is_none() {
-                if let Err(e) = w.write(&reject) {
+                if let Err(e) = w.write(reject) {
                     s.rejects_error = Some((w.path().to_path_buf(), e));
                 }
             }
         }
-        if opts.strict {
-            s.stopped_at = Some(reject.to_string());
-            return false;
-        }
-        true
     };
 
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
+    // False once the writer has stopped (a database error it reports itself).
+    let mut writer_alive = true;
     'read: loop {
         if cancel.load(Ordering::Relaxed) {
             break;
@@ -404,10 +404,17 @@ fn produce(
         if chunk.is_empty() {
             break;
         }
-        for item in clean_chunk(chunk, cleaner, collected_at, workers) {
+        let mut items = clean_chunk(chunk, cleaner, collected_at, workers).into_iter();
+        while let Some(item) = items.next() {
             s.input += 1;
             let keep_going = match item {
-                Err(reject) => on_reject(&mut s, reject),
+                Err(reject) => {
+                    record(&mut s, &reject);
+                    if opts.strict {
+                        s.stopped_at = Some(reject.to_string());
+                    }
+                    !opts.strict
+                }
                 Ok(cleaned) => {
                     s.pii += u64::from(cleaned.pii.total().saturating_sub(cleaned.pii.mentions));
                     s.mentions += u64::from(cleaned.pii.mentions);
@@ -438,22 +445,31 @@ fn produce(
                 let progress = snapshot(&s, source.as_ref());
                 let out = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
                 if tx.blocking_send(Msg::Batch(out, progress)).is_err() {
-                    // The writer stopped (database error); it reports why.
-                    return s;
+                    writer_alive = false;
+                    break 'read;
                 }
                 last_send = Instant::now();
             }
             if !keep_going {
+                // --strict: the rest of this chunk was already read and cleaned. Its good
+                // records are not stored, but every bad one is in the rejects file (and
+                // counted), so one run shows all the problems it saw.
+                for late in items.by_ref() {
+                    if let Err(reject) = late {
+                        s.input += 1;
+                        record(&mut s, &reject);
+                    }
+                }
                 break 'read;
             }
         }
     }
-    if !batch.is_empty() {
+    if writer_alive && !batch.is_empty() {
         let progress = snapshot(&s, source.as_ref());
-        if tx.blocking_send(Msg::Batch(batch, progress)).is_err() {
-            return s;
-        }
+        // A send error means the writer stopped; it reports why.
+        let _ = tx.blocking_send(Msg::Batch(batch, progress));
     }
+    // Whatever happened above, every reject seen so far reaches the file.
     if let Some(w) = rejects.as_mut() {
         if let Err(e) = w.flush() {
             if s.rejects_error.is_none() {

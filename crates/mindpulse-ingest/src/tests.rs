@@ -257,3 +257,69 @@ async fn dry_run_writes_nothing_and_strict_stops_at_first_reject() {
     assert_eq!(store.count_posts().await.unwrap(), 6);
     assert_eq!(store.runs(None, 1).await.unwrap()[0].status, "failed");
 }
+
+/// `--strict` stops at the first reject, but every reject already read (the rest of its
+/// chunk) is in the rejects file and counted; rejects beyond the chunk were never read.
+#[tokio::test]
+async fn strict_writes_every_reject_it_read() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("strict.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let good = |i: usize| {
+        format!(
+            r#"{{"id":"s{i}","text":"strict import line {i}, nothing wrong with it","author":"a{i}","created_at":"2025-11-21T10:00:00Z"}}"#
+        )
+    };
+    for i in 1..=1500 {
+        let line = match i {
+            4 => "not json".to_string(),
+            6 => r#"{"id":"s6","author":"no text"}"#.to_string(),
+            9 => "{broken".to_string(),
+            1400 => "far away and never read".to_string(),
+            _ => good(i),
+        };
+        writeln!(f, "{line}").unwrap();
+    }
+    drop(f);
+    let store = Store::open(&db.url).await.unwrap();
+    let source = open(&path, Format::Jsonl, &ImportOptions::default()).unwrap();
+    let opts = IngestOptions {
+        strict: true,
+        batch_size: 2,
+        rejects_path: Some(RejectsWriter::path_for(&path)),
+        ..IngestOptions::default()
+    };
+    let r = ingest(
+        Some(&store),
+        source,
+        cleaner(false),
+        opts,
+        Arc::new(AtomicBool::new(false)),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.stopped_at.as_deref().unwrap_or("").contains(":4:"),
+        "{r:?}"
+    );
+    let rejects = std::fs::read_to_string(RejectsWriter::path_for(&path)).unwrap();
+    let lines: Vec<u64> = rejects
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["line"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines, vec![4, 6, 9], "{rejects}");
+    assert_eq!(r.rejected, 3, "{r:?}");
+    assert_eq!(r.rejects_file, Some(RejectsWriter::path_for(&path)));
+    // What came before the stop is stored, nothing after it.
+    assert_eq!((r.accepted, r.input), (3, 6), "{r:?}");
+    assert_eq!(store.count_posts().await.unwrap(), 3);
+    let run = &store.runs(None, 1).await.unwrap()[0];
+    assert_eq!((run.status.as_str(), run.counts.rejected), ("failed", 3));
+    store.close().await;
+}

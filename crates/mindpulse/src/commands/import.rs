@@ -5,8 +5,9 @@ use crate::context::Context;
 use crate::progress;
 use anyhow::Context as _;
 use mindpulse_clean::{CleanOptions, Cleaner};
-use mindpulse_collect::{guess_format, open, FieldMap, Format, ImportOptions};
+use mindpulse_collect::{guess_format, open, CollectError, FieldMap, Format, ImportOptions};
 use mindpulse_ingest::{ingest, IngestOptions, IngestReport, RejectsWriter};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -47,19 +48,39 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
 
     let mut reports: Vec<IngestReport> = Vec::new();
     let mut failed = false;
+    // Files that could not be opened (or their format guessed): reported, skipped.
+    let mut unreadable: Vec<String> = Vec::new();
     for file in &args.files {
-        let format = match args.format {
-            Some(f) => to_format(f),
-            None => guess_format(file)?,
-        };
         let import_opts = ImportOptions {
             platform: args.platform.clone(),
             map: map.clone(),
             keep_raw: clean_opts.keep_raw,
             ..ImportOptions::default()
         };
-        let source = open(file, format, &import_opts)
-            .with_context(|| format!("cannot import {}", file.display()))?;
+        let opened = match args.format {
+            Some(f) => Ok(to_format(f)),
+            None => guess_format(file),
+        }
+        .and_then(|format| Ok((format, open(file, format, &import_opts)?)));
+        let (format, source) = match opened {
+            Ok(x) => x,
+            // Configuration errors concern every file.
+            Err(e @ (CollectError::Map { .. } | CollectError::FormatName(_))) => {
+                return Err(e.into())
+            }
+            Err(e) => {
+                // Nothing of this file is usable: report it, go on with the others, and
+                // fail at the end (at once with --strict).
+                eprintln!("{}", file_problem(file, &e));
+                unreadable.push(file.display().to_string());
+                failed = true;
+                if args.strict {
+                    eprintln!("--strict: stopped at {}", file.display());
+                    break;
+                }
+                continue;
+            }
+        };
         let source_name = args.source.clone().unwrap_or_else(|| {
             file.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -114,15 +135,20 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    if reports.len() > 1 && !args.json {
+    if reports.len() + unreadable.len() > 1 && !args.json {
         let sum = |f: fn(&IngestReport) -> u64| reports.iter().map(f).sum::<u64>();
         println!(
-            "total: {} files, {} read, {} accepted, {} duplicate, {} rejected",
+            "total: {} files, {} read, {} accepted, {} duplicate, {} rejected{}",
             reports.len(),
             sum(|r| r.input),
             sum(|r| r.accepted),
             sum(|r| r.duplicate),
-            sum(|r| r.rejected)
+            sum(|r| r.rejected),
+            if unreadable.is_empty() {
+                String::new()
+            } else {
+                format!("; {} not readable: {}", unreadable.len(), unreadable.join(", "))
+            }
         );
     }
     if let Some(store) = store {
@@ -137,6 +163,19 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `file: reason` for a file that cannot be imported at all (the path once, first).
+fn file_problem(file: &Path, e: &CollectError) -> String {
+    let f = file.display();
+    match e {
+        CollectError::Io { source, .. } => format!("{f}: cannot read: {source}"),
+        CollectError::UnknownFormat { reason, .. } => format!(
+            "{f}: cannot tell the format: {reason}; pass --format jsonl|csv|reddit|weibo-csv"
+        ),
+        // The others name the file first already.
+        other => other.to_string(),
+    }
 }
 
 fn to_format(f: ImportFormat) -> Format {

@@ -1,14 +1,20 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod bench;
+pub(crate) mod bench_llm;
 pub(crate) mod crawl;
 pub(crate) mod embed;
+pub(crate) mod eval;
 mod export;
+pub(crate) mod generate;
 mod import;
 mod init;
+pub(crate) mod llm_score;
 pub(crate) mod models;
 mod quickstart;
+pub(crate) mod score;
 mod stats;
+pub(crate) mod train;
 
 use crate::cli::{BenchCommand, Cli, Command};
 use crate::context::Context;
@@ -27,6 +33,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&ctx, args).await,
         Command::Bench(BenchCommand::Embed(args)) => embed::bench(args),
+        Command::Bench(BenchCommand::Score(args)) => score::bench(&ctx, args).await,
+        Command::Bench(BenchCommand::Llm(args)) => bench_llm::run(&ctx, args).await,
+        Command::Train(args) => train::run(&ctx, args).await,
+        Command::Eval(args) => eval::run(&ctx, args).await,
+        Command::Score(args) => score::run(&ctx, args).await,
+        Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Models(args) => models::run(&ctx, args).await,
         Command::Crawl(args) => crawl::crawl(&ctx, args).await,

@@ -1,7 +1,8 @@
 //! `mindpulse quickstart`: a self-contained demo. Creates a SQLite database in a fresh
 //! directory, imports the bundled sample (Chinese and English posts and comments, some
-//! with distress language, PII and duplicates, and a few bad lines), and prints what
-//! happened and what is now stored.
+//! with distress language, PII and duplicates, and a few bad lines), installs the default
+//! encoders when missing, scores every post with the built-in heads, and prints what happened,
+//! what is stored and a per-dimension summary.
 
 use crate::cli::QuickstartArgs;
 use crate::context::{Context, KEY_ENV};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 /// The bundled sample (regenerate with `cargo run -p mindpulse-synth --example write_sample`).
 const SAMPLE: &str = include_str!("../../../../data/sample/quickstart.jsonl");
 
-pub async fn run(_ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let sample = args.dir.join("sample.jsonl");
@@ -46,7 +47,7 @@ pub async fn run(_ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCod
         ..IngestOptions::default()
     };
     let cancel = super::cancel_on_signal();
-    let report = ingest(Some(&store), source, cleaner, opts, cancel, |_| {}).await?;
+    let report = ingest(Some(&store), source, cleaner, opts, cancel.clone(), |_| {}).await?;
     println!(
         "\nimported: {} read, {} accepted, {} already stored, {} rejected ({} exact and {} near duplicates flagged, {} PII items redacted, {} mentions pseudonymized)",
         report.input,
@@ -61,9 +62,33 @@ pub async fn run(_ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCod
     if let Some(path) = &report.rejects_file {
         println!("rejected lines are in {}", path.display());
     }
+    if args.no_score {
+        println!("\nscoring skipped (--no-score)");
+    } else {
+        let heads = super::eval::load_heads(None)?;
+        let reg = mindpulse_models::Registry::builtin();
+        for route in heads.routes() {
+            let name = route.encoder();
+            let opts = mindpulse_models::InstallOptions::default();
+            let m = reg
+                .install(name, &opts)
+                .with_context(|| format!("installing the default model {name}"))?;
+            if m.status == mindpulse_models::InstallStatus::Installed {
+                println!("installed model {name} → {}", m.path.display());
+            }
+        }
+        let opts = super::score::HeadsRun {
+            limit: None,
+            batch_size: 256,
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            show_progress: ctx.show_progress,
+        };
+        let summary = super::score::score_with_heads(&store, &heads, &opts, cancel.clone()).await?;
+        println!("\n{}", summary.render());
+    }
     let stats = store.stats(7).await?;
     println!("\n{}", super::stats::render(&stats));
-    println!("next: mindpulse --db {db_url} export --format csv | head");
+    println!("next: mindpulse --db {db_url} export --scores --format jsonl | head");
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,178 @@
+//! End-to-end tests of `mindpulse score --scorer llm`, `mindpulse eval --scorer llm` and
+//! their errors, against a real llama.cpp server (started and stopped here; outside CI a
+//! missing venv or model skips with a message, with `CI=true` it fails).
+
+use mindpulse_llm_scorer::llama_server::{find_python, LlamaServer};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const MODEL: &str = "smollm2-135m";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn requirements() -> Option<(PathBuf, PathBuf)> {
+    let why = match (find_python(), mindpulse_models::resolve(MODEL)) {
+        (Some(p), Ok(m)) => return Some((p, m.path)),
+        (None, _) => "no llama-cpp-python venv: run scripts/setup_llama_server.sh".to_string(),
+        (_, Err(e)) => format!("{MODEL} is not installed: {e}"),
+    };
+    if in_ci() {
+        panic!("{why} (required in CI)");
+    }
+    eprintln!("skipping: {why}");
+    None
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn db(&self) -> String {
+        format!("sqlite://{}", self.path("t.db").display())
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_mindpulse"))
+            .current_dir(self.dir.path())
+            .env("MINDPULSE_KEY_FILE", self.path("keys/pseudonym.key"))
+            .env_remove("MINDPULSE_PSEUDONYM_KEY")
+            .env_remove("MINDPULSE_DB")
+            .env_remove("MINDPULSE_CONFIG")
+            .env_remove("MINDPULSE_LLM_BASE_URL")
+            .env_remove("MINDPULSE_LLM_MODEL")
+            .arg("--no-progress")
+            .arg("--db")
+            .arg(self.db())
+            .args(args)
+            .output()
+            .expect("run mindpulse")
+    }
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/quickstart.jsonl");
+
+#[test]
+fn llm_flags_are_checked_before_any_work() {
+    let env = Env::new();
+    let o = env.run(&["score", "--scorer", "llm", "--backend", "openai", "--llm-model", "m"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("--base-url"), "{}", text(&o.stderr));
+    let o = env.run(&[
+        "score", "--scorer", "llm", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
+        "--llm-model", "m", "--fast",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("--backend local"), "{}", text(&o.stderr));
+    std::fs::write(env.path("x.tsv"), "text\tlabel\nhello\t1\n").unwrap();
+    let o = env.run(&["eval", "--scorer", "llm", "--task", "weather", "--data", "x.tsv"]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("weather") && err.contains("imhi_dr"), "{err}");
+    // A server that is not there: a clear error after the retries, and the run is recorded as failed.
+    ok(&env.run(&["import", SAMPLE]));
+    let o = env.run(&[
+        "score", "--scorer", "llm", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
+        "--llm-model", "m", "--retries", "0", "--limit", "1",
+    ]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("cannot connect") && err.contains("run again to continue"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn score_and_eval_through_a_real_llama_cpp_server() {
+    let Some((python, model)) = requirements() else {
+        return;
+    };
+    let server = LlamaServer::start(&python, &model, MODEL, 2, 2048, Duration::from_secs(240))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let env = Env::new();
+    ok(&env.run(&["import", SAMPLE]));
+    let base = server.base_url.clone();
+    let common = [
+        "--scorer", "llm", "--backend", "openai", "--base-url", base.as_str(), "--llm-model", MODEL,
+        "--max-tokens", "160", "--concurrency", "2",
+    ];
+    let score = |limit: &str| {
+        let mut args = vec!["score"];
+        args.extend(common);
+        args.extend(["--limit", limit]);
+        ok(&env.run(&args))
+    };
+    let out = score("3");
+    assert!(out.contains("3 posts scored") || out.contains("parse failures"), "{out}");
+    assert!(out.contains("model smollm2-135m"), "{out}");
+    // Resumable: the next run takes the next posts, not the same ones.
+    let out2 = score("2");
+    assert!(out2.contains("openai backend"), "{out2}");
+    let export = ok(&env.run(&["export", "--format", "jsonl", "--scores"]));
+    let mut scored_posts = 0;
+    let mut rows = 0;
+    for line in export.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let scores = v["scores"].as_array().cloned().unwrap_or_default();
+        if !scores.is_empty() {
+            scored_posts += 1;
+            rows += scores.len();
+            let dims: Vec<&str> = scores.iter().filter_map(|s| s["dimension"].as_str()).collect();
+            assert!(dims.contains(&"F30_F39") || dims == ["llm_failure"], "{dims:?}");
+        }
+    }
+    assert_eq!(scored_posts, 5, "{export}");
+    assert!(rows >= 5 * 11 - 10 * 2, "long format: {rows} rows");
+    let runs = ok(&env.run(&["runs", "--json"]));
+    assert!(runs.contains("prompt_sha256") && runs.contains(MODEL), "{runs}");
+
+    // Eval on a tiny labeled set (thresholds chosen in-sample: there is no val.tsv beside it).
+    let tsv = "text\tlabel\nI feel hopeless and worthless every day, I want to disappear.\tyes\n\
+               Great game last night, what a finish!\tno\n\
+               Nothing matters anymore, I cry all the time.\tyes\n\
+               Trying a new pasta recipe tonight.\tno\n";
+    std::fs::write(env.path("dr.tsv"), tsv).unwrap();
+    let mut args = vec!["eval"];
+    args.extend(common);
+    args.extend(["--task", "depression", "--data", "dr.tsv", "--json"]);
+    let out = ok(&env.run(&args));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["n"], 4);
+    assert_eq!(v["task"], "imhi_dr");
+    assert_eq!(v["dimension"], "F30_F39");
+    for k in ["accuracy", "macro_f1", "weighted_f1", "balanced_accuracy"] {
+        let x = v[k].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&x), "{k}: {x}");
+    }
+    assert_eq!(v["per_class"].as_array().unwrap().len(), 2);
+    assert_eq!(v["confusion"]["matrix"].as_array().unwrap().len(), 2);
+    assert!(v["threshold_source"].as_str().unwrap().contains("in-sample"));
+    drop(server);
+}
