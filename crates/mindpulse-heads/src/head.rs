@@ -294,3 +294,79 @@ mod tests {
         assert!(parse_safetensors(&bad, Path::new("x")).is_err());
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use crate::calibrate::{Calibration, Decision};
+    use crate::metrics::report;
+    use crate::tasks::task;
+
+    #[test]
+    fn a_saved_head_loads_and_predicts_the_same() {
+        let t = task("sos_hl_1k").unwrap();
+        let weight = vec![1.0f32, -1.0, -1.0, 1.0];
+        let bias = vec![0.0f32, 0.0];
+        let w = safetensors_bytes(2, 2, &weight, &bias);
+        let calibration = Calibration::Temperature {
+            temperature: 2.0,
+            bias: vec![0.0, 0.0],
+        };
+        let decision = Decision::Threshold {
+            positive: 0,
+            threshold: 0.4,
+        };
+        let card = HeadCard {
+            format: FORMAT.into(),
+            id: "sos_hl_1k@test".into(),
+            task: t.name.into(),
+            dimension: t.dimension.into(),
+            kind: t.kind,
+            labels: t.labels.iter().map(|s| s.to_string()).collect(),
+            positive: t.positive.map(str::to_string),
+            encoder: EncoderRef {
+                name: "test".into(),
+                sha256: "0".repeat(64),
+                prefix: String::new(),
+                max_length: 8,
+            },
+            version: head_version(&w, &calibration, &decision),
+            calibration,
+            decision,
+            training: Training {
+                train: DataRef {
+                    file: "x".into(),
+                    sha256: "0".repeat(64),
+                    rows: 1,
+                    used: 1,
+                },
+                val: None,
+                selection: "test".into(),
+                lambda: 1.0,
+                lambdas: vec![],
+                seed: 1,
+                model: "test".into(),
+            },
+            metrics: report(t, &[vec![0]], &[vec![0]]),
+            weights_sha256: mindpulse_models::hash::sha256_bytes(&w),
+        };
+        let head = Head::from_parts(card, 2, 2, weight, bias);
+        let dir = tempfile::tempdir().unwrap();
+        head.save(dir.path()).unwrap();
+        let back = Head::load(dir.path(), "sos_hl_1k@test").unwrap();
+        let p = back.predict_one(&[1.0, 0.0]);
+        assert_eq!(p, head.predict_one(&[1.0, 0.0]));
+        // z = [1, -1] → T=2 → softmax([0.5, -0.5]) → P(high) ≈ 0.731 ≥ 0.4 → high
+        assert!((p.probs[0] - 0.731_058_578_630_004_9).abs() < 1e-9, "{p:?}");
+        assert_eq!(p.labels, vec![0]);
+        let p = back.predict_one(&[0.0, 1.0]);
+        assert_eq!(p.labels, vec![1]);
+        // A tampered weights file is refused.
+        let (_, wpath) = Head::paths(dir.path(), "sos_hl_1k@test");
+        let mut bytes = std::fs::read(&wpath).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&wpath, bytes).unwrap();
+        assert!(Head::load(dir.path(), "sos_hl_1k@test").is_err());
+    }
+}

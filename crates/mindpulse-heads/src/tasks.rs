@@ -223,7 +223,7 @@ pub static TASKS: &[TaskSpec] = &[
         kind: TaskKind::Single,
         labels: &["abuse", "consumption", "mention", "unrelated"],
         positive: Some("abuse"),
-        encoders: EN_BOTH,
+        encoders: EN,
         metric: Metric::PositiveF1,
         published: Some(0.51),
         published_by: "SMM4H 2020 Task 4 best (hidden test)",
@@ -273,7 +273,7 @@ pub static TASKS: &[TaskSpec] = &[
         published_by: "BERT-base (Demszky et al. 2020)",
         dimension: "emotion",
         description: "Ekman emotions + neutral in Reddit comments, multi-label",
-        max_train: None,
+        max_train: Some(15_000),
     },
     TaskSpec {
         name: "goemotions_group",
@@ -287,7 +287,7 @@ pub static TASKS: &[TaskSpec] = &[
         published_by: "BERT-base (Demszky et al. 2020)",
         dimension: "valence_group",
         description: "positive / negative / ambiguous / neutral, multi-label",
-        max_train: None,
+        max_train: Some(15_000),
     },
     TaskSpec {
         name: "smp2020ewect_usual",
@@ -301,7 +301,7 @@ pub static TASKS: &[TaskSpec] = &[
         published_by: "single bert-base-chinese (contest winner 0.786)",
         dimension: "emotion",
         description: "Weibo emotion (SMP2020-EWECT, general posts)",
-        max_train: None,
+        max_train: Some(15_000),
     },
     TaskSpec {
         name: "smp2020ewect_virus",

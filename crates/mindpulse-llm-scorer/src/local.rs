@@ -44,8 +44,14 @@ pub struct FastReply {
 }
 
 enum Request {
-    Generate(Vec<Message>, oneshot::Sender<Result<ChatReply, BackendError>>),
-    Fast(Vec<Message>, oneshot::Sender<Result<FastReply, BackendError>>),
+    Generate(
+        Vec<Message>,
+        oneshot::Sender<Result<ChatReply, BackendError>>,
+    ),
+    Fast(
+        Vec<Message>,
+        oneshot::Sender<Result<FastReply, BackendError>>,
+    ),
 }
 
 /// A handle to the worker thread.
@@ -235,10 +241,11 @@ impl<'a> Worker<'a> {
             model: Some(self.llm.name().to_string()),
             finish_reason: Some(
                 match g.stop_reason {
-                    mindpulse_llm::StopReason::Eos | mindpulse_llm::StopReason::StopString => "stop",
-                    mindpulse_llm::StopReason::MaxTokens | mindpulse_llm::StopReason::ContextFull => {
-                        "length"
+                    mindpulse_llm::StopReason::Eos | mindpulse_llm::StopReason::StopString => {
+                        "stop"
                     }
+                    mindpulse_llm::StopReason::MaxTokens
+                    | mindpulse_llm::StopReason::ContextFull => "length",
                 }
                 .to_string(),
             ),
@@ -289,7 +296,11 @@ impl<'a> Worker<'a> {
             out.values[i] = best as u8;
             out.confidence[i] = if z > 0.0 { ps[best] / z } else { 0.0 };
             out.expected[i] = if z > 0.0 {
-                ps.iter().enumerate().map(|(k, p)| k as f32 * p).sum::<f32>() / z
+                ps.iter()
+                    .enumerate()
+                    .map(|(k, p)| k as f32 * p)
+                    .sum::<f32>()
+                    / z
             } else {
                 0.0
             };

@@ -187,7 +187,9 @@ pub struct OpenAiBackend {
 
 impl std::fmt::Debug for OpenAiBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiBackend").field("cfg", &self.cfg).finish()
+        f.debug_struct("OpenAiBackend")
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -198,7 +200,10 @@ fn short(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_str::<Value>(s) {
         for ptr in ["/error/message", "/message", "/detail", "/error"] {
             if let Some(m) = v.pointer(ptr) {
-                let m = m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string());
+                let m = m
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| m.to_string());
                 return m.chars().take(300).collect();
             }
         }
@@ -281,16 +286,15 @@ impl OpenAiBackend {
             return false;
         }
         let text = String::from_utf8_lossy(body).to_lowercase();
-        text.contains("response_format") || text.contains("json_schema") || text.contains("json_object")
+        text.contains("response_format")
+            || text.contains("json_schema")
+            || text.contains("json_object")
     }
 
     /// The model ids the server lists (`GET /models`), for provenance; None when it
     /// does not answer that.
     pub async fn server_models(&self) -> Option<Vec<String>> {
-        let url = format!(
-            "{}/models",
-            self.url.trim_end_matches("/chat/completions")
-        );
+        let url = format!("{}/models", self.url.trim_end_matches("/chat/completions"));
         let mut req = self.client.get(&url);
         if let Some(key) = &self.cfg.api_key {
             req = req.bearer_auth(key);
@@ -321,7 +325,8 @@ impl OpenAiBackend {
             attempt += 1;
             let format = self.response_format();
             let body = self.body(messages, format);
-            let bytes = serde_json::to_vec(&body).map_err(|e| BackendError::Client(e.to_string()))?;
+            let bytes =
+                serde_json::to_vec(&body).map_err(|e| BackendError::Client(e.to_string()))?;
             let mut req = self
                 .client
                 .post(&self.url)
@@ -348,7 +353,10 @@ impl OpenAiBackend {
                     match resp.bytes().await {
                         Err(e) => {
                             last = if e.is_timeout() {
-                                format!("timed out reading the reply after {:.1?}", started.elapsed())
+                                format!(
+                                    "timed out reading the reply after {:.1?}",
+                                    started.elapsed()
+                                )
                             } else {
                                 format!("reply cut off: {e}")
                             };
@@ -386,12 +394,13 @@ impl OpenAiBackend {
                         Ok(body) => {
                             let message = short(&body);
                             let hint = match status {
-                                401 | 403 => format!(
-                                    " (check the API key in ${})",
-                                    self.cfg.api_key_env
-                                ),
-                                404 => " (check --base-url, which should end in /v1, and --llm-model)"
-                                    .to_string(),
+                                401 | 403 => {
+                                    format!(" (check the API key in ${})", self.cfg.api_key_env)
+                                }
+                                404 => {
+                                    " (check --base-url, which should end in /v1, and --llm-model)"
+                                        .to_string()
+                                }
                                 _ => String::new(),
                             };
                             return Err(BackendError::Rejected {
@@ -462,7 +471,10 @@ mod tests {
 
     #[test]
     fn error_messages_are_short_and_prefer_the_api_message() {
-        assert_eq!(short(br#"{"error":{"message":"bad key","type":"x"}}"#), "bad key");
+        assert_eq!(
+            short(br#"{"error":{"message":"bad key","type":"x"}}"#),
+            "bad key"
+        );
         assert_eq!(short(b"plain"), "plain");
         assert_eq!(short(&[b'x'; 1000]).len(), 300);
     }
@@ -481,15 +493,24 @@ mod tests {
     #[test]
     fn request_body_is_greedy_and_schema_constrained() {
         let b = OpenAiBackend::new(OpenAiConfig::new("http://h/v1", "qwen")).unwrap();
-        let msgs = vec![Message { role: "user", content: "睡不着".into() }];
+        let msgs = vec![Message {
+            role: "user",
+            content: "睡不着".into(),
+        }];
         let body = b.body(&msgs, ResponseFormat::JsonSchema);
         assert_eq!(body["temperature"], 0.0);
         assert_eq!(body["seed"], 0);
         assert_eq!(body["response_format"]["type"], "json_schema");
-        assert_eq!(body["response_format"]["json_schema"]["schema"]["required"][3], "F30_F39");
+        assert_eq!(
+            body["response_format"]["json_schema"]["schema"]["required"][3],
+            "F30_F39"
+        );
         let body = b.body(&msgs, ResponseFormat::JsonObject);
         assert_eq!(body["response_format"]["type"], "json_object");
-        assert!(b.body(&msgs, ResponseFormat::None).get("response_format").is_none());
+        assert!(b
+            .body(&msgs, ResponseFormat::None)
+            .get("response_format")
+            .is_none());
         // The post is readable UTF-8 on the wire, not \u escapes.
         let wire = String::from_utf8(serde_json::to_vec(&body).unwrap()).unwrap();
         assert!(wire.contains("睡不着"));
@@ -501,7 +522,10 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert(reqwest::header::RETRY_AFTER, "2".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), None);
     }
 }

@@ -285,12 +285,23 @@ fn repair_json(obj: &str) -> (String, Vec<Repair>) {
                 let mut j = i;
                 while j < chars.len() {
                     let ch = chars[j].1;
-                    if ch == ':' || ch == '：' || ch == ',' || ch == '，' || ch == '}' || ch == '｝' || ch == '\n' {
+                    if ch == ':'
+                        || ch == '：'
+                        || ch == ','
+                        || ch == '，'
+                        || ch == '}'
+                        || ch == '｝'
+                        || ch == '\n'
+                    {
                         break;
                     }
                     j += 1;
                 }
-                let end = if j < chars.len() { chars[j].0 } else { obj.len() };
+                let end = if j < chars.len() {
+                    chars[j].0
+                } else {
+                    obj.len()
+                };
                 let word = obj[pos..end].trim();
                 let is_key = j < chars.len() && matches!(chars[j].1, ':' | '：');
                 if is_key {
@@ -313,7 +324,11 @@ fn repair_json(obj: &str) -> (String, Vec<Repair>) {
     if !depth.is_empty() {
         repairs.push(Repair::Truncated);
         // Drop a dangling key or comma before closing.
-        let mut trimmed = out.trim_end().trim_end_matches([',', ':']).trim_end().to_string();
+        let mut trimmed = out
+            .trim_end()
+            .trim_end_matches([',', ':'])
+            .trim_end()
+            .to_string();
         if let Some(pos) = key_pos.filter(|p| *p < trimmed.len()) {
             if serde_json::from_str::<String>(&trimmed[pos..]).is_ok() {
                 trimmed.truncate(pos);
@@ -361,17 +376,87 @@ pub fn canonical_key(key: &str) -> Option<&'static str> {
     }
     const RULES: &[(&[&str], &str)] = &[
         (&["器质", "organic"], "F00_F09"),
-        (&["精神活性", "物质", "酒精", "成瘾", "substance", "alcohol", "drug", "psychoactive"], "F10_F19"),
-        (&["精神分裂", "妄想", "schizo", "delusion", "psychotic"], "F20_F29"),
-        (&["发育迟滞", "智力", "retardation", "intellectual"], "F70_F79"),
-        (&["童年", "少年", "儿童", "childhood", "adolescen"], "F90_F98"),
+        (
+            &[
+                "精神活性",
+                "物质",
+                "酒精",
+                "成瘾",
+                "substance",
+                "alcohol",
+                "drug",
+                "psychoactive",
+            ],
+            "F10_F19",
+        ),
+        (
+            &["精神分裂", "妄想", "schizo", "delusion", "psychotic"],
+            "F20_F29",
+        ),
+        (
+            &["发育迟滞", "智力", "retardation", "intellectual"],
+            "F70_F79",
+        ),
+        (
+            &["童年", "少年", "儿童", "childhood", "adolescen"],
+            "F90_F98",
+        ),
         (&["心理发育", "development"], "F80_F89"),
-        (&["生理紊乱", "躯体因素", "进食", "睡眠", "行为综合征", "physiological", "eating", "sleep"], "F50_F59"),
+        (
+            &[
+                "生理紊乱",
+                "躯体因素",
+                "进食",
+                "睡眠",
+                "行为综合征",
+                "physiological",
+                "eating",
+                "sleep",
+            ],
+            "F50_F59",
+        ),
         (&["人格", "personality"], "F60_F69"),
-        (&["神经症", "应激", "躯体形式", "焦虑", "neurotic", "stress", "somatoform", "anxiety"], "F40_F48"),
-        (&["心境", "情感", "抑郁", "躁狂", "mood", "affective", "depress"], "F30_F39"),
+        (
+            &[
+                "神经症",
+                "应激",
+                "躯体形式",
+                "焦虑",
+                "neurotic",
+                "stress",
+                "somatoform",
+                "anxiety",
+            ],
+            "F40_F48",
+        ),
+        (
+            &[
+                "心境",
+                "情感",
+                "抑郁",
+                "躁狂",
+                "mood",
+                "affective",
+                "depress",
+            ],
+            "F30_F39",
+        ),
         (&["负面", "消极", "负性", "negativ"], "negativity"),
-        (&["理由", "依据", "解释", "证据", "原因", "说明", "reason", "evidence", "explanation", "justification"], RATIONALE),
+        (
+            &[
+                "理由",
+                "依据",
+                "解释",
+                "证据",
+                "原因",
+                "说明",
+                "reason",
+                "evidence",
+                "explanation",
+                "justification",
+            ],
+            RATIONALE,
+        ),
     ];
     for (needles, id) in RULES {
         if needles.iter().any(|n| k.contains(n)) {
@@ -404,7 +489,8 @@ fn read_value(key: &str, v: &Value, repairs: &mut Vec<Repair>) -> Result<u8, Par
             let t = s.trim();
             let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
             let rest = t[digits.len()..].trim();
-            let rest_ok = rest.is_empty() || rest == "分" || rest.starts_with('/') || rest == "points";
+            let rest_ok =
+                rest.is_empty() || rest == "分" || rest.starts_with('/') || rest == "points";
             if digits.is_empty() || !rest_ok {
                 return Err(bad(format!("{s:?} is not an integer 0-5")));
             }
@@ -548,7 +634,11 @@ mod tests {
         assert_eq!(values(&p), [0, 0, 0, 3, 2, 1, 0, 0, 0, 0, 4]);
         assert!(p.repairs.contains(&Repair::Punctuation));
         assert!(p.repairs.contains(&Repair::TrailingComma));
-        assert!(p.scores.rationale.contains("每天都睡不着"), "{}", p.scores.rationale);
+        assert!(
+            p.scores.rationale.contains("每天都睡不着"),
+            "{}",
+            p.scores.rationale
+        );
     }
 
     #[test]
@@ -612,7 +702,11 @@ mod tests {
         assert_eq!(p.scores.rationale, "mentions being a bit");
         // Cut before the values are complete: a clear error, not a guess.
         let cut = r#"{"F00_F09": 0, "F10_F19": 0, "F20_F29": 0, "F30_F"#;
-        assert!(matches!(parse_answer(cut), Err(ParseError::Missing(_))), "{:?}", parse_answer(cut));
+        assert!(
+            matches!(parse_answer(cut), Err(ParseError::Missing(_))),
+            "{:?}",
+            parse_answer(cut)
+        );
     }
 
     #[test]
@@ -626,20 +720,40 @@ mod tests {
     #[test]
     fn validation_errors() {
         let out_of_range = GOOD.replace("\"negativity\": 5", "\"negativity\": 7");
-        assert!(matches!(parse_answer(&out_of_range), Err(ParseError::BadValue { key, .. }) if key == "negativity"));
+        assert!(
+            matches!(parse_answer(&out_of_range), Err(ParseError::BadValue { key, .. }) if key == "negativity")
+        );
         let negative = GOOD.replace("\"F30_F39\": 4", "\"F30_F39\": -1");
-        assert!(matches!(parse_answer(&negative), Err(ParseError::BadValue { .. })));
+        assert!(matches!(
+            parse_answer(&negative),
+            Err(ParseError::BadValue { .. })
+        ));
         let fraction = GOOD.replace("\"F30_F39\": 4", "\"F30_F39\": 2.5");
-        assert!(matches!(parse_answer(&fraction), Err(ParseError::BadValue { .. })));
+        assert!(matches!(
+            parse_answer(&fraction),
+            Err(ParseError::BadValue { .. })
+        ));
         let word = GOOD.replace("\"F30_F39\": 4", "\"F30_F39\": \"high\"");
-        assert!(matches!(parse_answer(&word), Err(ParseError::BadValue { .. })));
+        assert!(matches!(
+            parse_answer(&word),
+            Err(ParseError::BadValue { .. })
+        ));
         let boolean = GOOD.replace("\"F30_F39\": 4", "\"F30_F39\": true");
-        assert!(matches!(parse_answer(&boolean), Err(ParseError::BadValue { .. })));
+        assert!(matches!(
+            parse_answer(&boolean),
+            Err(ParseError::BadValue { .. })
+        ));
         let missing = GOOD.replace("\"F30_F39\": 4, ", "");
-        assert_eq!(parse_answer(&missing), Err(ParseError::Missing("F30_F39".into())));
+        assert_eq!(
+            parse_answer(&missing),
+            Err(ParseError::Missing("F30_F39".into()))
+        );
         let dup = GOOD.replace("\"F00_F09\": 0", "\"F30-F39\": 0");
         assert!(matches!(parse_answer(&dup), Err(ParseError::Duplicate(_))));
-        assert_eq!(parse_answer("I cannot rate this post."), Err(ParseError::NoObject));
+        assert_eq!(
+            parse_answer("I cannot rate this post."),
+            Err(ParseError::NoObject)
+        );
         assert_eq!(parse_answer(""), Err(ParseError::NoObject));
         assert!(parse_answer("[1, 2, 3]").is_err());
         assert!(parse_answer("{{{{").is_err());
@@ -664,8 +778,21 @@ mod tests {
     #[test]
     fn never_panics_on_odd_input() {
         let samples = [
-            "{\"", "{'", "{“", "{\\", "{\"a\":", "{,}", "{:}", "{\"F30_F39\": }", "｛", "{\u{0}}",
-            "{\"rationale\": \"\\", "{{}}", "{\"a\": [1, {\"b\": }]}", "{F", "{ 心境：",
+            "{\"",
+            "{'",
+            "{“",
+            "{\\",
+            "{\"a\":",
+            "{,}",
+            "{:}",
+            "{\"F30_F39\": }",
+            "｛",
+            "{\u{0}}",
+            "{\"rationale\": \"\\",
+            "{{}}",
+            "{\"a\": [1, {\"b\": }]}",
+            "{F",
+            "{ 心境：",
         ];
         for s in samples {
             let _ = parse_answer(s);

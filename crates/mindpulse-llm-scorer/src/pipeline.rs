@@ -21,7 +21,9 @@ use std::time::Instant;
 pub enum PipelineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("scoring stopped (run {run_id}: {scored} posts scored, run again to continue): {source}")]
+    #[error(
+        "scoring stopped (run {run_id}: {scored} posts scored, run again to continue): {source}"
+    )]
     Backend {
         run_id: i64,
         scored: u64,
@@ -93,8 +95,8 @@ pub fn score_rows(post_id: i64, run_id: i64, backend: &str, o: &Outcome) -> Vec<
             if !parsed.notes.is_empty() {
                 meta["notes"] = json!(parsed.notes);
             }
-            let rationale = (!parsed.scores.rationale.is_empty())
-                .then(|| parsed.scores.rationale.clone());
+            let rationale =
+                (!parsed.scores.rationale.is_empty()).then(|| parsed.scores.rationale.clone());
             DIMENSIONS
                 .iter()
                 .enumerate()
@@ -276,6 +278,8 @@ pub async fn score_store(
         "{} scored, {} parse failures, {} repaired, {} remaining",
         summary.scored, summary.failed, summary.repaired, summary.remaining
     );
-    store.finish_run(run_id, status, counts, Some(&note)).await?;
+    store
+        .finish_run(run_id, status, counts, Some(&note))
+        .await?;
     Ok(summary)
 }

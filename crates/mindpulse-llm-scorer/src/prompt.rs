@@ -134,7 +134,11 @@ impl Prompt {
                 PromptLang::En => "none".to_string(),
             }
         } else {
-            let sep = if self.lang == PromptLang::Zh { "、" } else { ", " };
+            let sep = if self.lang == PromptLang::Zh {
+                "、"
+            } else {
+                ", "
+            };
             topics
                 .iter()
                 .map(|t| {
@@ -145,7 +149,10 @@ impl Prompt {
                 .join(sep)
         };
         // Substitute {text} last so a post containing "{topics}" is left as written.
-        let user = self.user.replace("{topics}", &topics).replace("{text}", &text);
+        let user = self
+            .user
+            .replace("{topics}", &topics)
+            .replace("{text}", &text);
         RenderedPost {
             lang: self.lang,
             user,
@@ -204,8 +211,14 @@ mod tests {
         assert_eq!(PromptLang::for_post(Some("zh"), "x"), PromptLang::Zh);
         assert_eq!(PromptLang::for_post(Some("zh-Hant"), "x"), PromptLang::Zh);
         assert_eq!(PromptLang::for_post(Some("en"), "今天好累"), PromptLang::En);
-        assert_eq!(PromptLang::for_post(None, "今天好累 so tired"), PromptLang::Zh);
-        assert_eq!(PromptLang::for_post(Some("und"), "so tired today"), PromptLang::En);
+        assert_eq!(
+            PromptLang::for_post(None, "今天好累 so tired"),
+            PromptLang::Zh
+        );
+        assert_eq!(
+            PromptLang::for_post(Some("und"), "so tired today"),
+            PromptLang::En
+        );
         assert_eq!(
             PromptLang::for_post(None, "so tired today, really tired 累"),
             PromptLang::En
@@ -215,7 +228,10 @@ mod tests {
     #[test]
     fn post_is_sent_as_readable_utf8_with_topics() {
         let p = Prompt::get(PromptLang::Zh);
-        let r = p.render("  最近总是失眠，不想上班  ", &["#打工人#".into(), "失眠".into()]);
+        let r = p.render(
+            "  最近总是失眠，不想上班  ",
+            &["#打工人#".into(), "失眠".into()],
+        );
         assert!(r.user.contains("最近总是失眠，不想上班"));
         assert!(r.user.contains("#打工人#、#失眠#"));
         assert!(!r.user.contains("\\u"));
@@ -250,10 +266,10 @@ mod tests {
         assert_ne!(zh, en);
         assert_eq!(zh, Prompt::get(PromptLang::Zh).sha256());
         assert_eq!(prompt_set_sha256().len(), 64);
-        let every_key_in_prompt = crate::schema::DIMENSIONS
-            .iter()
-            .all(|d| Prompt::get(PromptLang::En).system.contains(d.id)
-                && Prompt::get(PromptLang::Zh).system.contains(d.id));
+        let every_key_in_prompt = crate::schema::DIMENSIONS.iter().all(|d| {
+            Prompt::get(PromptLang::En).system.contains(d.id)
+                && Prompt::get(PromptLang::Zh).system.contains(d.id)
+        });
         assert!(every_key_in_prompt);
     }
 }

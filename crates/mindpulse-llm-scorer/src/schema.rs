@@ -132,7 +132,7 @@ pub fn json_schema() -> Value {
     }
     props.insert(
         RATIONALE.to_string(),
-        json!({"type": "string", "maxLength": 300}),
+        json!({"type": "string", "maxLength": 160}),
     );
     required.push(json!(RATIONALE));
     json!({

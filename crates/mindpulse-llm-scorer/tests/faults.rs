@@ -176,7 +176,10 @@ fn post(text: &str) -> PostInput {
 #[tokio::test]
 async fn good_answer_is_scored_and_the_request_is_greedy_readable_and_constrained() {
     let srv = FaultServer::start(vec![]).await;
-    let o = srv.scorer(srv.config(), 2).score(&post("最近总是睡不着")).await;
+    let o = srv
+        .scorer(srv.config(), 2)
+        .score(&post("最近总是睡不着"))
+        .await;
     let s = o.scores().expect("scored");
     assert_eq!(s.values[3], 3);
     assert_eq!(o.attempts, 1);
@@ -185,9 +188,16 @@ async fn good_answer_is_scored_and_the_request_is_greedy_readable_and_constraine
     assert_eq!(req["temperature"], 0.0);
     assert_eq!(req["seed"], 0);
     assert_eq!(req["response_format"]["type"], "json_schema");
-    assert_eq!(req["messages"].as_array().unwrap().len(), 2, "no shared history");
+    assert_eq!(
+        req["messages"].as_array().unwrap().len(),
+        2,
+        "no shared history"
+    );
     let user = req["messages"][1]["content"].as_str().unwrap();
-    assert!(user.contains("最近总是睡不着") && user.contains("#失眠#"), "{user}");
+    assert!(
+        user.contains("最近总是睡不着") && user.contains("#失眠#"),
+        "{user}"
+    );
 }
 
 #[tokio::test]
@@ -201,21 +211,33 @@ async fn garbage_http_body_is_retried() {
 #[tokio::test]
 async fn garbage_answers_are_retried_with_the_error_then_recorded_as_a_parse_failure() {
     let srv = FaultServer::start(vec![]).await;
-    *srv.shared.fallback.lock().unwrap() = Some(Act::Answer("I am sorry, I cannot help with that.".into()));
+    *srv.shared.fallback.lock().unwrap() =
+        Some(Act::Answer("I am sorry, I cannot help with that.".into()));
     let o = srv.scorer(srv.config(), 2).score(&post("x")).await;
     match &o.result {
-        Err(Failure::Parse { attempts, last_answer, .. }) => {
+        Err(Failure::Parse {
+            attempts,
+            last_answer,
+            ..
+        }) => {
             assert_eq!(*attempts, 3);
             assert!(last_answer.contains("cannot help"));
         }
         other => panic!("expected a parse failure, got {other:?}"),
     }
     let reqs = srv.requests();
-    assert_eq!(reqs.len(), 3, "exactly 1 + parse_retries calls, never an endless loop");
+    assert_eq!(
+        reqs.len(),
+        3,
+        "exactly 1 + parse_retries calls, never an endless loop"
+    );
     let retry = reqs[1]["messages"].as_array().unwrap();
     assert_eq!(retry.len(), 4);
     assert_eq!(retry[2]["role"], "assistant");
-    assert!(retry[3]["content"].as_str().unwrap().contains("no JSON object"));
+    assert!(retry[3]["content"]
+        .as_str()
+        .unwrap()
+        .contains("no JSON object"));
 }
 
 #[tokio::test]
@@ -243,7 +265,11 @@ async fn http_500_is_retried_with_backoff() {
 #[tokio::test]
 async fn persistent_500_gives_a_clear_error_after_the_retries() {
     let srv = FaultServer::start(vec![]).await;
-    *srv.shared.fallback.lock().unwrap() = Some(Act::Status(500, vec![], r#"{"error":{"message":"boom"}}"#.into()));
+    *srv.shared.fallback.lock().unwrap() = Some(Act::Status(
+        500,
+        vec![],
+        r#"{"error":{"message":"boom"}}"#.into(),
+    ));
     let o = srv.scorer(srv.config(), 2).score(&post("x")).await;
     match &o.result {
         Err(Failure::Backend(e @ BackendError::Exhausted { attempts, .. })) => {
@@ -281,7 +307,10 @@ async fn a_reply_slower_than_the_timeout_is_retried() {
     let started = Instant::now();
     let o = srv.scorer(cfg, 0).score(&post("x")).await;
     assert!(o.scores().is_some(), "{:?}", o.result);
-    assert!(started.elapsed() < Duration::from_secs(3), "did not wait for the slow reply");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "did not wait for the slow reply"
+    );
     assert_eq!(srv.requests().len(), 2);
 
     let srv = FaultServer::start(vec![]).await;
@@ -305,21 +334,33 @@ async fn a_dropped_connection_is_retried() {
 #[tokio::test]
 async fn http_401_fails_at_once_with_a_hint_and_no_key_in_the_message() {
     let srv = FaultServer::start(vec![]).await;
-    *srv.shared.fallback.lock().unwrap() = Some(Act::Status(401, vec![], r#"{"error":{"message":"invalid api key"}}"#.into()));
+    *srv.shared.fallback.lock().unwrap() = Some(Act::Status(
+        401,
+        vec![],
+        r#"{"error":{"message":"invalid api key"}}"#.into(),
+    ));
     let mut cfg = srv.config();
     cfg.api_key = Some("sk-test-secret".into());
     cfg.api_key_env = "MY_KEY".into();
     let o = srv.scorer(cfg, 2).score(&post("x")).await;
     let err = o.result.expect_err("rejected");
     let msg = err.to_string();
-    assert!(msg.contains("HTTP 401") && msg.contains("invalid api key") && msg.contains("$MY_KEY"), "{msg}");
+    assert!(
+        msg.contains("HTTP 401") && msg.contains("invalid api key") && msg.contains("$MY_KEY"),
+        "{msg}"
+    );
     assert!(!msg.contains("sk-test-secret"));
     assert_eq!(srv.requests().len(), 1, "no retries on 4xx");
 }
 
 #[tokio::test]
 async fn a_400_on_one_post_is_per_request() {
-    let srv = FaultServer::start(vec![Act::Status(400, vec![], r#"{"error":{"message":"content filter: sensitive text"}}"#.into())]).await;
+    let srv = FaultServer::start(vec![Act::Status(
+        400,
+        vec![],
+        r#"{"error":{"message":"content filter: sensitive text"}}"#.into(),
+    )])
+    .await;
     let o = srv.scorer(srv.config(), 2).score(&post("x")).await;
     match o.result {
         Err(Failure::Backend(e)) => assert!(e.is_per_request(), "{e}"),
@@ -330,8 +371,16 @@ async fn a_400_on_one_post_is_per_request() {
 #[tokio::test]
 async fn rejected_response_formats_step_down() {
     let srv = FaultServer::start(vec![
-        Act::Status(422, vec![], r#"{"detail":"response_format.type: json_schema is not supported"}"#.into()),
-        Act::Status(400, vec![], r#"{"error":{"message":"unknown field schema in response_format"}}"#.into()),
+        Act::Status(
+            422,
+            vec![],
+            r#"{"detail":"response_format.type: json_schema is not supported"}"#.into(),
+        ),
+        Act::Status(
+            400,
+            vec![],
+            r#"{"error":{"message":"unknown field schema in response_format"}}"#.into(),
+        ),
     ])
     .await;
     let backend = OpenAiBackend::new(srv.config()).unwrap();
@@ -406,7 +455,13 @@ mod store {
             new_post(4, "又失眠了", "zh"),
         ];
         store
-            .insert_posts(&posts, None, None, OnConflict::Ignore, &mut TopicCache::new())
+            .insert_posts(
+                &posts,
+                None,
+                None,
+                OnConflict::Ignore,
+                &mut TopicCache::new(),
+            )
             .await
             .unwrap();
         let srv = FaultServer::start(vec![]).await;
@@ -427,15 +482,28 @@ mod store {
             Act::Answer("no idea".into()),
             Act::Answer("still no idea".into()),
         ]);
-        let first = score_store(&store, &scorer, &spec, &stop, &|_| {}).await.unwrap();
-        assert_eq!((first.scored, first.failed, first.remaining), (1, 1, 2), "{name}");
-        let export = store.export_page(&Default::default(), 0, 10, true).await.unwrap();
+        let first = score_store(&store, &scorer, &spec, &stop, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.scored, first.failed, first.remaining),
+            (1, 1, 2),
+            "{name}"
+        );
+        let export = store
+            .export_page(&Default::default(), 0, 10, true)
+            .await
+            .unwrap();
         let s1 = export[0].scores.as_ref().unwrap();
         assert_eq!(s1.len(), 11, "{name}: long format, one row per dimension");
         let dep = s1.iter().find(|s| s.dimension == "F30_F39").unwrap();
         assert_eq!(dep.value, 3.0);
         assert_eq!(dep.scale, "0-5");
-        assert_eq!(dep.rationale.as_deref(), Some("“睡不着”"), "{name}: rationale kept");
+        assert_eq!(
+            dep.rationale.as_deref(),
+            Some("“睡不着”"),
+            "{name}: rationale kept"
+        );
         let s2 = export[1].scores.as_ref().unwrap();
         assert_eq!(s2.len(), 1);
         assert_eq!(s2[0].dimension, "llm_failure");
@@ -445,7 +513,10 @@ mod store {
         let runs = store.runs(Some(RunKind::Score), 10).await.unwrap();
         let run = &runs[0];
         assert_eq!(run.model_id.as_deref(), Some("fault-model"));
-        assert_eq!(run.version.as_deref(), Some(run_version(Mode::Generate, "openai").as_str()));
+        assert_eq!(
+            run.version.as_deref(),
+            Some(run_version(Mode::Generate, "openai").as_str())
+        );
         let params: Value = serde_json::from_str(run.params.as_deref().unwrap()).unwrap();
         assert_eq!(params["prompt_sha256"]["zh"].as_str().unwrap().len(), 64);
         assert_eq!(params["base_url"], srv.base_url.as_str());
@@ -454,25 +525,51 @@ mod store {
         assert_eq!(run.counts.failed, 1);
 
         // Resume: the rest, and nothing twice.
-        let spec_all = RunSpec { limit: None, page_size: 8, ..spec.clone() };
-        let second = score_store(&store, &scorer, &spec_all, &stop, &|_| {}).await.unwrap();
-        assert_eq!((second.scored, second.failed, second.remaining), (2, 0, 0), "{name}");
-        let third = score_store(&store, &scorer, &spec_all, &stop, &|_| {}).await.unwrap();
+        let spec_all = RunSpec {
+            limit: None,
+            page_size: 8,
+            ..spec.clone()
+        };
+        let second = score_store(&store, &scorer, &spec_all, &stop, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (second.scored, second.failed, second.remaining),
+            (2, 0, 0),
+            "{name}"
+        );
+        let third = score_store(&store, &scorer, &spec_all, &stop, &|_| {})
+            .await
+            .unwrap();
         assert_eq!(third.scored + third.failed, 0, "{name}");
 
         // A server that is down ends the run as failed, storing nothing for the post.
         let dead = srv.config();
-        let mut dead = OpenAiConfig { base_url: "http://127.0.0.1:9/v1".into(), ..dead.clone() };
+        let mut dead = OpenAiConfig {
+            base_url: "http://127.0.0.1:9/v1".into(),
+            ..dead.clone()
+        };
         dead.retries = 0;
         let dead_scorer = Arc::new(Scorer::new(
             Engine::OpenAi(OpenAiBackend::new(dead).unwrap()),
             Mode::Generate,
             0,
         ));
-        let other = RunSpec { model_id: "other-model".into(), ..spec_all.clone() };
-        let err = score_store(&store, &dead_scorer, &other, &stop, &|_| {}).await.unwrap_err();
+        let other = RunSpec {
+            model_id: "other-model".into(),
+            ..spec_all.clone()
+        };
+        let err = score_store(&store, &dead_scorer, &other, &stop, &|_| {})
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("run again to continue"), "{err}");
-        assert_eq!(store.llm_unscored_count("other-model", &run_version(Mode::Generate, "openai")).await.unwrap(), 4);
+        assert_eq!(
+            store
+                .llm_unscored_count("other-model", &run_version(Mode::Generate, "openai"))
+                .await
+                .unwrap(),
+            4
+        );
         let runs = store.runs(Some(RunKind::Score), 1).await.unwrap();
         assert_eq!(runs[0].status, "failed");
         store.close().await;

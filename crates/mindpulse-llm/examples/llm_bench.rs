@@ -3,16 +3,21 @@
 //! ```sh
 //! cargo run --release -p mindpulse-llm --example llm_bench -- qwen2.5-0.5b-instruct-q4km 2 256
 //! ```
-//! Arguments: model name or .gguf path, threads (default 2), prompt tokens (default 256).
+//! Arguments: model name or .gguf path, threads (default 2), prompt tokens (default 256),
+//! generated tokens (default 64), and `nosample` to skip the chat sample.
 
 use mindpulse_llm::{ChatMessage, GenerateOptions, Llm, LlmOptions};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let model = args.get(1).map_or("qwen2.5-0.5b-instruct-q4km", String::as_str);
+    let model = args
+        .get(1)
+        .map_or("qwen2.5-0.5b-instruct-q4km", String::as_str);
     let threads: usize = args.get(2).map_or(Ok(2), |s| s.parse())?;
     let n_prompt: usize = args.get(3).map_or(Ok(256), |s| s.parse())?;
+    let n_gen: usize = args.get(4).map_or(Ok(64), |s| s.parse())?;
+    let sample = args.get(5).is_none_or(|s| s != "nosample");
     let path = mindpulse_models::resolve(model)?.main_file;
     let t0 = Instant::now();
     let llm = Llm::load(
@@ -45,7 +50,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pp = t.elapsed().as_secs_f64();
     // Generation: 64 single-token steps.
     let t = Instant::now();
-    let n_gen = 64;
     for i in 0..n_gen {
         s.feed(&[tokens[i % tokens.len()]])?;
     }
@@ -58,6 +62,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n_gen as f64 / tg
     );
 
+    if !sample {
+        return Ok(());
+    }
     let prompt = llm.chat_prompt(
         &[ChatMessage::new(
             "user",

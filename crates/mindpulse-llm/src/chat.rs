@@ -41,9 +41,9 @@ pub fn render(
     match format {
         ChatFormat::Template(src) => {
             let env = environment();
-            let tmpl = env
-                .template_from_str(src)
-                .map_err(|e| LlmError::Template(format!("chat template does not compile: {e:#}")))?;
+            let tmpl = env.template_from_str(src).map_err(|e| {
+                LlmError::Template(format!("chat template does not compile: {e:#}"))
+            })?;
             tmpl.render(context! {
                 messages => messages,
                 add_generation_prompt => add_generation_prompt,
@@ -55,7 +55,10 @@ pub fn render(
         ChatFormat::ChatMl => {
             let mut s = String::new();
             for m in messages {
-                s.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content));
+                s.push_str(&format!(
+                    "<|im_start|>{}\n{}<|im_end|>\n",
+                    m.role, m.content
+                ));
             }
             if add_generation_prompt {
                 s.push_str("<|im_start|>assistant\n");
@@ -95,7 +98,14 @@ mod tests {
 
     #[test]
     fn template_and_chatml_fallback_agree() {
-        let t = render(&ChatFormat::Template(QWEN_LIKE.into()), &msgs(), true, "", "").expect("render");
+        let t = render(
+            &ChatFormat::Template(QWEN_LIKE.into()),
+            &msgs(),
+            true,
+            "",
+            "",
+        )
+        .expect("render");
         let f = render(&ChatFormat::ChatMl, &msgs(), true, "", "").expect("render");
         assert_eq!(t, f);
         assert_eq!(
@@ -116,7 +126,14 @@ mod tests {
 
     #[test]
     fn template_errors_are_reported() {
-        let e = render(&ChatFormat::Template("{% if %}".into()), &msgs(), true, "", "").unwrap_err();
+        let e = render(
+            &ChatFormat::Template("{% if %}".into()),
+            &msgs(),
+            true,
+            "",
+            "",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("does not compile"), "{e}");
         let e = render(
             &ChatFormat::Template("{{ raise_exception('roles must alternate') }}".into()),
@@ -131,7 +148,8 @@ mod tests {
 
     #[test]
     fn llama3_fallback() {
-        let s = render(&ChatFormat::Llama3, &msgs(), true, "<|begin_of_text|>", "").expect("render");
+        let s =
+            render(&ChatFormat::Llama3, &msgs(), true, "<|begin_of_text|>", "").expect("render");
         assert_eq!(s, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
     }
 }

@@ -155,9 +155,12 @@ impl Gguf {
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
                 let d = r.u64(&format!("dimensions of tensor {name:?}"))?;
-                let d = usize::try_from(d).ok().filter(|&d| d > 0 && d < (1 << 40)).ok_or_else(
-                    || LlmError::Gguf(format!("tensor {name:?} has an invalid dimension {d}")),
-                )?;
+                let d = usize::try_from(d)
+                    .ok()
+                    .filter(|&d| d > 0 && d < (1 << 40))
+                    .ok_or_else(|| {
+                        LlmError::Gguf(format!("tensor {name:?} has an invalid dimension {d}"))
+                    })?;
                 dims.push(d);
             }
             let ty_id = r.u32(&format!("type of tensor {name:?}"))?;
@@ -294,7 +297,10 @@ impl<'a> Reader<'a> {
             .ok()
             .filter(|&l| l <= self.buf.len())
             .ok_or_else(|| {
-                LlmError::Gguf(format!("{what}: invalid string length {len} at byte {}", self.pos))
+                LlmError::Gguf(format!(
+                    "{what}: invalid string length {len} at byte {}",
+                    self.pos
+                ))
             })?;
         let b = self.bytes(len, what)?;
         Ok(String::from_utf8_lossy(b).into_owned())
@@ -313,7 +319,9 @@ impl<'a> Reader<'a> {
             8 => Value::String(self.string(key)?),
             9 => {
                 if depth > 2 {
-                    return Err(LlmError::Gguf(format!("metadata {key:?}: arrays nested too deep")));
+                    return Err(LlmError::Gguf(format!(
+                        "metadata {key:?}: arrays nested too deep"
+                    )));
                 }
                 let elem_ty = self.u32(key)?;
                 let n = self.u64(key)?;
@@ -414,16 +422,19 @@ mod tests {
     fn corrupt_counts_and_magic_are_rejected() {
         let mut b = tiny_gguf();
         b[0] = b'X';
-        assert!(Gguf::parse(&b).unwrap_err().to_string().contains("not a GGUF"));
+        assert!(Gguf::parse(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("not a GGUF"));
         let mut b = tiny_gguf();
         b[16..24].copy_from_slice(&u64::MAX.to_le_bytes()); // kv count
-        assert!(Gguf::parse(&b).unwrap_err().to_string().contains("implausible"));
+        assert!(Gguf::parse(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("implausible"));
         // Array length larger than the file.
         let mut b = tiny_gguf();
-        let key = b
-            .windows(6)
-            .position(|w| w == b"scores")
-            .expect("key");
+        let key = b.windows(6).position(|w| w == b"scores").expect("key");
         let pos = key + 6 + 4 + 4;
         assert_eq!(b[pos..pos + 8], 2u64.to_le_bytes());
         b[pos..pos + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());

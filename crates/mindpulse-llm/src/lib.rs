@@ -49,7 +49,9 @@ pub enum LlmError {
     Tokenizer(String),
     #[error("chat prompt: {0}")]
     Template(String),
-    #[error("context full: {needed} tokens needed, the context holds {max} (LlmOptions::max_context)")]
+    #[error(
+        "context full: {needed} tokens needed, the context holds {max} (LlmOptions::max_context)"
+    )]
     ContextFull { needed: usize, max: usize },
     #[error("token id {id} is outside the vocabulary ({vocab} tokens)")]
     InvalidToken { id: u32, vocab: usize },
@@ -405,7 +407,9 @@ impl<'a> Session<'a> {
             let mut last = None;
             let n_chunks = tokens.len().div_ceil(UBATCH);
             for (i, chunk) in tokens.chunks(UBATCH).enumerate() {
-                last = llm.model.forward(&llm.data, cache, chunk, i + 1 == n_chunks);
+                last = llm
+                    .model
+                    .forward(&llm.data, cache, chunk, i + 1 == n_chunks);
             }
             last
         });
@@ -444,7 +448,8 @@ impl<'a> Session<'a> {
 
     /// Greedy decoding from `first_logits` (the result of the last `feed`): argmax, ties to
     /// the lowest id, until an end-of-generation token, a stop string or `max_tokens`.
-    /// Every generated token but the last is fed to the cache.
+    /// The cache then holds the generated tokens too, except the last one when generation
+    /// ended on a stop string, `max_tokens` or a full context (the end token is never fed).
     pub fn generate(
         &mut self,
         first_logits: Vec<f32>,
@@ -541,7 +546,8 @@ mod tests {
 
     #[test]
     fn missing_and_corrupt_files_are_clear_errors() {
-        let e = Llm::load(Path::new("/nonexistent/model.gguf"), &LlmOptions::default()).unwrap_err();
+        let e =
+            Llm::load(Path::new("/nonexistent/model.gguf"), &LlmOptions::default()).unwrap_err();
         assert!(matches!(e, LlmError::Io { .. }), "{e}");
         let dir = std::env::temp_dir().join(format!("mindpulse-llm-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("tmp dir");

@@ -122,9 +122,15 @@ const TOKEN_TILE: usize = 64;
 
 /// `out[i * n + r] = W[r] · x[i]` for all `m` activation rows. Runs on the current rayon pool.
 pub fn matmul(w: &QMatrix, data: &[u8], acts: &Acts, m: usize, out: &mut [f32]) {
-    let n = w.rows;
+    let n_out = w.rows;
+    let n = n_out;
     assert_eq!(out.len(), m * n, "{}: output size", w.name);
-    assert_eq!(acts.kind(), w.ty.act_kind(), "{}: activation encoding", w.name);
+    assert_eq!(
+        acts.kind(),
+        w.ty.act_kind(),
+        "{}: activation encoding",
+        w.name
+    );
     let threads = rayon::current_num_threads().max(1);
     // Weight rows per task: enough tasks to balance the threads, few enough to keep the
     // per-task overhead small.
@@ -141,20 +147,39 @@ pub fn matmul(w: &QMatrix, data: &[u8], acts: &Acts, m: usize, out: &mut [f32]) 
             let i1 = (i0 + TOKEN_TILE).min(m);
             for r in r0..r1 {
                 let wr = w.row(data, r);
-                for i in i0..i1 {
-                    let v = match (kernel, acts) {
-                        (DotKernel::Q8(f), Acts::Q8 { data, per_row }) => {
-                            f(wr, &data[i * per_row..(i + 1) * per_row])
+                let mut i = i0;
+                while i < i1 {
+                    // Four activation rows per call when the kernel has a 4-row form.
+                    let (vals, n): ([f32; 4], usize) = match (kernel, acts) {
+                        (DotKernel::Q8(f, four), Acts::Q8 { data, per_row }) => {
+                            let row = |i: usize| &data[i * per_row..(i + 1) * per_row];
+                            match four {
+                                Some(f4) if i + 4 <= i1 => {
+                                    (f4(wr, [row(i), row(i + 1), row(i + 2), row(i + 3)]), 4)
+                                }
+                                _ => ([f(wr, row(i)), 0.0, 0.0, 0.0], 1),
+                            }
                         }
-                        (DotKernel::Q8K(f), Acts::Q8K { data, per_row }) => {
-                            f(wr, &data[i * per_row..(i + 1) * per_row])
+                        (DotKernel::Q8K(f, four), Acts::Q8K { data, per_row }) => {
+                            let row = |i: usize| &data[i * per_row..(i + 1) * per_row];
+                            match four {
+                                Some(f4) if i + 4 <= i1 => {
+                                    (f4(wr, [row(i), row(i + 1), row(i + 2), row(i + 3)]), 4)
+                                }
+                                _ => ([f(wr, row(i)), 0.0, 0.0, 0.0], 1),
+                            }
                         }
-                        (DotKernel::F32(f), Acts::F32 { data, k }) => f(wr, &data[i * k..(i + 1) * k]),
-                        _ => f32::NAN, // excluded by the assertion above
+                        (DotKernel::F32(f), Acts::F32 { data, k }) => {
+                            ([f(wr, &data[i * k..(i + 1) * k]), 0.0, 0.0, 0.0], 1)
+                        }
+                        _ => ([f32::NAN; 4], 1), // excluded by the assertion above
                     };
-                    // SAFETY: i < m and r < n, so the index is inside `out`; (i, r) belongs to
-                    // this task alone (rows r0..r1 are partitioned between tasks).
-                    unsafe { *p.0.add(i * n + r) = v };
+                    for (j, v) in vals.iter().take(n).enumerate() {
+                        // SAFETY: i + j < m and r < n, so the index is inside `out`; (i + j, r)
+                        // belongs to this task alone (rows r0..r1 are partitioned).
+                        unsafe { *p.0.add((i + j) * n_out + r) = *v };
+                    }
+                    i += n;
                 }
             }
         }
@@ -170,11 +195,20 @@ mod tests {
     fn matmul_matches_row_by_row_and_is_batch_independent() {
         let mut rng = crate::quant::tests_support::Rng::new(11);
         let (n, k, m) = (37, 512, 70);
-        for ty in [GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F32] {
-            let data = crate::quant::tests_support::random_blocks(ty, n * k / ty.block_len(), &mut rng);
+        for ty in [
+            GgmlType::Q8_0,
+            GgmlType::Q4_K,
+            GgmlType::Q6_K,
+            GgmlType::F32,
+        ] {
+            let data =
+                crate::quant::tests_support::random_blocks(ty, n * k / ty.block_len(), &mut rng);
             let w = QMatrix::new("w", ty, n, k, 0, simd_available());
             let x: Vec<f32> = (0..m * k).map(|_| rng.f32()).collect();
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("pool");
             let mut out = vec![0f32; m * n];
             pool.install(|| {
                 let acts = Acts::quantize(ty.act_kind(), &x, k);
@@ -185,9 +219,20 @@ mod tests {
             for r in 0..n {
                 w.dequantize_row(&data, r, &mut row);
                 for i in 0..m {
-                    let exact: f32 = row.iter().zip(&x[i * k..(i + 1) * k]).map(|(a, b)| a * b).sum();
-                    let norm: f32 = row.iter().zip(&x[i * k..(i + 1) * k]).map(|(a, b)| (a * b).abs()).sum();
-                    assert!((out[i * n + r] - exact).abs() <= 0.02 * norm + 1e-5, "{ty:?} ({i},{r})");
+                    let exact: f32 = row
+                        .iter()
+                        .zip(&x[i * k..(i + 1) * k])
+                        .map(|(a, b)| a * b)
+                        .sum();
+                    let norm: f32 = row
+                        .iter()
+                        .zip(&x[i * k..(i + 1) * k])
+                        .map(|(a, b)| (a * b).abs())
+                        .sum();
+                    assert!(
+                        (out[i * n + r] - exact).abs() <= 0.02 * norm + 1e-5,
+                        "{ty:?} ({i},{r})"
+                    );
                 }
             }
             // One row at a time gives bit-identical results.

@@ -9,7 +9,7 @@
 
 use crate::gguf::{Gguf, TensorInfo};
 use crate::matmul::{matmul, Acts, QMatrix};
-use crate::quant::{axpy, dot_f32, dequantize_row, ActKind, GgmlType};
+use crate::quant::{axpy, dequantize_row, dot_f32, ActKind};
 use crate::LlmError;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -24,7 +24,6 @@ pub enum Arch {
 /// Hyper-parameters read from `<arch>.*` metadata.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub arch: Arch,
     pub arch_name: String,
     pub n_embd: usize,
     pub n_layer: usize,
@@ -109,7 +108,6 @@ impl Config {
             .map(|a| a.len())
             .ok_or_else(|| LlmError::Gguf("metadata tokenizer.ggml.tokens is missing".into()))?;
         Ok(Config {
-            arch,
             arch_name,
             n_embd,
             n_layer,
@@ -206,7 +204,10 @@ fn load_vector(g: &Gguf, data: &[u8], name: &str, len: usize) -> Result<Vec<f32>
         )));
     }
     if !t.ty.supported() {
-        return Err(LlmError::Unsupported(format!("tensor {name:?} of type {:?}", t.ty)));
+        return Err(LlmError::Unsupported(format!(
+            "tensor {name:?} of type {:?}",
+            t.ty
+        )));
     }
     let mut out = vec![0f32; len];
     dequantize_row(t.ty, &data[t.offset..t.offset + t.size], &mut out);
@@ -386,8 +387,20 @@ impl Model {
 
             rms_norm(&x, &layer.ffn_norm, cfg.eps, &mut xn);
             let mut acts = ActsCache::new(&xn, d);
-            matmul(&layer.w_gate, data, acts.get(layer.w_gate.ty.act_kind()), m, &mut gate);
-            matmul(&layer.w_up, data, acts.get(layer.w_up.ty.act_kind()), m, &mut up);
+            matmul(
+                &layer.w_gate,
+                data,
+                acts.get(layer.w_gate.ty.act_kind()),
+                m,
+                &mut gate,
+            );
+            matmul(
+                &layer.w_up,
+                data,
+                acts.get(layer.w_up.ty.act_kind()),
+                m,
+                &mut up,
+            );
             gate.par_chunks_mut(ff)
                 .zip(up.par_chunks(ff))
                 .for_each(|(g, u)| {
@@ -420,7 +433,10 @@ impl Model {
         let hd = cfg.head_dim;
         let half = cfg.rope_dim / 2;
         for (i, row) in x.chunks_exact_mut(n_heads * hd).enumerate() {
-            let (c, s) = (&cos[i * half..(i + 1) * half], &sin[i * half..(i + 1) * half]);
+            let (c, s) = (
+                &cos[i * half..(i + 1) * half],
+                &sin[i * half..(i + 1) * half],
+            );
             for head in row.chunks_exact_mut(hd) {
                 if cfg.rope_neox {
                     for j in 0..half {
@@ -470,18 +486,6 @@ impl Model {
         } else {
             out.par_chunks_mut(qd).enumerate().for_each(one_row);
         }
-    }
-
-    /// Dequantized embedding row of `token` (tests, diagnostics).
-    pub fn embedding(&self, data: &[u8], token: u32) -> Vec<f32> {
-        let mut row = vec![0f32; self.cfg.n_embd];
-        self.embed.dequantize_row(data, token as usize, &mut row);
-        row
-    }
-
-    /// Whether any weight has the given type (tests).
-    pub fn uses_type(&self, ty: GgmlType) -> bool {
-        self.weight_types().contains_key(&format!("{ty:?}"))
     }
 }
 

@@ -6,6 +6,10 @@
 //! or [`BlockQ8K`] (256 values, for the k-quants); float weights use f32 activations.
 //! The scalar kernels are the reference the SIMD kernels are tested against.
 
+// The kernels index blocks the way the ggml layouts are specified (q[l], q[l + 32], …);
+// iterator rewrites would obscure the correspondence.
+#![allow(clippy::needless_range_loop)]
+
 /// The ggml tensor types this runtime knows (ids as in ggml.h).
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -402,9 +406,13 @@ pub fn quantize_row_q8k(x: &[f32], out: &mut [BlockQ8K]) {
 #[derive(Clone, Copy)]
 pub enum DotKernel {
     F32(fn(&[u8], &[f32]) -> f32),
-    Q8(fn(&[u8], &[BlockQ8]) -> f32),
-    Q8K(fn(&[u8], &[BlockQ8K]) -> f32),
+    /// One activation row, and optionally four at once (same result per row).
+    Q8(fn(&[u8], &[BlockQ8]) -> f32, Option<Dot4<BlockQ8>>),
+    Q8K(fn(&[u8], &[BlockQ8K]) -> f32, Option<Dot4<BlockQ8K>>),
 }
+
+/// A weight row against four activation rows at once.
+pub type Dot4<B> = fn(&[u8], [&[B]; 4]) -> [f32; 4];
 
 /// Whether the AVX2 + FMA + F16C kernels can run on this CPU.
 pub fn simd_available() -> bool {
@@ -428,13 +436,13 @@ pub fn dot_kernel(ty: GgmlType, simd: bool) -> DotKernel {
         match ty {
             GgmlType::F32 => return DotKernel::F32(x86::dot_f32w),
             GgmlType::F16 => return DotKernel::F32(x86::dot_f16w),
-            GgmlType::Q4_0 => return DotKernel::Q8(x86::dot_q4_0),
-            GgmlType::Q4_1 => return DotKernel::Q8(x86::dot_q4_1),
-            GgmlType::Q5_0 => return DotKernel::Q8(x86::dot_q5_0),
-            GgmlType::Q5_1 => return DotKernel::Q8(x86::dot_q5_1),
-            GgmlType::Q8_0 => return DotKernel::Q8(x86::dot_q8_0),
-            GgmlType::Q4_K => return DotKernel::Q8K(x86::dot_q4_k),
-            GgmlType::Q6_K => return DotKernel::Q8K(x86::dot_q6_k),
+            GgmlType::Q4_0 => return DotKernel::Q8(x86::dot_q4_0, Some(x86::dot4_q4_0)),
+            GgmlType::Q4_1 => return DotKernel::Q8(x86::dot_q4_1, Some(x86::dot4_q4_1)),
+            GgmlType::Q5_0 => return DotKernel::Q8(x86::dot_q5_0, Some(x86::dot4_q5_0)),
+            GgmlType::Q5_1 => return DotKernel::Q8(x86::dot_q5_1, Some(x86::dot4_q5_1)),
+            GgmlType::Q8_0 => return DotKernel::Q8(x86::dot_q8_0, Some(x86::dot4_q8_0)),
+            GgmlType::Q4_K => return DotKernel::Q8K(x86::dot_q4_k, Some(x86::dot4_q4_k)),
+            GgmlType::Q6_K => return DotKernel::Q8K(x86::dot_q6_k, Some(x86::dot4_q6_k)),
             _ => {}
         }
     }
@@ -445,15 +453,15 @@ pub fn dot_kernel(ty: GgmlType, simd: bool) -> DotKernel {
             GgmlType::F16 => scalar::dot_f16w,
             _ => scalar::dot_bf16w,
         }),
-        GgmlType::Q4_0 => DotKernel::Q8(scalar::dot_q4_0),
-        GgmlType::Q4_1 => DotKernel::Q8(scalar::dot_q4_1),
-        GgmlType::Q5_0 => DotKernel::Q8(scalar::dot_q5_0),
-        GgmlType::Q5_1 => DotKernel::Q8(scalar::dot_q5_1),
-        GgmlType::Q8_0 => DotKernel::Q8(scalar::dot_q8_0),
-        GgmlType::Q4_K => DotKernel::Q8K(scalar::dot_q4_k),
-        GgmlType::Q5_K => DotKernel::Q8K(scalar::dot_q5_k),
-        GgmlType::Q6_K => DotKernel::Q8K(scalar::dot_q6_k),
-        GgmlType::Q2_K | GgmlType::Q3_K => DotKernel::Q8K(scalar::dot_unsupported),
+        GgmlType::Q4_0 => DotKernel::Q8(scalar::dot_q4_0, None),
+        GgmlType::Q4_1 => DotKernel::Q8(scalar::dot_q4_1, None),
+        GgmlType::Q5_0 => DotKernel::Q8(scalar::dot_q5_0, None),
+        GgmlType::Q5_1 => DotKernel::Q8(scalar::dot_q5_1, None),
+        GgmlType::Q8_0 => DotKernel::Q8(scalar::dot_q8_0, None),
+        GgmlType::Q4_K => DotKernel::Q8K(scalar::dot_q4_k, None),
+        GgmlType::Q5_K => DotKernel::Q8K(scalar::dot_q5_k, None),
+        GgmlType::Q6_K => DotKernel::Q8K(scalar::dot_q6_k, None),
+        GgmlType::Q2_K | GgmlType::Q3_K => DotKernel::Q8K(scalar::dot_unsupported, None),
     }
 }
 
@@ -677,8 +685,12 @@ pub(crate) mod scalar {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    //! AVX2 / FMA / F16C kernels (the layouts follow ggml's x86 code). Each public function
-    //! is only handed out by [`super::dot_kernel`] after the features were detected.
+    //! AVX2 / FMA / F16C kernels (block layouts as in ggml's x86 code). Every kernel is
+    //! generic over the number of activation rows `N` it meets per weight block: the block
+    //! is decoded once and used for all of them. The 1-row and 4-row instances perform the
+    //! same operations per row, so a token's result does not depend on its batch.
+    //! The safe entry points are only handed out by [`super::dot_kernel`] after the CPU
+    //! features were detected.
     use super::{BlockQ8, BlockQ8K};
     use std::arch::x86_64::*;
 
@@ -696,22 +708,6 @@ mod x86 {
     unsafe fn f16(p: *const u8) -> f32 {
         let h = std::ptr::read_unaligned(p as *const u16);
         _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
-    }
-
-    /// Signed × signed i8 pairs summed to 8 floats.
-    #[inline(always)]
-    unsafe fn mul_sum_i8_pairs_float(x: __m256i, y: __m256i) -> __m256 {
-        let ax = _mm256_sign_epi8(x, x);
-        let sy = _mm256_sign_epi8(y, x);
-        let dot = _mm256_maddubs_epi16(ax, sy);
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), dot))
-    }
-
-    /// Unsigned × signed i8 pairs summed to 8 floats.
-    #[inline(always)]
-    unsafe fn mul_sum_us8_pairs_float(ax: __m256i, sy: __m256i) -> __m256 {
-        let dot = _mm256_maddubs_epi16(ax, sy);
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), dot))
     }
 
     /// 16 bytes of nibbles → 32 bytes: low nibbles first, then the high nibbles.
@@ -738,165 +734,172 @@ mod x86 {
         _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1))
     }
 
-    macro_rules! safe_entry {
-        ($name:ident, $inner:ident, $act:ty) => {
-            pub fn $name(w: &[u8], a: &[$act]) -> f32 {
-                // SAFETY: handed out only after AVX2/FMA/F16C were detected; the inner
-                // kernel reads exactly `a.len()` blocks of `w` after checking its length.
-                unsafe { $inner(w, a) }
+    /// A kernel for the 32-value formats against [`BlockQ8`] rows. `decode` gives the 32
+    /// weights as bytes (unsigned, or signed when `signed`); the result per row is
+    /// `Σ dw·dy·Σ(x·y) + off_scale · Σ off`.
+    macro_rules! q8_family {
+        ($name:ident, $bb:expr, |$p:ident, $y:ident, $dw:ident| decode = $decode:expr, signed = $signed:expr, off = $off:expr, off_scale = $os:expr) => {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            unsafe fn $name<const N: usize>(w: &[u8], a: &[&[BlockQ8]; N]) -> [f32; N] {
+                let nb = a[0].len();
+                assert!(w.len() >= nb * $bb && a.iter().all(|r| r.len() == nb));
+                let ones = _mm256_set1_epi16(1);
+                let mut acc = [_mm256_setzero_ps(); N];
+                let mut off = [0f32; N];
+                let mut $p = w.as_ptr();
+                for b in 0..nb {
+                    let $dw = f16($p);
+                    let qx: __m256i = $decode;
+                    let ax = if $signed {
+                        _mm256_sign_epi8(qx, qx)
+                    } else {
+                        qx
+                    };
+                    for r in 0..N {
+                        let $y = a[r].get_unchecked(b);
+                        let mut qy = _mm256_loadu_si256($y.qs.as_ptr() as *const __m256i);
+                        if $signed {
+                            qy = _mm256_sign_epi8(qy, qx);
+                        }
+                        let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(
+                            _mm256_maddubs_epi16(ax, qy),
+                            ones,
+                        ));
+                        acc[r] = _mm256_fmadd_ps(_mm256_set1_ps($dw * $y.d), s, acc[r]);
+                        off[r] += $off;
+                    }
+                    $p = $p.add($bb);
+                }
+                let mut out = [0f32; N];
+                for r in 0..N {
+                    out[r] = hsum_ps(acc[r]) + $os * off[r];
+                }
+                out
             }
         };
     }
 
-    safe_entry!(dot_q4_0, dot_q4_0_avx2, BlockQ8);
-    safe_entry!(dot_q4_1, dot_q4_1_avx2, BlockQ8);
-    safe_entry!(dot_q5_0, dot_q5_0_avx2, BlockQ8);
-    safe_entry!(dot_q5_1, dot_q5_1_avx2, BlockQ8);
-    safe_entry!(dot_q8_0, dot_q8_0_avx2, BlockQ8);
-    safe_entry!(dot_q4_k, dot_q4_k_avx2, BlockQ8K);
-    safe_entry!(dot_q6_k, dot_q6_k_avx2, BlockQ8K);
-    safe_entry!(dot_f16w, dot_f16w_avx2, f32);
-    safe_entry!(dot_f32w, dot_f32w_avx2, f32);
+    q8_family!(
+        q4_0_n,
+        18,
+        |p, y, dw| decode = bytes_from_nibbles_32(p.add(2)),
+        signed = false,
+        off = dw * y.s,
+        off_scale = -8.0
+    );
+    q8_family!(
+        q4_1_n,
+        20,
+        |p, y, dw| decode = bytes_from_nibbles_32(p.add(4)),
+        signed = false,
+        off = f16(p.add(2)) * y.s,
+        off_scale = 1.0
+    );
+    q8_family!(
+        q5_0_n,
+        22,
+        |p, y, dw| decode = _mm256_or_si256(
+            bytes_from_nibbles_32(p.add(6)),
+            _mm256_and_si256(bytes_from_bits_32(p.add(2)), _mm256_set1_epi8(0x10))
+        ),
+        signed = false,
+        off = dw * y.s,
+        off_scale = -16.0
+    );
+    q8_family!(
+        q5_1_n,
+        24,
+        |p, y, dw| decode = _mm256_or_si256(
+            bytes_from_nibbles_32(p.add(8)),
+            _mm256_and_si256(bytes_from_bits_32(p.add(4)), _mm256_set1_epi8(0x10))
+        ),
+        signed = false,
+        off = f16(p.add(2)) * y.s,
+        off_scale = 1.0
+    );
+    q8_family!(
+        q8_0_n,
+        34,
+        |p, y, dw| decode = _mm256_loadu_si256(p.add(2) as *const __m256i),
+        signed = true,
+        off = 0.0 * dw * y.d,
+        off_scale = 0.0
+    );
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q4_0_avx2(w: &[u8], a: &[BlockQ8]) -> f32 {
-        assert!(w.len() >= a.len() * 18);
-        let mut acc = _mm256_setzero_ps();
-        let mut p = w.as_ptr();
-        for y in a {
-            let d = _mm256_set1_ps(f16(p) * y.d);
-            let qx = _mm256_sub_epi8(bytes_from_nibbles_32(p.add(2)), _mm256_set1_epi8(8));
-            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
-            acc = _mm256_fmadd_ps(d, mul_sum_i8_pairs_float(qx, qy), acc);
-            p = p.add(18);
-        }
-        hsum_ps(acc)
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q4_1_avx2(w: &[u8], a: &[BlockQ8]) -> f32 {
-        assert!(w.len() >= a.len() * 20);
-        let mut acc = _mm256_setzero_ps();
-        let mut summs = 0f32;
-        let mut p = w.as_ptr();
-        for y in a {
-            let d = _mm256_set1_ps(f16(p) * y.d);
-            summs += f16(p.add(2)) * y.s;
-            let qx = bytes_from_nibbles_32(p.add(4));
-            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
-            acc = _mm256_fmadd_ps(d, mul_sum_us8_pairs_float(qx, qy), acc);
-            p = p.add(20);
-        }
-        hsum_ps(acc) + summs
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q5_0_avx2(w: &[u8], a: &[BlockQ8]) -> f32 {
-        assert!(w.len() >= a.len() * 22);
-        let mut acc = _mm256_setzero_ps();
-        let mut p = w.as_ptr();
-        for y in a {
-            let d = _mm256_set1_ps(f16(p) * y.d);
-            let mut qx = bytes_from_nibbles_32(p.add(6));
-            let hi = bytes_from_bits_32(p.add(2));
-            // Where the high bit is clear, x - 16 == x | 0xF0 (as i8).
-            let hi = _mm256_andnot_si256(hi, _mm256_set1_epi8(0xf0u8 as i8));
-            qx = _mm256_or_si256(qx, hi);
-            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
-            acc = _mm256_fmadd_ps(d, mul_sum_i8_pairs_float(qx, qy), acc);
-            p = p.add(22);
-        }
-        hsum_ps(acc)
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q5_1_avx2(w: &[u8], a: &[BlockQ8]) -> f32 {
-        assert!(w.len() >= a.len() * 24);
-        let mut acc = _mm256_setzero_ps();
-        let mut summs = 0f32;
-        let mut p = w.as_ptr();
-        for y in a {
-            let d = _mm256_set1_ps(f16(p) * y.d);
-            summs += f16(p.add(2)) * y.s;
-            let mut qx = bytes_from_nibbles_32(p.add(8));
-            let hi = _mm256_and_si256(bytes_from_bits_32(p.add(4)), _mm256_set1_epi8(0x10));
-            qx = _mm256_or_si256(qx, hi);
-            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
-            acc = _mm256_fmadd_ps(d, mul_sum_us8_pairs_float(qx, qy), acc);
-            p = p.add(24);
-        }
-        hsum_ps(acc) + summs
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q8_0_avx2(w: &[u8], a: &[BlockQ8]) -> f32 {
-        assert!(w.len() >= a.len() * 34);
-        let mut acc = _mm256_setzero_ps();
-        let mut p = w.as_ptr();
-        for y in a {
-            let d = _mm256_set1_ps(f16(p) * y.d);
-            let qx = _mm256_loadu_si256(p.add(2) as *const __m256i);
-            let qy = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
-            acc = _mm256_fmadd_ps(d, mul_sum_i8_pairs_float(qx, qy), acc);
-            p = p.add(34);
-        }
-        hsum_ps(acc)
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q4_k_avx2(w: &[u8], a: &[BlockQ8K]) -> f32 {
-        assert!(w.len() >= a.len() * 144);
+    unsafe fn q4_k_n<const N: usize>(w: &[u8], a: &[&[BlockQ8K]; N]) -> [f32; N] {
+        let nb = a[0].len();
+        assert!(w.len() >= nb * 144 && a.iter().all(|r| r.len() == nb));
         let m4 = _mm256_set1_epi8(0xf);
-        let mut acc = _mm256_setzero_ps();
-        let mut acc_m = 0f32;
-        for (b, y) in w.chunks_exact(144).zip(a) {
-            let d = y.d * f16(b.as_ptr());
-            let dmin = y.d * f16(b.as_ptr().add(2));
-            let (sc, mn) = super::scales_mins_k4(&b[4..16]);
-            let mut summ = 0i32;
-            for j in 0..8 {
-                summ += mn[j] as i32 * (y.bsums[2 * j] as i32 + y.bsums[2 * j + 1] as i32);
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut accm = [0f32; N];
+        for b in 0..nb {
+            let blk = w.as_ptr().add(b * 144);
+            let dw = f16(blk);
+            let dminw = f16(blk.add(2));
+            let (sc, mn) = super::scales_mins_k4(std::slice::from_raw_parts(blk.add(4), 12));
+            for r in 0..N {
+                let y = a[r].get_unchecked(b);
+                let mut summ = 0i32;
+                for j in 0..8 {
+                    summ += mn[j] as i32 * (y.bsums[2 * j] as i32 + y.bsums[2 * j + 1] as i32);
+                }
+                accm[r] += dminw * y.d * summ as f32;
             }
-            acc_m += dmin * summ as f32;
-            let q4 = b.as_ptr().add(16);
-            let q8 = y.qs.as_ptr();
-            let mut sumi = _mm256_setzero_si256();
+            let mut sumi = [_mm256_setzero_si256(); N];
             for j in 0..4 {
-                let q4bits = _mm256_loadu_si256(q4.add(32 * j) as *const __m256i);
+                let q4bits = _mm256_loadu_si256(blk.add(16 + 32 * j) as *const __m256i);
                 let q4l = _mm256_and_si256(q4bits, m4);
                 let q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
-                let q8l = _mm256_loadu_si256(q8.add(64 * j) as *const __m256i);
-                let q8h = _mm256_loadu_si256(q8.add(64 * j + 32) as *const __m256i);
-                let pl = _mm256_madd_epi16(
-                    _mm256_set1_epi16(sc[2 * j] as i16),
-                    _mm256_maddubs_epi16(q4l, q8l),
-                );
-                let ph = _mm256_madd_epi16(
-                    _mm256_set1_epi16(sc[2 * j + 1] as i16),
-                    _mm256_maddubs_epi16(q4h, q8h),
-                );
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+                let sl = _mm256_set1_epi16(sc[2 * j] as i16);
+                let sh = _mm256_set1_epi16(sc[2 * j + 1] as i16);
+                for r in 0..N {
+                    let q8 = a[r].get_unchecked(b).qs.as_ptr();
+                    let q8l = _mm256_loadu_si256(q8.add(64 * j) as *const __m256i);
+                    let q8h = _mm256_loadu_si256(q8.add(64 * j + 32) as *const __m256i);
+                    let pl = _mm256_madd_epi16(sl, _mm256_maddubs_epi16(q4l, q8l));
+                    let ph = _mm256_madd_epi16(sh, _mm256_maddubs_epi16(q4h, q8h));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(pl, ph));
+                }
             }
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            for r in 0..N {
+                let d = _mm256_set1_ps(dw * a[r].get_unchecked(b).d);
+                acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            }
         }
-        hsum_ps(acc) - acc_m
+        let mut out = [0f32; N];
+        for r in 0..N {
+            out[r] = hsum_ps(acc[r]) - accm[r];
+        }
+        out
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_q6_k_avx2(w: &[u8], a: &[BlockQ8K]) -> f32 {
-        assert!(w.len() >= a.len() * 210);
+    unsafe fn q6_k_n<const N: usize>(w: &[u8], a: &[&[BlockQ8K]; N]) -> [f32; N] {
+        let nb = a[0].len();
+        assert!(w.len() >= nb * 210 && a.iter().all(|r| r.len() == nb));
         let m4 = _mm256_set1_epi8(0xf);
         let m2 = _mm256_set1_epi8(3);
-        let m32s = _mm256_set1_epi8(32);
-        let mut acc = _mm256_setzero_ps();
-        for (b, y) in w.chunks_exact(210).zip(a) {
-            let d = y.d * f16(b.as_ptr().add(208));
-            let sc = &b[192..208];
-            let mut sumi = _mm256_setzero_si256();
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut corr = [0f32; N];
+        for b in 0..nb {
+            let blk = w.as_ptr().add(b * 210);
+            let dw = f16(blk.add(208));
+            let sc = std::slice::from_raw_parts(blk.add(192), 16);
+            // Σ (q - 32)·a = Σ q·a - 32 Σ_k sc_k · bsum_k (the groups of 16 share a scale).
+            for r in 0..N {
+                let y = a[r].get_unchecked(b);
+                let mut o = 0i32;
+                for k in 0..16 {
+                    o += (sc[k] as i8) as i32 * y.bsums[k] as i32;
+                }
+                corr[r] += dw * y.d * (32 * o) as f32;
+            }
+            let mut sumi = [_mm256_setzero_si256(); N];
             for n in 0..2 {
-                let qhb = _mm256_loadu_si256(b.as_ptr().add(128 + 32 * n) as *const __m256i);
-                let q4bits1 = _mm256_loadu_si256(b.as_ptr().add(64 * n) as *const __m256i);
-                let q4bits2 = _mm256_loadu_si256(b.as_ptr().add(64 * n + 32) as *const __m256i);
+                let qhb = _mm256_loadu_si256(blk.add(128 + 32 * n) as *const __m256i);
+                let q4bits1 = _mm256_loadu_si256(blk.add(64 * n) as *const __m256i);
+                let q4bits2 = _mm256_loadu_si256(blk.add(64 * n + 32) as *const __m256i);
                 let h0 = _mm256_slli_epi16(_mm256_and_si256(qhb, m2), 4);
                 let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qhb, 2), m2), 4);
                 let h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qhb, 4), m2), 4);
@@ -908,22 +911,61 @@ mod x86 {
                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m4), h3),
                 ];
                 for (k, qk) in q.iter().enumerate() {
-                    let q8 = _mm256_loadu_si256(
-                        y.qs.as_ptr().add(128 * n + 32 * k) as *const __m256i
-                    );
-                    let p16 = _mm256_sub_epi16(
-                        _mm256_maddubs_epi16(*qk, q8),
-                        _mm256_maddubs_epi16(m32s, q8),
-                    );
                     let s0 = sc[8 * n + 2 * k] as i8 as i16;
                     let s1 = sc[8 * n + 2 * k + 1] as i8 as i16;
                     let scale = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0));
-                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p16));
+                    for r in 0..N {
+                        let q8 = _mm256_loadu_si256(
+                            a[r].get_unchecked(b).qs.as_ptr().add(128 * n + 32 * k)
+                                as *const __m256i,
+                        );
+                        let p = _mm256_madd_epi16(scale, _mm256_maddubs_epi16(*qk, q8));
+                        sumi[r] = _mm256_add_epi32(sumi[r], p);
+                    }
                 }
             }
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            for r in 0..N {
+                let d = _mm256_set1_ps(dw * a[r].get_unchecked(b).d);
+                acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            }
         }
-        hsum_ps(acc)
+        let mut out = [0f32; N];
+        for r in 0..N {
+            out[r] = hsum_ps(acc[r]) - corr[r];
+        }
+        out
+    }
+
+    macro_rules! entries {
+        ($one:ident, $four:ident, $inner:ident, $act:ty) => {
+            pub fn $one(w: &[u8], a: &[$act]) -> f32 {
+                // SAFETY: handed out only after AVX2/FMA/F16C were detected; the kernel
+                // asserts that `w` holds the blocks it reads.
+                unsafe { $inner::<1>(w, &[a])[0] }
+            }
+            pub fn $four(w: &[u8], a: [&[$act]; 4]) -> [f32; 4] {
+                // SAFETY: as above.
+                unsafe { $inner::<4>(w, &a) }
+            }
+        };
+    }
+
+    entries!(dot_q4_0, dot4_q4_0, q4_0_n, BlockQ8);
+    entries!(dot_q4_1, dot4_q4_1, q4_1_n, BlockQ8);
+    entries!(dot_q5_0, dot4_q5_0, q5_0_n, BlockQ8);
+    entries!(dot_q5_1, dot4_q5_1, q5_1_n, BlockQ8);
+    entries!(dot_q8_0, dot4_q8_0, q8_0_n, BlockQ8);
+    entries!(dot_q4_k, dot4_q4_k, q4_k_n, BlockQ8K);
+    entries!(dot_q6_k, dot4_q6_k, q6_k_n, BlockQ8K);
+
+    pub fn dot_f16w(w: &[u8], a: &[f32]) -> f32 {
+        // SAFETY: handed out only after AVX2/FMA/F16C were detected.
+        unsafe { dot_f16w_avx2(w, a) }
+    }
+
+    pub fn dot_f32w(w: &[u8], a: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_f32w_avx2(w, a) }
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -1055,7 +1097,6 @@ pub(crate) mod tests_support {
         }
         v
     }
-
 }
 
 #[cfg(test)]
@@ -1079,15 +1120,23 @@ mod tests {
     fn dot_with(kernel: DotKernel, w: &[u8], x: &[f32]) -> f32 {
         match kernel {
             DotKernel::F32(f) => f(w, x),
-            DotKernel::Q8(f) => {
+            DotKernel::Q8(f, four) => {
                 let mut q = vec![BlockQ8::default(); x.len() / 32];
                 quantize_row_q8(x, &mut q);
-                f(w, &q)
+                let one = f(w, &q);
+                if let Some(f4) = four {
+                    assert_eq!(f4(w, [&q, &q, &q, &q]), [one; 4], "4-row kernel");
+                }
+                one
             }
-            DotKernel::Q8K(f) => {
+            DotKernel::Q8K(f, four) => {
                 let mut q = vec![BlockQ8K::default(); x.len() / 256];
                 quantize_row_q8k(x, &mut q);
-                f(w, &q)
+                let one = f(w, &q);
+                if let Some(f4) = four {
+                    assert_eq!(f4(w, [&q, &q, &q, &q]), [one; 4], "4-row kernel");
+                }
+                one
             }
         }
     }

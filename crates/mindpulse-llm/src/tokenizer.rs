@@ -90,7 +90,10 @@ impl Tokenizer {
             .collect();
         let n = tokens.len();
         let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
-            Some(a) if a.len() == n => a.iter().map(|v| v.as_i64().unwrap_or(TYPE_NORMAL)).collect(),
+            Some(a) if a.len() == n => a
+                .iter()
+                .map(|v| v.as_i64().unwrap_or(TYPE_NORMAL))
+                .collect(),
             Some(a) => {
                 return Err(LlmError::Tokenizer(format!(
                     "tokenizer.ggml.token_type has {} entries for {n} tokens",
@@ -133,21 +136,26 @@ impl Tokenizer {
             .map_err(|e| LlmError::Tokenizer(format!("pre-tokenizer regex: {e}")))?;
             Ok(PreTokenizerWrapper::Split(s))
         };
-        let byte_level = |use_regex| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, false, use_regex));
+        let byte_level =
+            |use_regex| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, false, use_regex));
         let pre_tokenizer = match pre {
-            "qwen2" | "deepseek-r1-qwen" => Sequence::new(vec![split(QWEN2_PATTERN)?, byte_level(false)]),
+            "qwen2" | "deepseek-r1-qwen" => {
+                Sequence::new(vec![split(QWEN2_PATTERN)?, byte_level(false)])
+            }
             "llama-bpe" | "llama3" | "smaug-bpe" => {
                 Sequence::new(vec![split(LLAMA3_PATTERN)?, byte_level(false)])
             }
-            "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva" => {
-                Sequence::new(vec![
-                    PreTokenizerWrapper::Digits(Digits::new(true)),
-                    byte_level(true),
-                ])
-            }
+            "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone"
+            | "minerva" => Sequence::new(vec![
+                PreTokenizerWrapper::Digits(Digits::new(true)),
+                byte_level(true),
+            ]),
             other => {
                 if other != "gpt-2" && other != "gpt2" {
-                    tracing::warn!(pre = other, "unknown tokenizer.ggml.pre; using the GPT-2 pre-tokenizer");
+                    tracing::warn!(
+                        pre = other,
+                        "unknown tokenizer.ggml.pre; using the GPT-2 pre-tokenizer"
+                    );
                 }
                 Sequence::new(vec![byte_level(true)])
             }
@@ -163,15 +171,21 @@ impl Tokenizer {
         specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
 
         let id = |key: &str| -> Option<u32> {
-            g.get_u64(key).and_then(|v| u32::try_from(v).ok()).filter(|&v| (v as usize) < n)
+            g.get_u64(key)
+                .and_then(|v| u32::try_from(v).ok())
+                .filter(|&v| (v as usize) < n)
         };
         let bos = id("tokenizer.ggml.bos_token_id");
         let eos = id("tokenizer.ggml.eos_token_id");
         let add_bos = g.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(false);
-        let mut eog: Vec<u32> = [eos, id("tokenizer.ggml.eot_token_id"), id("tokenizer.ggml.eom_token_id")]
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut eog: Vec<u32> = [
+            eos,
+            id("tokenizer.ggml.eot_token_id"),
+            id("tokenizer.ggml.eom_token_id"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         // As llama.cpp: the usual end-of-turn/end-of-text control tokens end generation too.
         for text in [
             "<|im_end|>",
@@ -191,7 +205,10 @@ impl Tokenizer {
         }
         eog.sort_unstable();
         eog.dedup();
-        let byte_decoder = bytes_to_unicode().into_iter().map(|(b, c)| (c, b)).collect();
+        let byte_decoder = bytes_to_unicode()
+            .into_iter()
+            .map(|(b, c)| (c, b))
+            .collect();
         Ok(Tokenizer {
             tokens,
             types,
@@ -204,10 +221,6 @@ impl Tokenizer {
             add_bos,
             eog,
         })
-    }
-
-    pub fn vocab_size(&self) -> usize {
-        self.tokens.len()
     }
 
     pub fn token_text(&self, id: u32) -> Option<&str> {

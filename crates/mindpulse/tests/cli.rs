@@ -616,9 +616,17 @@ fn unreadable_files_are_reported_and_the_others_imported() {
         ],
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--strict: stopped at"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--strict: stopped at"),
+        "{}",
+        stderr(&o)
+    );
     let o = env.run(&db, &["stats", "--json"]);
-    assert_eq!(json_lines(&ok(&o))[0]["posts"], 4, "third.jsonl not imported");
+    assert_eq!(
+        json_lines(&ok(&o))[0]["posts"],
+        4,
+        "third.jsonl not imported"
+    );
 }
 
 /// `embed --model` resolves like every other model command: a registry name that is not

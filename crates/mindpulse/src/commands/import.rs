@@ -147,7 +147,11 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             if unreadable.is_empty() {
                 String::new()
             } else {
-                format!("; {} not readable: {}", unreadable.len(), unreadable.join(", "))
+                format!(
+                    "; {} not readable: {}",
+                    unreadable.len(),
+                    unreadable.join(", ")
+                )
             }
         );
     }

@@ -104,7 +104,11 @@ pub struct Built {
 
 /// Builds the scorer the flags describe (loads the local model, or checks the server).
 pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
-    let mode = if args.fast { Mode::Fast } else { Mode::Generate };
+    let mode = if args.fast {
+        Mode::Fast
+    } else {
+        Mode::Generate
+    };
     match args.backend {
         Backend::Local => {
             let name = args
@@ -134,7 +138,11 @@ pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
                 "model_name": backend.model_name(),
             });
             Ok(Built {
-                scorer: Arc::new(Scorer::new(Engine::Local(backend), mode, args.parse_retries)),
+                scorer: Arc::new(Scorer::new(
+                    Engine::Local(backend),
+                    mode,
+                    args.parse_retries,
+                )),
                 backend: "local",
                 model_id: resolved.id,
                 model_sha256: Some(resolved.sha256),
@@ -178,7 +186,11 @@ pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
                 params["server_models"] = json!(models);
             }
             Ok(Built {
-                scorer: Arc::new(Scorer::new(Engine::OpenAi(backend), mode, args.parse_retries)),
+                scorer: Arc::new(Scorer::new(
+                    Engine::OpenAi(backend),
+                    mode,
+                    args.parse_retries,
+                )),
                 backend: "openai",
                 model_id: model,
                 model_sha256: None,
@@ -206,7 +218,10 @@ pub async fn score(ctx: &Context, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let pb2 = pb.clone();
     let progress = move |n: u64| {
-        pb2.set_message(crate::progress::rate_msg(n, started.elapsed().as_secs_f64()));
+        pb2.set_message(crate::progress::rate_msg(
+            n,
+            started.elapsed().as_secs_f64(),
+        ));
     };
     let result = score_store(&store, &built.scorer, &spec, &stop, &progress).await;
     pb.finish_and_clear();
@@ -416,14 +431,20 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
         "  n {}  accuracy {:.4}  macro_f1 {:.4}  weighted_f1 {:.4}  balanced_accuracy {:.4}",
         m.n, m.accuracy, m.macro_f1, m.weighted_f1, m.balanced_accuracy
     );
-    println!("  {:<14} {:>9} {:>9} {:>9} {:>8}", "class", "precision", "recall", "f1", "support");
+    println!(
+        "  {:<14} {:>9} {:>9} {:>9} {:>8}",
+        "class", "precision", "recall", "f1", "support"
+    );
     for c in &m.per_class {
         println!(
             "  {:<14} {:>9.4} {:>9.4} {:>9.4} {:>8}",
             c.label, c.precision, c.recall, c.f1, c.support
         );
     }
-    println!("  confusion (rows true, columns predicted): {:?}", m.confusion.labels);
+    println!(
+        "  confusion (rows true, columns predicted): {:?}",
+        m.confusion.labels
+    );
     for (label, row) in m.confusion.labels.iter().zip(&m.confusion.matrix) {
         println!("  {label:<14} {row:?}");
     }

@@ -142,7 +142,8 @@ pub fn build(spec: &ModelSpec, work: &Path) -> anyhow::Result<CEngine> {
         }
     }
     let driver = dir.join("driver.c");
-    std::fs::write(&driver, DRIVER).with_context(|| format!("cannot write {}", driver.display()))?;
+    std::fs::write(&driver, DRIVER)
+        .with_context(|| format!("cannot write {}", driver.display()))?;
     let exe = dir.join("e5-bench");
     let compile = |openmp: bool| -> anyhow::Result<std::process::Output> {
         let mut c = Command::new("cc");
@@ -202,7 +203,10 @@ pub fn write_texts(path: &Path, texts: &[String]) -> anyhow::Result<()> {
     w.write_all(&len32(texts.len())?.to_le_bytes())?;
     for (i, t) in texts.iter().enumerate() {
         if t.contains('\0') {
-            bail!("text {} contains a NUL character (C strings cannot hold it)", i + 1);
+            bail!(
+                "text {} contains a NUL character (C strings cannot hold it)",
+                i + 1
+            );
         }
         w.write_all(&len32(t.len())?.to_le_bytes())?;
         w.write_all(t.as_bytes())?;
@@ -314,9 +318,13 @@ mod tests {
             }
             Err(e) => panic!("CI=true and the engine cannot be built: {e:#}"),
         };
-        let texts: Vec<String> = ["最近压力好大，晚上总是失眠", "I feel fine today", "最近压力好大，晚上总是失眠"]
-            .map(String::from)
-            .to_vec();
+        let texts: Vec<String> = [
+            "最近压力好大，晚上总是失眠",
+            "I feel fine today",
+            "最近压力好大，晚上总是失眠",
+        ]
+        .map(String::from)
+        .to_vec();
         write_texts(&d.path().join("t.bin"), &texts).unwrap();
         let out = d.path().join("o.f32");
         let o = engine
@@ -324,8 +332,7 @@ mod tests {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let summary: serde_json::Value =
-            serde_json::from_slice(o.stdout.trim_ascii()).unwrap();
+        let summary: serde_json::Value = serde_json::from_slice(o.stdout.trim_ascii()).unwrap();
         assert_eq!(summary["texts"], 3);
         let dim = summary["dim"].as_u64().unwrap() as usize;
         assert_eq!(dim, 384);
