@@ -47,7 +47,11 @@ impl Calibration {
     pub fn probs(&self, z: &[f64]) -> Vec<f64> {
         match self {
             Calibration::Temperature { temperature, bias } => {
-                let zz: Vec<f64> = z.iter().zip(bias).map(|(v, b)| v / temperature + b).collect();
+                let zz: Vec<f64> = z
+                    .iter()
+                    .zip(bias)
+                    .map(|(v, b)| v / temperature + b)
+                    .collect();
                 softmax(&zz)
             }
             Calibration::Platt { a, b } => z
@@ -218,7 +222,12 @@ pub fn fit_decision(task: &TaskSpec, z: &[f64], p: &[f64], gold: &[Vec<usize>]) 
             let positive = task.positive.and_then(|l| task.label_index(l)).unwrap_or(1);
             // Scan thresholds from 0.5 outwards so ties keep the one closest to 0.5.
             let mut ts: Vec<f64> = thresholds().collect();
-            ts.sort_by(|a, b| (a - 0.5).abs().total_cmp(&(b - 0.5).abs()).then(a.total_cmp(b)));
+            ts.sort_by(|a, b| {
+                (a - 0.5)
+                    .abs()
+                    .total_cmp(&(b - 0.5).abs())
+                    .then(a.total_cmp(b))
+            });
             pick(
                 ts.into_iter()
                     .map(|threshold| Decision::Threshold {
@@ -239,7 +248,12 @@ pub fn fit_decision(task: &TaskSpec, z: &[f64], p: &[f64], gold: &[Vec<usize>]) 
                 for c in 0..k {
                     let mut best = (f64::NEG_INFINITY, th[c]);
                     let mut ts: Vec<f64> = thresholds().collect();
-                    ts.sort_by(|a, b| (a - 0.5).abs().total_cmp(&(b - 0.5).abs()).then(a.total_cmp(b)));
+                    ts.sort_by(|a, b| {
+                        (a - 0.5)
+                            .abs()
+                            .total_cmp(&(b - 0.5).abs())
+                            .then(a.total_cmp(b))
+                    });
                     for t in ts {
                         th[c] = t;
                         let s = score(&Decision::PerLabel {

@@ -37,7 +37,10 @@ pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
          official test splits, which are not used here.\n",
         crate::train::LAMBDAS
     );
-    let _ = writeln!(s, "mindpulse is not a diagnostic tool: these heads measure population-level signals.\n");
+    let _ = writeln!(
+        s,
+        "mindpulse is not a diagnostic tool: these heads measure population-level signals.\n"
+    );
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(
         s,
@@ -62,7 +65,11 @@ pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
             e.report.metric.label(),
             pct(e.report.value),
             published
-                .map(|p| format!("{} ({})", pct(p), task.map(|t| t.published_by).unwrap_or("")))
+                .map(|p| format!(
+                    "{} ({})",
+                    pct(p),
+                    task.map(|t| t.published_by).unwrap_or("")
+                ))
                 .unwrap_or_else(|| "—".into()),
             gap
         );
@@ -86,7 +93,12 @@ pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
             card.training
                 .val
                 .as_ref()
-                .map(|v| format!("; validation `{}` ({} rows, sha256 `{}`)", v.file, v.rows, &v.sha256[..16]))
+                .map(|v| format!(
+                    "; validation `{}` ({} rows, sha256 `{}`)",
+                    v.file,
+                    v.rows,
+                    &v.sha256[..16]
+                ))
                 .unwrap_or_default()
         );
         let _ = writeln!(
@@ -98,12 +110,20 @@ pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
             card.training.lambda,
             card.training.seed
         );
-        let _ = writeln!(s, "- decision: `{}`", serde_json::to_string(&card.decision).unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "- decision: `{}`",
+            serde_json::to_string(&card.decision).unwrap_or_default()
+        );
         if let Some(ok) = e.reproduced {
             let _ = writeln!(
                 s,
                 "- re-trained by `mindpulse eval --all`: {}",
-                if ok { "identical head (bit for bit)" } else { "**differs from the shipped head**" }
+                if ok {
+                    "identical head (bit for bit)"
+                } else {
+                    "**differs from the shipped head**"
+                }
             );
         }
         let _ = writeln!(

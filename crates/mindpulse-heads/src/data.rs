@@ -73,7 +73,12 @@ pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
     };
     let header = match lines.next() {
         Some((_, h)) => h,
-        None => return Err(data_err(1, "empty file: expected a header `text<TAB>label`".into())),
+        None => {
+            return Err(data_err(
+                1,
+                "empty file: expected a header `text<TAB>label`".into(),
+            ))
+        }
     };
     let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
     let text_col = cols.iter().position(|c| *c == "text");
@@ -111,17 +116,25 @@ pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
         }
         let mut labels = Vec::new();
         let parts: Vec<&str> = if task.kind == TaskKind::Multi {
-            label.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+            label
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
         } else {
             vec![label.trim()]
         };
         if parts.is_empty() || parts.iter().all(|p| p.is_empty()) {
             return Err(data_err(line_no, "field `label` is empty".into()));
         }
-        if task.kind == TaskKind::Single && label.contains(',') && task.label_index(label).is_none() {
+        if task.kind == TaskKind::Single && label.contains(',') && task.label_index(label).is_none()
+        {
             return Err(data_err(
                 line_no,
-                format!("task `{}` takes one label per row, found {label:?}", task.name),
+                format!(
+                    "task `{}` takes one label per row, found {label:?}",
+                    task.name
+                ),
             ));
         }
         for p in parts {

@@ -28,11 +28,7 @@ pub struct Features {
 
 impl Features {
     pub fn rows(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dim..(i + 1) * self.dim]
@@ -83,13 +79,22 @@ impl Embedder {
 
     /// Embeds texts (prefix added here), using and filling the cache; `progress(done, total)`
     /// is called after every chunk that needed the encoder.
-    pub fn embed(&mut self, texts: &[&str], progress: &mut dyn FnMut(usize, usize)) -> Result<Features> {
+    pub fn embed(
+        &mut self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Features> {
         let dim = self.dim();
         let max_len = self.encoder.max_length();
-        let prefixed: Vec<String> = texts.iter().map(|t| format!("{}{t}", self.prefix)).collect();
+        let prefixed: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{t}", self.prefix))
+            .collect();
         let keys: Vec<[u8; 32]> = prefixed.iter().map(|t| cache_key(max_len, t)).collect();
         let mut missing: Vec<usize> = match &self.cache {
-            Some(c) => (0..texts.len()).filter(|&i| c.get(&keys[i]).is_none()).collect(),
+            Some(c) => (0..texts.len())
+                .filter(|&i| c.get(&keys[i]).is_none())
+                .collect(),
             None => (0..texts.len()).collect(),
         };
         // Embed each distinct missing text once.

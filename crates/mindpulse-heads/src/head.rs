@@ -87,7 +87,11 @@ pub fn linear_logits(weight: &[f32], bias: &[f32], d: usize, x: &[f32]) -> Vec<f
         .enumerate()
         .map(|(c, b)| {
             let w = &weight[c * d..(c + 1) * d];
-            *b as f64 + w.iter().zip(x).map(|(a, v)| *a as f64 * *v as f64).sum::<f64>()
+            *b as f64
+                + w.iter()
+                    .zip(x)
+                    .map(|(a, v)| *a as f64 * *v as f64)
+                    .sum::<f64>()
         })
         .collect()
 }
@@ -122,7 +126,8 @@ fn parse_safetensors(bytes: &[u8], what: &Path) -> Result<(usize, usize, Vec<f32
     if bytes.len() < 8 {
         return Err(bad("shorter than a safetensors header".into()));
     }
-    let hlen = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad("header".into()))?) as usize;
+    let hlen =
+        u64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad("header".into()))?) as usize;
     let body = 8usize
         .checked_add(hlen)
         .filter(|&e| e <= bytes.len())
@@ -139,12 +144,20 @@ fn parse_safetensors(bytes: &[u8], what: &Path) -> Result<(usize, usize, Vec<f32
         let shape: Vec<usize> = t
             .get("shape")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as usize)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_u64().map(|x| x as usize))
+                    .collect()
+            })
             .ok_or_else(|| bad(format!("`{name}` has no shape")))?;
         let offs: Vec<usize> = t
             .get("data_offsets")
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as usize)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_u64().map(|x| x as usize))
+                    .collect()
+            })
             .ok_or_else(|| bad(format!("`{name}` has no offsets")))?;
         if offs.len() != 2 || offs[0] > offs[1] || body + offs[1] > bytes.len() {
             return Err(bad(format!("`{name}` offsets out of range")));
@@ -181,7 +194,13 @@ pub fn head_version(weights: &[u8], calibration: &Calibration, decision: &Decisi
 
 impl Head {
     /// Builds a head from its parts (used by training and loading).
-    pub fn from_parts(card: HeadCard, k: usize, d: usize, weight: Vec<f32>, bias: Vec<f32>) -> Head {
+    pub fn from_parts(
+        card: HeadCard,
+        k: usize,
+        d: usize,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Head {
         Head {
             card,
             k,
@@ -193,10 +212,11 @@ impl Head {
 
     /// Parses a head from the card's JSON and the weights' bytes.
     pub fn from_bytes(card_json: &[u8], weights: &[u8], name: &Path) -> Result<Head> {
-        let card: HeadCard = serde_json::from_slice(card_json).map_err(|e| HeadsError::BadHead {
-            path: name.to_path_buf(),
-            reason: format!("card: {e}"),
-        })?;
+        let card: HeadCard =
+            serde_json::from_slice(card_json).map_err(|e| HeadsError::BadHead {
+                path: name.to_path_buf(),
+                reason: format!("card: {e}"),
+            })?;
         if card.format != FORMAT {
             return Err(HeadsError::BadHead {
                 path: name.to_path_buf(),

@@ -8,8 +8,8 @@
 //! - [`route`]: the set of shipped heads and the language routing used by `mindpulse score`.
 
 pub mod cache;
-pub mod card;
 pub mod calibrate;
+pub mod card;
 pub mod data;
 pub mod embed;
 pub mod error;

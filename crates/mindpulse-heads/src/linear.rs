@@ -124,7 +124,12 @@ impl Loss<'_> {
         for i in rows {
             let x = &self.p.xs[i * d..(i + 1) * d];
             for c in 0..k {
-                z[c] = b[c] + w[c * d..(c + 1) * d].iter().zip(x).map(|(a, v)| a * v).sum::<f64>();
+                z[c] = b[c]
+                    + w[c * d..(c + 1) * d]
+                        .iter()
+                        .zip(x)
+                        .map(|(a, v)| a * v)
+                        .sum::<f64>();
             }
             let y = &self.p.labels[i];
             match self.p.kind {
@@ -178,7 +183,10 @@ impl Objective for Loss<'_> {
         let mut results: Vec<(f64, Vec<f64>)> = vec![(0.0, Vec::new()); blocks.len()];
         let threads = self.threads.max(1).min(blocks.len().max(1));
         std::thread::scope(|sc| {
-            for (t, out) in results.chunks_mut(blocks.len().div_ceil(threads).max(1)).enumerate() {
+            for (t, out) in results
+                .chunks_mut(blocks.len().div_ceil(threads).max(1))
+                .enumerate()
+            {
                 let first = t * blocks.len().div_ceil(threads).max(1);
                 let blocks = &blocks;
                 sc.spawn(move || {
@@ -228,7 +236,10 @@ pub fn fit(p: &Problem<'_>, lambda: f64, threads: usize) -> Linear {
         ),
         TaskKind::Multi => (
             Vec::new(),
-            counts.iter().map(|c| (n / (2.0 * c.max(1.0))).sqrt()).collect(),
+            counts
+                .iter()
+                .map(|c| (n / (2.0 * c.max(1.0))).sqrt())
+                .collect(),
             counts
                 .iter()
                 .map(|c| (n / (2.0 * (n - c).max(1.0))).sqrt())

@@ -172,7 +172,13 @@ pub fn render(r: &Report) -> String {
         r.accuracy, r.macro_f1, r.weighted_f1, r.micro_f1, r.balanced_accuracy
     );
     let _ = writeln!(s, "headline ({}): {:.4}", r.metric.label(), r.value);
-    let w = r.per_class.iter().map(|c| c.label.chars().count()).max().unwrap_or(5).max(5);
+    let w = r
+        .per_class
+        .iter()
+        .map(|c| c.label.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let _ = writeln!(s, "\n{:<w$}  precision  recall     f1  support", "class");
     for c in &r.per_class {
         let pad = w - c.label.chars().count() + c.label.len();
@@ -183,7 +189,10 @@ pub fn render(r: &Report) -> String {
         );
     }
     if !r.multi_label {
-        let _ = writeln!(s, "\nconfusion (rows gold, columns predicted, in class order above)");
+        let _ = writeln!(
+            s,
+            "\nconfusion (rows gold, columns predicted, in class order above)"
+        );
         for row in &r.confusion {
             let cells: Vec<String> = row.iter().map(|v| format!("{v:>6}")).collect();
             let _ = writeln!(s, "{}", cells.join(""));

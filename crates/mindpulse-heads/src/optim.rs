@@ -33,7 +33,11 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Minimizes `obj` from `x`; returns (x*, f(x*), iterations).
-pub fn minimize(obj: &dyn Objective, mut x: Vec<f64>, opts: LbfgsOptions) -> (Vec<f64>, f64, usize) {
+pub fn minimize(
+    obj: &dyn Objective,
+    mut x: Vec<f64>,
+    opts: LbfgsOptions,
+) -> (Vec<f64>, f64, usize) {
     let n = x.len();
     let mut g = vec![0.0; n];
     let mut f = obj.eval(&x, &mut g);
@@ -147,6 +151,9 @@ mod tests {
             ..Default::default()
         };
         let (x, f, _) = minimize(&Rosenbrock, vec![-1.2, 1.0], opts);
-        assert!((x[0] - 1.0).abs() < 1e-5 && (x[1] - 1.0).abs() < 1e-5, "{x:?} {f}");
+        assert!(
+            (x[0] - 1.0).abs() < 1e-5 && (x[1] - 1.0).abs() < 1e-5,
+            "{x:?} {f}"
+        );
     }
 }

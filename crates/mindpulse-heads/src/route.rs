@@ -178,8 +178,13 @@ impl HeadSet {
             let probs: serde_json::Map<String, serde_json::Value> = (0..h.k)
                 .map(|i| (name(i), serde_json::json!((p.probs[i] * 1e4).round() / 1e4)))
                 .collect();
-            let mut meta = serde_json::json!({"head": h.card.id, "v": h.card.version, "route": route.short()});
-            let positive = h.card.positive.as_deref().and_then(|l| h.card.labels.iter().position(|x| x == l));
+            let mut meta =
+                serde_json::json!({"head": h.card.id, "v": h.card.version, "route": route.short()});
+            let positive = h
+                .card
+                .positive
+                .as_deref()
+                .and_then(|l| h.card.labels.iter().position(|x| x == l));
             let (value, scale) = match (h.card.kind, positive) {
                 (TaskKind::Single, Some(pi)) => (p.probs[pi], format!("prob:{}", name(pi))),
                 (TaskKind::Single, None) => (p.probs[p.labels[0]], "prob".to_string()),
@@ -191,7 +196,12 @@ impl HeadSet {
             if h.k > 2 {
                 meta["probs"] = serde_json::Value::Object(probs);
             }
-            let label = p.labels.iter().map(|&i| name(i)).collect::<Vec<_>>().join(",");
+            let label = p
+                .labels
+                .iter()
+                .map(|&i| name(i))
+                .collect::<Vec<_>>()
+                .join(",");
             out.push(DimScore {
                 dimension: h.card.dimension.clone(),
                 value,

@@ -413,6 +413,9 @@ mod tests {
                 assert!(labels.insert(l), "{}: duplicate label {l}", t.name);
             }
         }
-        assert_eq!(task("dreaddit").map(|t| t.head_id(E5)).as_deref(), Some("dreaddit@e5"));
+        assert_eq!(
+            task("dreaddit").map(|t| t.head_id(E5)).as_deref(),
+            Some("dreaddit@e5")
+        );
     }
 }

@@ -8,7 +8,10 @@ use crate::calibrate::{fit_calibration, fit_decision};
 use crate::data::{read_tsv, task_files, LabeledSet};
 use crate::embed::{Embedder, Features};
 use crate::error::{HeadsError, Result};
-use crate::head::{head_version, linear_logits, safetensors_bytes, DataRef, EncoderRef, Head, HeadCard, Training, FORMAT};
+use crate::head::{
+    head_version, linear_logits, safetensors_bytes, DataRef, EncoderRef, Head, HeadCard, Training,
+    FORMAT,
+};
 use crate::linear::{fit, Problem, Standardizer};
 use crate::metrics::{report, Report};
 use crate::tasks::TaskSpec;
@@ -54,7 +57,10 @@ pub fn stratified_folds(labels: &[Vec<usize>], folds: usize, seed: u64) -> Vec<u
     let mut rng = SplitMix::new(seed);
     let mut by_label: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for (i, y) in labels.iter().enumerate() {
-        by_label.entry(y.first().copied().unwrap_or(0)).or_default().push(i);
+        by_label
+            .entry(y.first().copied().unwrap_or(0))
+            .or_default()
+            .push(i);
     }
     let mut fold = vec![0; labels.len()];
     let mut next = 0;
@@ -98,7 +104,15 @@ fn logits_of(f: &Fitted, x: &Features, rows: impl Iterator<Item = usize>) -> Vec
 }
 
 /// Calibrates, picks the decision rule and reports on (z, gold).
-fn evaluate(task: &TaskSpec, z: &[f64], gold: &[Vec<usize>]) -> (crate::calibrate::Calibration, crate::calibrate::Decision, Report) {
+fn evaluate(
+    task: &TaskSpec,
+    z: &[f64],
+    gold: &[Vec<usize>],
+) -> (
+    crate::calibrate::Calibration,
+    crate::calibrate::Decision,
+    Report,
+) {
     let k = task.labels.len();
     let cal = fit_calibration(task.kind, z, gold, k);
     let p: Vec<f64> = z.chunks_exact(k).flat_map(|r| cal.probs(r)).collect();
@@ -129,13 +143,21 @@ fn data_ref(set: &LabeledSet, data_dir: &Path, used: usize) -> DataRef {
 pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
 
 /// Trains `task`'s head on `embedder`'s encoder.
-pub fn train_head(task: &TaskSpec, embedder: &mut Embedder, opts: &TrainOptions, progress: Progress<'_>) -> Result<Head> {
+pub fn train_head(
+    task: &TaskSpec,
+    embedder: &mut Embedder,
+    opts: &TrainOptions,
+    progress: Progress<'_>,
+) -> Result<Head> {
     let files = task_files(&opts.data_dir, task)?;
     let (train_set, val_set) = match (&files.train, &files.val) {
         (Some(t), Some(v)) => (read_tsv(task, t)?, Some(read_tsv(task, v)?)),
         (Some(t), None) | (None, Some(t)) => (read_tsv(task, t)?, None),
         (None, None) => {
-            return Err(HeadsError::Other(format!("task {}: no data files", task.name)))
+            return Err(HeadsError::Other(format!(
+                "task {}: no data files",
+                task.name
+            )))
         }
     };
     // A deterministic cap on the training rows.
@@ -145,8 +167,14 @@ pub fn train_head(task: &TaskSpec, embedder: &mut Embedder, opts: &TrainOptions,
         rows.truncate(cap);
         rows.sort_unstable();
     }
-    let train_texts: Vec<&str> = rows.iter().map(|&i| train_set.examples[i].text.as_str()).collect();
-    let train_y: Vec<Vec<usize>> = rows.iter().map(|&i| train_set.examples[i].labels.clone()).collect();
+    let train_texts: Vec<&str> = rows
+        .iter()
+        .map(|&i| train_set.examples[i].text.as_str())
+        .collect();
+    let train_y: Vec<Vec<usize>> = rows
+        .iter()
+        .map(|&i| train_set.examples[i].labels.clone())
+        .collect();
     let x = embedder.embed(&train_texts, &mut |d, t| progress("embed train", d, t))?;
     let k = task.labels.len();
     let mut tried = Vec::new();
@@ -191,7 +219,14 @@ pub fn train_head(task: &TaskSpec, embedder: &mut Embedder, opts: &TrainOptions,
         let (l, c, d, r) = best.ok_or_else(|| HeadsError::Other("no λ tried".into()))?;
         progress("fit", 0, 1);
         let f = fit_raw(task, &x, &train_y, l, opts.threads);
-        (l, f, c, d, r, format!("{FOLDS}-fold cross-validation (out-of-fold predictions)"))
+        (
+            l,
+            f,
+            c,
+            d,
+            r,
+            format!("{FOLDS}-fold cross-validation (out-of-fold predictions)"),
+        )
     };
     let weights = safetensors_bytes(k, x.dim, &fitted.weight, &fitted.bias);
     let weights_sha256 = mindpulse_models::hash::sha256_bytes(&weights);
@@ -214,12 +249,16 @@ pub fn train_head(task: &TaskSpec, embedder: &mut Embedder, opts: &TrainOptions,
         decision: dec,
         training: Training {
             train: data_ref(&train_set, &opts.data_dir, rows.len()),
-            val: val_set.as_ref().map(|v| data_ref(v, &opts.data_dir, v.len())),
+            val: val_set
+                .as_ref()
+                .map(|v| data_ref(v, &opts.data_dir, v.len())),
             selection,
             lambda: best_lambda,
             lambdas: tried,
             seed: opts.seed,
-            model: "class-weighted L2 logistic regression on standardized frozen embeddings (L-BFGS)".into(),
+            model:
+                "class-weighted L2 logistic regression on standardized frozen embeddings (L-BFGS)"
+                    .into(),
         },
         metrics: rep,
         weights_sha256,

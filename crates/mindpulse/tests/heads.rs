@@ -75,7 +75,10 @@ fn train_reproduces_the_shipped_head_bit_for_bit() {
     for ext in ["safetensors", "json"] {
         let fresh = std::fs::read(out.join(format!("sos_hl_1k@e5.{ext}"))).unwrap();
         let shipped = std::fs::read(repo().join(format!("heads/sos_hl_1k@e5.{ext}"))).unwrap();
-        assert!(fresh == shipped, "sos_hl_1k@e5.{ext} differs from the shipped head");
+        assert!(
+            fresh == shipped,
+            "sos_hl_1k@e5.{ext} differs from the shipped head"
+        );
     }
 }
 
@@ -90,13 +93,28 @@ fn eval_prints_one_json_object_and_names_unknown_labels() {
     .unwrap();
     let o = mindpulse(
         tmp.path(),
-        &["eval", "--task", "sos_hl_1k", "--data", tsv.to_str().unwrap(), "--json"],
+        &[
+            "eval",
+            "--task",
+            "sos_hl_1k",
+            "--data",
+            tsv.to_str().unwrap(),
+            "--json",
+        ],
     );
     let out = ok(&o);
     let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
-    for key in ["task", "n", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "per_class"] {
+    for key in [
+        "task",
+        "n",
+        "accuracy",
+        "macro_f1",
+        "weighted_f1",
+        "balanced_accuracy",
+        "per_class",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     assert_eq!(v["n"], 4);
@@ -106,17 +124,29 @@ fn eval_prints_one_json_object_and_names_unknown_labels() {
     let total: u64 = confusion.iter().flatten().sum();
     let trace: u64 = (0..2).map(|i| confusion[i][i]).sum();
     assert_eq!(total, 4, "{v}");
-    assert!((v["accuracy"].as_f64().unwrap() - trace as f64 / 4.0).abs() < 1e-12, "{v}");
+    assert!(
+        (v["accuracy"].as_f64().unwrap() - trace as f64 / 4.0).abs() < 1e-12,
+        "{v}"
+    );
     assert_eq!(v["per_class"][0]["support"], 2, "{v}");
 
     std::fs::write(&tsv, "text\tlabel\n一\thigh\n二\tmedium\n三\tunknown\n").unwrap();
     let o = mindpulse(
         tmp.path(),
-        &["eval", "--task", "sos_hl_1k", "--data", tsv.to_str().unwrap()],
+        &[
+            "eval",
+            "--task",
+            "sos_hl_1k",
+            "--data",
+            tsv.to_str().unwrap(),
+        ],
     );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("medium, unknown") && err.contains("few.tsv"), "{err}");
+    assert!(
+        err.contains("medium, unknown") && err.contains("few.tsv"),
+        "{err}"
+    );
 }
 
 const POSTS: &str = r#"{"id":"e1","text":"I can't sleep again, everything feels hopeless and I am so tired of trying","lang":"en"}
@@ -131,8 +161,14 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("t.db").display());
     std::fs::write(tmp.path().join("p.jsonl"), POSTS).unwrap();
-    ok(&mindpulse(tmp.path(), &["--db", &db, "import", "p.jsonl", "--platform", "test"]));
-    let first = ok(&mindpulse(tmp.path(), &["--db", &db, "score", "--limit", "2", "--json"]));
+    ok(&mindpulse(
+        tmp.path(),
+        &["--db", &db, "import", "p.jsonl", "--platform", "test"],
+    ));
+    let first = ok(&mindpulse(
+        tmp.path(),
+        &["--db", &db, "score", "--limit", "2", "--json"],
+    ));
     let first: serde_json::Value = serde_json::from_str(first.trim()).unwrap();
     assert_eq!(first["posts"], 2, "{first}");
     let rest = ok(&mindpulse(tmp.path(), &["--db", &db, "score", "--json"]));
@@ -157,17 +193,54 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
             .map(|s| s["dimension"].as_str().unwrap().to_string())
             .collect()
     };
-    let by_id = |id: &str| posts.iter().find(|p| p["platform_id"] == id).unwrap().clone();
+    let by_id = |id: &str| {
+        posts
+            .iter()
+            .find(|p| p["platform_id"] == id)
+            .unwrap()
+            .clone()
+    };
     let en = by_id("e1");
-    for d in ["route", "sentiment", "negativity", "emotion", "stress", "depression", "suicide_risk", "substance_use"] {
-        assert!(dims(&en).contains(&d.to_string()), "e1 lacks {d}: {:?}", dims(&en));
+    for d in [
+        "route",
+        "sentiment",
+        "negativity",
+        "emotion",
+        "stress",
+        "depression",
+        "suicide_risk",
+        "substance_use",
+    ] {
+        assert!(
+            dims(&en).contains(&d.to_string()),
+            "e1 lacks {d}: {:?}",
+            dims(&en)
+        );
     }
     let zh = by_id("z1");
-    for d in ["route", "sentiment", "negativity", "emotion", "stress", "depression", "suicide_risk", "cognitive_distortion"] {
-        assert!(dims(&zh).contains(&d.to_string()), "z1 lacks {d}: {:?}", dims(&zh));
+    for d in [
+        "route",
+        "sentiment",
+        "negativity",
+        "emotion",
+        "stress",
+        "depression_severity",
+        "suicide_risk",
+        "cognitive_distortion",
+    ] {
+        assert!(
+            dims(&zh).contains(&d.to_string()),
+            "z1 lacks {d}: {:?}",
+            dims(&zh)
+        );
     }
     let value = |p: &serde_json::Value, d: &str| {
-        p["scores"].as_array().unwrap().iter().find(|s| s["dimension"] == d).unwrap()["value"]
+        p["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["dimension"] == d)
+            .unwrap()["value"]
             .as_f64()
             .unwrap()
     };
@@ -208,8 +281,17 @@ fn quickstart_scores_the_sample_and_summarizes_each_dimension() {
         .unwrap_or_else(|| panic!("no scoring summary: {out}"));
     let n: u64 = scored.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(n > 300, "{scored}");
-    for d in ["negativity", "depression", "suicide_risk", "emotion", "stress"] {
-        assert!(out.lines().any(|l| l.starts_with(d)), "no summary line for {d}: {out}");
+    for d in [
+        "negativity",
+        "depression",
+        "suicide_risk",
+        "emotion",
+        "stress",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(d)),
+            "no summary line for {d}: {out}"
+        );
     }
     // A second quickstart finds everything scored already.
     let again = ok(&mindpulse(tmp.path(), &["quickstart", "--dir", "qs"]));

@@ -63,7 +63,9 @@ pub struct EvalArgs {
 
 fn threads(n: usize) -> usize {
     if n == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         n
     }
@@ -71,7 +73,9 @@ fn threads(n: usize) -> usize {
 
 pub(crate) fn load_heads(dir: Option<&Path>) -> anyhow::Result<HeadSet> {
     let set = match dir {
-        Some(d) => HeadSet::load_dir(d).with_context(|| format!("loading heads from {}", d.display()))?,
+        Some(d) => {
+            HeadSet::load_dir(d).with_context(|| format!("loading heads from {}", d.display()))?
+        }
         None => HeadSet::builtin().context("loading the built-in heads")?,
     };
     if set.heads.is_empty() {
@@ -92,15 +96,22 @@ fn eval_one(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let name = args.task.as_deref().unwrap_or_default();
     let task = tasks::task(name)
         .with_context(|| format!("unknown task `{name}` (known: {})", tasks::task_names()))?;
-    let data = args.data.as_deref().context("--data FILE.tsv is required")?;
+    let data = args
+        .data
+        .as_deref()
+        .context("--data FILE.tsv is required")?;
     let set = read_tsv(task, data)?;
     let heads = load_heads(args.heads.as_deref())?;
     let encoder = args.encoder.as_deref().unwrap_or(task.encoders[0]);
     let id = task.head_id(encoder);
-    let head = heads
-        .get(&id)
-        .with_context(|| format!("no head `{id}` (train it with `mindpulse train --task {name}`)"))?;
-    let mut embedder = Embedder::load(&head.card.encoder.name, threads(args.threads), Some(&default_cache_dir()))?;
+    let head = heads.get(&id).with_context(|| {
+        format!("no head `{id}` (train it with `mindpulse train --task {name}`)")
+    })?;
+    let mut embedder = Embedder::load(
+        &head.card.encoder.name,
+        threads(args.threads),
+        Some(&default_cache_dir()),
+    )?;
     if embedder.sha256 != head.card.encoder.sha256 {
         bail!(
             "head {id} was trained on {} sha256 {}, but the installed model has {}",
@@ -120,7 +131,11 @@ fn eval_one(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         v["data"] = serde_json::json!(data.display().to_string());
         println!("{}", serde_json::to_string(&v)?);
     } else {
-        println!("head {id} (version {})  data {}", head.card.version, data.display());
+        println!(
+            "head {id} (version {})  data {}",
+            head.card.version,
+            data.display()
+        );
         print!("{}", metrics::render(&r));
     }
     Ok(ExitCode::SUCCESS)
@@ -133,7 +148,10 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let cache = default_cache_dir();
     let mut by_encoder: BTreeMap<String, Vec<&Head>> = BTreeMap::new();
     for h in &heads.heads {
-        by_encoder.entry(h.card.encoder.name.clone()).or_default().push(h);
+        by_encoder
+            .entry(h.card.encoder.name.clone())
+            .or_default()
+            .push(h);
     }
     let mut entries = Vec::new();
     for (encoder, hs) in by_encoder {
@@ -146,15 +164,17 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                 (Some(_), Some(val)) => {
                     let set = read_tsv(task, val)?;
                     let x = embedder.embed(&set.texts(), &mut |_, _| {})?;
-                    let pred: Vec<Vec<usize>> = head.predict(&x).into_iter().map(|p| p.labels).collect();
-                    let gold: Vec<Vec<usize>> = set.examples.iter().map(|e| e.labels.clone()).collect();
-                    (report(task, &gold, &pred), "validation split".to_string(), None)
+                    let pred: Vec<Vec<usize>> =
+                        head.predict(&x).into_iter().map(|p| p.labels).collect();
+                    let gold: Vec<Vec<usize>> =
+                        set.examples.iter().map(|e| e.labels.clone()).collect();
+                    (
+                        report(task, &gold, &pred),
+                        "validation split".to_string(),
+                        None,
+                    )
                 }
-                _ if !args.retrain => (
-                    head.card.metrics.clone(),
-                    "5-fold CV".to_string(),
-                    None,
-                ),
+                _ if !args.retrain => (head.card.metrics.clone(), "5-fold CV".to_string(), None),
                 _ => {
                     let opts = TrainOptions {
                         data_dir: data_dir.clone(),
@@ -163,10 +183,19 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                     };
                     let again = train_head(task, &mut embedder, &opts, &mut |_, _, _| {})?;
                     let same = again.card.version == head.card.version;
-                    (again.card.metrics.clone(), "5-fold CV".to_string(), Some(same))
+                    (
+                        again.card.metrics.clone(),
+                        "5-fold CV".to_string(),
+                        Some(same),
+                    )
                 }
             };
-            eprintln!("{}: {} {:.4} ({how})", head.card.id, report.metric.label(), report.value);
+            eprintln!(
+                "{}: {} {:.4} ({how})",
+                head.card.id,
+                report.metric.label(),
+                report.value
+            );
             entries.push(CardEntry {
                 head,
                 report,

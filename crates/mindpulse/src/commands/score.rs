@@ -7,8 +7,8 @@ use crate::commands::llm_score::{self, LlmArgs};
 use crate::context::Context;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use mindpulse_heads::{HeadSet, Route};
 use mindpulse_heads::embed::Embedder;
+use mindpulse_heads::{HeadSet, Route};
 use mindpulse_store::{NewRun, NewScore, RunCounts, RunKind, RunStatus, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,7 +93,9 @@ pub async fn run(ctx: &Context, args: ScoreArgs) -> anyhow::Result<ExitCode> {
 
 fn threads(n: usize) -> usize {
     if n == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         n
     }
@@ -166,11 +168,19 @@ impl ScoreSummary {
             if self.interrupted { " — interrupted, run again to continue" } else { "" }
         );
         if !self.dims.is_empty() {
-            let _ = writeln!(s, "\n{:<26} {:>7} {:>7}  most frequent labels", "dimension", "posts", "mean");
+            let _ = writeln!(
+                s,
+                "\n{:<26} {:>7} {:>7}  most frequent labels",
+                "dimension", "posts", "mean"
+            );
             for (k, d) in &self.dims {
                 let mut labels: Vec<(&String, &u64)> = d.labels.iter().collect();
                 labels.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-                let top: Vec<String> = labels.iter().take(4).map(|(l, n)| format!("{l} {n}")).collect();
+                let top: Vec<String> = labels
+                    .iter()
+                    .take(4)
+                    .map(|(l, n)| format!("{l} {n}"))
+                    .collect();
                 let _ = writeln!(
                     s,
                     "{:<26} {:>7} {:>7.3}  {}",
@@ -205,14 +215,21 @@ pub async fn score_with_heads(
     let mut embedders: BTreeMap<Route, Embedder> = BTreeMap::new();
     let mut encoders = serde_json::Map::new();
     for route in heads.routes() {
-        let e = Embedder::load(route.encoder(), opts.threads, None)
-            .with_context(|| format!("loading encoder {} (install it with `mindpulse models install {}`)", route.encoder(), route.encoder()))?;
+        let e = Embedder::load(route.encoder(), opts.threads, None).with_context(|| {
+            format!(
+                "loading encoder {} (install it with `mindpulse models install {}`)",
+                route.encoder(),
+                route.encoder()
+            )
+        })?;
         heads.check_encoder(route, &e.sha256)?;
         encoders.insert(e.name.clone(), serde_json::json!(e.sha256));
         embedders.insert(route, e);
     }
     let combined_sha = mindpulse_models::hash::sha256_bytes(
-        serde_json::Value::Object(encoders.clone()).to_string().as_bytes(),
+        serde_json::Value::Object(encoders.clone())
+            .to_string()
+            .as_bytes(),
     );
     let run_id = store
         .start_run(&NewRun {
@@ -242,9 +259,9 @@ pub async fn score_with_heads(
             summary.interrupted = true;
             break;
         }
-        let want = opts
-            .limit
-            .map_or(opts.batch_size as u64, |l| (l - summary.posts).min(opts.batch_size as u64));
+        let want = opts.limit.map_or(opts.batch_size as u64, |l| {
+            (l - summary.posts).min(opts.batch_size as u64)
+        });
         if want == 0 {
             break;
         }
@@ -267,7 +284,14 @@ pub async fn score_with_heads(
                     dimension: "route".into(),
                     value: 0.0,
                     scale: "tokens".into(),
-                    label: Some(if has_scorable_text(&p.text) { "no_heads" } else { "no_text" }.into()),
+                    label: Some(
+                        if has_scorable_text(&p.text) {
+                            "no_heads"
+                        } else {
+                            "no_text"
+                        }
+                        .into(),
+                    ),
                     rationale: None,
                     run_id,
                     meta: Some(serde_json::json!({"lang": p.lang}).to_string()),
@@ -275,13 +299,21 @@ pub async fn score_with_heads(
             }
         }
         for (route, idx) in groups {
-            let Some(e) = embedders.get(&route) else { continue };
-            let texts: Vec<String> = idx.iter().map(|&i| format!("{}{}", e.prefix, page[i].text)).collect();
+            let Some(e) = embedders.get(&route) else {
+                continue;
+            };
+            let texts: Vec<String> = idx
+                .iter()
+                .map(|&i| format!("{}{}", e.prefix, page[i].text))
+                .collect();
             let t0 = Instant::now();
             let emb = match e.encoder.encode(&texts) {
                 Ok(v) => v,
                 Err(err) => {
-                    failed = Some(anyhow::anyhow!("encoding a batch of {} posts: {err}", texts.len()));
+                    failed = Some(anyhow::anyhow!(
+                        "encoding a batch of {} posts: {err}",
+                        texts.len()
+                    ));
                     break;
                 }
             };
@@ -292,7 +324,10 @@ pub async fn score_with_heads(
                 if truncated > 0 {
                     summary.truncated += 1;
                 }
-                *summary.by_route.entry(route.short().to_string()).or_default() += 1;
+                *summary
+                    .by_route
+                    .entry(route.short().to_string())
+                    .or_default() += 1;
                 rows.push(NewScore {
                     post_id: post.id,
                     dimension: "route".into(),
@@ -333,7 +368,14 @@ pub async fn score_with_heads(
         summary.posts += page.len() as u64;
         pb.set_message(format!("{}/{} posts", summary.posts, total));
         store
-            .update_run_counts(run_id, RunCounts { input: summary.posts as i64, accepted: summary.posts as i64, ..RunCounts::default() })
+            .update_run_counts(
+                run_id,
+                RunCounts {
+                    input: summary.posts as i64,
+                    accepted: summary.posts as i64,
+                    ..RunCounts::default()
+                },
+            )
             .await?;
     }
     pb.finish_and_clear();
@@ -349,7 +391,9 @@ pub async fn score_with_heads(
         (None, true) => (RunStatus::Interrupted, None),
         (None, false) => (RunStatus::Done, None),
     };
-    store.finish_run(run_id, status, counts, note.as_deref()).await?;
+    store
+        .finish_run(run_id, status, counts, note.as_deref())
+        .await?;
     if let Some(e) = failed {
         return Err(e);
     }
@@ -381,17 +425,30 @@ pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCo
     let db = dir.join("bench-score.db");
     let _ = std::fs::remove_file(&db);
     let store = Store::open(&format!("sqlite://{}", db.display())).await?;
-    let cleaner = Arc::new(Cleaner::new(PseudonymKey::from_secret("bench"), CleanOptions::default()));
+    let cleaner = Arc::new(Cleaner::new(
+        PseudonymKey::from_secret("bench"),
+        CleanOptions::default(),
+    ));
     let source = open(&input, Format::Jsonl, &ImportOptions::default())?;
     let never = Arc::new(AtomicBool::new(false));
-    ingest(Some(&store), source, cleaner, IngestOptions::default(), never.clone(), |_| {}).await?;
+    ingest(
+        Some(&store),
+        source,
+        cleaner,
+        IngestOptions::default(),
+        never.clone(),
+        |_| {},
+    )
+    .await?;
     let heads = load_heads(None)?;
     // 1. Embedding alone: the same texts, the same routes, the same batches of 256.
     let version = heads.version();
     let mut posts = Vec::new();
     let mut after = 0;
     loop {
-        let page = store.llm_unscored_page(HEADS_MODEL_ID, &version, after, 10_000).await?;
+        let page = store
+            .llm_unscored_page(HEADS_MODEL_ID, &version, after, 10_000)
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         posts.extend(page);
@@ -406,7 +463,10 @@ pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCo
         for p in chunk {
             let r = Route::for_lang(p.lang.as_deref());
             if let (true, Some(e)) = (has_scorable_text(&p.text), embedders.get(&r)) {
-                groups.entry(r).or_default().push(format!("{}{}", e.prefix, p.text));
+                groups
+                    .entry(r)
+                    .or_default()
+                    .push(format!("{}{}", e.prefix, p.text));
             }
         }
         for (r, texts) in groups {
@@ -426,10 +486,18 @@ pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCo
     };
     let s = score_with_heads(&store, &heads, &opts, never).await?;
     let n = posts.len() as f64;
-    println!("bench score: {} stored posts (routes {:?}), {} threads", posts.len(), s.by_route, args.threads);
+    println!(
+        "bench score: {} stored posts (routes {:?}), {} threads",
+        posts.len(),
+        s.by_route,
+        args.threads
+    );
     println!("| what | seconds | posts/s | vs embedding alone |");
     println!("|---|---|---|---|");
-    println!("| embedding alone (same texts, routes, batches) | {embed_s:.2} | {:.1} | 1.00× |", n / embed_s);
+    println!(
+        "| embedding alone (same texts, routes, batches) | {embed_s:.2} | {:.1} | 1.00× |",
+        n / embed_s
+    );
     println!(
         "| `score`: read + embed + {} heads + write | {:.2} | {:.1} | {:.3}× (+{:.1}%) |",
         heads.heads.len(),
@@ -438,7 +506,11 @@ pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCo
         s.seconds / embed_s,
         (s.seconds / embed_s - 1.0) * 100.0
     );
-    println!("peak RSS {:.0} MiB; {} score rows written", peak_rss_mib(), s.rows);
+    println!(
+        "peak RSS {:.0} MiB; {} score rows written",
+        peak_rss_mib(),
+        s.rows
+    );
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -46,7 +46,9 @@ pub struct TrainArgs {
 
 fn threads(n: usize) -> usize {
     if n == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         n
     }
@@ -57,11 +59,13 @@ pub async fn run(ctx: &Context, args: TrainArgs) -> anyhow::Result<ExitCode> {
         tasks::TASKS.iter().collect()
     } else {
         let name = args.task.as_deref().unwrap_or_default();
-        vec![tasks::task(name).with_context(|| {
-            format!("unknown task `{name}` (known: {})", tasks::task_names())
-        })?]
+        vec![tasks::task(name)
+            .with_context(|| format!("unknown task `{name}` (known: {})", tasks::task_names()))?]
     };
-    let data_dir = args.data.clone().unwrap_or_else(mindpulse_heads::data::default_data_dir);
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(mindpulse_heads::data::default_data_dir);
     // Group (task, encoder) pairs by encoder so each encoder loads once.
     let mut by_encoder: BTreeMap<&str, Vec<&'static TaskSpec>> = BTreeMap::new();
     for t in &selected {
@@ -74,7 +78,11 @@ pub async fn run(ctx: &Context, args: TrainArgs) -> anyhow::Result<ExitCode> {
     if by_encoder.is_empty() {
         bail!(
             "no head to train: task(s) {} have no head on encoder {:?}",
-            selected.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
+            selected
+                .iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(", "),
             args.encoder
         );
     }
