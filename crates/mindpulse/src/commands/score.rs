@@ -499,7 +499,7 @@ pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCo
         n / embed_s
     );
     println!(
-        "| `score`: read + embed + {} heads + write | {:.2} | {:.1} | {:.3}× (+{:.1}%) |",
+        "| `score`: read + embed + {} heads + write | {:.2} | {:.1} | {:.3}× ({:+.1}%) |",
         heads.heads.len(),
         s.seconds,
         n / s.seconds,
