@@ -80,7 +80,7 @@ async fn openai_backend_against_a_real_llama_cpp_server() {
     let mut cfg = OpenAiConfig::new(&server.base_url, &server.model);
     cfg.concurrency = 2;
     cfg.timeout = Duration::from_secs(300);
-    cfg.max_tokens = 120;
+    cfg.max_tokens = 320;
     let backend = OpenAiBackend::new(cfg).unwrap();
     let models = backend.server_models().await.expect("GET /v1/models");
     assert!(models.iter().any(|m| m == MODEL), "{models:?}");
