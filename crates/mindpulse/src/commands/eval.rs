@@ -61,16 +61,6 @@ pub struct EvalArgs {
     pub llm: LlmArgs,
 }
 
-fn threads(n: usize) -> usize {
-    if n == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        n
-    }
-}
-
 pub(crate) fn load_heads(dir: Option<&Path>) -> anyhow::Result<HeadSet> {
     let set = match dir {
         Some(d) => {
@@ -109,7 +99,7 @@ fn eval_one(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     })?;
     let mut embedder = Embedder::load(
         &head.card.encoder.name,
-        threads(args.threads),
+        super::resolve_threads(args.threads),
         Some(&default_cache_dir()),
     )?;
     if embedder.sha256 != head.card.encoder.sha256 {
@@ -144,7 +134,7 @@ fn eval_one(args: &EvalArgs) -> anyhow::Result<ExitCode> {
 fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let heads = load_heads(args.heads.as_deref())?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let threads = threads(args.threads);
+    let threads = super::resolve_threads(args.threads);
     let cache = default_cache_dir();
     let mut by_encoder: BTreeMap<String, Vec<&Head>> = BTreeMap::new();
     for h in &heads.heads {

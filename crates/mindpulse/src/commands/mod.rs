@@ -47,6 +47,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A `--threads` value: 0 means every available core.
+pub fn resolve_threads(n: usize) -> usize {
+    if n == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        n
+    }
+}
+
 /// A flag set on the first Ctrl-C (SIGINT) or SIGTERM so long work can finish its current
 /// batch and stop cleanly; a second Ctrl-C exits at once.
 pub fn cancel_on_signal() -> Arc<AtomicBool> {

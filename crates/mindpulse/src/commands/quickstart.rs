@@ -80,9 +80,7 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
         let opts = super::score::HeadsRun {
             limit: None,
             batch_size: 256,
-            threads: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            threads: super::resolve_threads(0),
             show_progress: ctx.show_progress,
         };
         let summary = super::score::score_with_heads(&store, &heads, &opts, cancel.clone()).await?;

@@ -72,7 +72,7 @@ pub async fn run(ctx: &Context, args: ScoreArgs) -> anyhow::Result<ExitCode> {
             let opts = HeadsRun {
                 limit: args.limit,
                 batch_size: args.batch_size.max(1),
-                threads: threads(args.threads),
+                threads: super::resolve_threads(args.threads),
                 show_progress: ctx.show_progress,
             };
             let summary = score_with_heads(&store, &heads, &opts, cancel).await?;
@@ -88,16 +88,6 @@ pub async fn run(ctx: &Context, args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-    }
-}
-
-fn threads(n: usize) -> usize {
-    if n == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        n
     }
 }
 

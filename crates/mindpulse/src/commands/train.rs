@@ -44,16 +44,6 @@ pub struct TrainArgs {
     pub no_cache: bool,
 }
 
-fn threads(n: usize) -> usize {
-    if n == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        n
-    }
-}
-
 pub async fn run(ctx: &Context, args: TrainArgs) -> anyhow::Result<ExitCode> {
     let selected: Vec<&'static TaskSpec> = if args.all {
         tasks::TASKS.iter().collect()
@@ -88,7 +78,7 @@ pub async fn run(ctx: &Context, args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     let opts = TrainOptions {
         data_dir: data_dir.clone(),
-        threads: threads(args.threads),
+        threads: super::resolve_threads(args.threads),
         seed: args.seed,
     };
     let cache_dir = (!args.no_cache).then(|| args.cache.clone().unwrap_or_else(default_cache_dir));
