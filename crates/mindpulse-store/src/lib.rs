@@ -11,8 +11,8 @@
 mod crawl;
 mod dialect;
 mod error;
-mod llm_scoring;
-pub use llm_scoring::UnscoredPost;
+mod unscored;
+pub use unscored::UnscoredPost;
 mod posts;
 mod posts_sqlite;
 mod query;

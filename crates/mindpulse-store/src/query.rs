@@ -182,7 +182,12 @@ impl Store {
         Ok(posts)
     }
 
-    async fn topics_of(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    /// The topic keywords of each post, in byte order (the same on every backend, whatever
+    /// its collation).
+    pub(crate) async fn topics_of(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
         let mut map: HashMap<i64, Vec<String>> = HashMap::new();
         on_pool!(&self.pool, p => {
             for chunk in ids.chunks(5000) {
@@ -201,6 +206,9 @@ impl Store {
                 }
             }
         });
+        for keywords in map.values_mut() {
+            keywords.sort();
+        }
         Ok(map)
     }
 

@@ -3,13 +3,13 @@
 //! own), beside the Python standard-library peer doing the same job. Prints a table.
 
 use crate::cli::BenchIngestArgs;
+use crate::commands::measure::run_measured;
 use crate::context::Context;
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use mindpulse_store::{testing::with_database, Store};
 use mindpulse_synth::{Generator, SynthOptions};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// One measured row of the table.
@@ -162,31 +162,4 @@ fn run_peer(input: &Path, db: &Path) -> anyhow::Result<Row> {
         seconds,
         peak_rss_mib: rss,
     })
-}
-
-/// Runs a command to completion; returns stdout, wall seconds and peak RSS (MiB) of the child.
-fn run_measured(mut cmd: Command) -> anyhow::Result<(String, f64, f64)> {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut stdout = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut stdout)?;
-    }
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, not yet reaped (std's Child is not waited on).
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let seconds = started.elapsed().as_secs_f64();
-    if rc < 0 {
-        bail!("wait4 failed: {}", std::io::Error::last_os_error());
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        bail!("{:?} failed (status {status}): {stdout}", cmd.get_program());
-    }
-    Ok((stdout, seconds, usage.ru_maxrss as f64 / 1024.0))
 }

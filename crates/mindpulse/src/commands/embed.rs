@@ -1,6 +1,7 @@
 //! `mindpulse embed` (texts → sentence embeddings, JSONL or .npy) and `mindpulse bench embed`
 //! (the same encoder against sentence-transformers on PyTorch, in one run).
 
+use crate::commands::measure::run_measured;
 use anyhow::{bail, Context as _};
 use clap::Args;
 use mindpulse_encoder::npy::{read_f32_matrix, NpyWriter};
@@ -885,33 +886,6 @@ impl Agreement {
             mean: sum / a.rows.max(1) as f64,
         })
     }
-}
-
-/// Runs a command to completion; returns stdout, wall seconds and the child's peak RSS (MiB).
-fn run_measured(mut cmd: Command) -> anyhow::Result<(String, f64, f64)> {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut stdout = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        out.read_to_string(&mut stdout)?;
-    }
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, not yet reaped (std's Child is not waited on).
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let seconds = started.elapsed().as_secs_f64();
-    if rc < 0 {
-        bail!("wait4 failed: {}", std::io::Error::last_os_error());
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        bail!("{:?} failed (status {status}): {stdout}", cmd.get_program());
-    }
-    Ok((stdout, seconds, usage.ru_maxrss as f64 / 1024.0))
 }
 
 #[cfg(test)]

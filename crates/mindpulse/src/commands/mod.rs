@@ -10,6 +10,7 @@ pub(crate) mod generate;
 mod import;
 mod init;
 pub(crate) mod llm_score;
+mod measure;
 pub(crate) mod models;
 mod quickstart;
 pub(crate) mod score;

@@ -4,6 +4,7 @@
 
 use crate::commands::eval::load_heads;
 use crate::commands::llm_score::{self, LlmArgs};
+use crate::commands::measure::peak_rss_mib;
 use crate::context::Context;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -235,7 +236,7 @@ pub async fn score_with_heads(
             ..NewRun::default()
         })
         .await?;
-    let total = store.llm_unscored_count(HEADS_MODEL_ID, &version).await?;
+    let total = store.unscored_count(HEADS_MODEL_ID, &version).await?;
     let total = opts.limit.map_or(total as u64, |l| l.min(total as u64));
     let pb = crate::progress::bar(opts.show_progress, None, "score");
     let mut summary = ScoreSummary {
@@ -256,7 +257,7 @@ pub async fn score_with_heads(
             break;
         }
         let page = store
-            .llm_unscored_page(HEADS_MODEL_ID, &version, after, want as i64)
+            .unscored_page(HEADS_MODEL_ID, &version, after, want as i64)
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
@@ -390,17 +391,6 @@ pub async fn score_with_heads(
     Ok(summary)
 }
 
-/// Peak resident memory of this process so far, in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCode> {
     use mindpulse_clean::{CleanOptions, Cleaner, PseudonymKey};
     use mindpulse_collect::{open, Format, ImportOptions};
@@ -437,7 +427,7 @@ pub async fn bench(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCo
     let mut after = 0;
     loop {
         let page = store
-            .llm_unscored_page(HEADS_MODEL_ID, &version, after, 10_000)
+            .unscored_page(HEADS_MODEL_ID, &version, after, 10_000)
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;

@@ -1,5 +1,5 @@
-//! Reads for the LLM scorer: the posts that still lack a score from a given model and
-//! prompt version, keyset-paged by post id so a scoring run resumes where it stopped.
+//! Reads for the scorers (heads and LLM): the posts that still lack a score from a given
+//! model and version, keyset-paged by post id so a scoring run resumes where it stopped.
 //!
 //! A post counts as scored when any score row of a `score` run with the same `model_id`
 //! and `version` exists for it (recorded parse failures included: decoding is greedy, so
@@ -7,7 +7,6 @@
 
 use crate::{on_pool, Store, StoreError};
 use sqlx::Row;
-use std::collections::HashMap;
 
 /// A post to score, with its topics as context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +20,7 @@ pub struct UnscoredPost {
 impl Store {
     /// Up to `limit` posts with id greater than `after_id`, in id order, that have no score
     /// from a `score` run with this `model_id` and `version`.
-    pub async fn llm_unscored_page(
+    pub async fn unscored_page(
         &self,
         model_id: &str,
         version: &str,
@@ -57,28 +56,9 @@ impl Store {
             return Ok(posts);
         }
         let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
-        let mut topics: HashMap<i64, Vec<String>> = HashMap::new();
-        on_pool!(&self.pool, p => {
-            for chunk in ids.chunks(5000) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "SELECT pt.post_id, t.keyword FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE pt.post_id IN (",
-                );
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
-                sep.push_unseparated(") ORDER BY pt.post_id, t.keyword");
-                for row in qb.build().fetch_all(p).await? {
-                    let post_id: i64 = row.try_get(0)?;
-                    let keyword: String = row.try_get(1)?;
-                    topics.entry(post_id).or_default().push(keyword);
-                }
-            }
-        });
+        let mut topics = self.topics_of(&ids).await?;
         for post in &mut posts {
-            if let Some(mut t) = topics.remove(&post.id) {
-                // Byte order, the same on every backend whatever its collation.
-                t.sort();
+            if let Some(t) = topics.remove(&post.id) {
                 post.topics = t;
             }
         }
@@ -86,11 +66,7 @@ impl Store {
     }
 
     /// How many posts lack a score from this `model_id` and `version`.
-    pub async fn llm_unscored_count(
-        &self,
-        model_id: &str,
-        version: &str,
-    ) -> Result<i64, StoreError> {
+    pub async fn unscored_count(&self, model_id: &str, version: &str) -> Result<i64, StoreError> {
         let sql = self.dialect.sql(
             "SELECT COUNT(*) FROM posts p WHERE NOT EXISTS (\
              SELECT 1 FROM scores s JOIN runs r ON r.id = s.run_id \
@@ -189,7 +165,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let all = store.llm_unscored_page("qwen", "v1", 0, 100).await.unwrap();
+        let all = store.unscored_page("qwen", "v1", 0, 100).await.unwrap();
         assert_eq!(all.len(), 7, "{name}");
         let ids: Vec<i64> = all.iter().map(|p| p.id).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{name}: id order");
@@ -202,9 +178,9 @@ mod tests {
         assert_eq!(all[1].lang.as_deref(), Some("en"), "{name}");
 
         // Keyset paging.
-        let first = store.llm_unscored_page("qwen", "v1", 0, 3).await.unwrap();
+        let first = store.unscored_page("qwen", "v1", 0, 3).await.unwrap();
         let rest = store
-            .llm_unscored_page("qwen", "v1", first[2].id, 100)
+            .unscored_page("qwen", "v1", first[2].id, 100)
             .await
             .unwrap();
         assert_eq!(first.len() + rest.len(), 7, "{name}");
@@ -225,7 +201,7 @@ mod tests {
             .await
             .unwrap();
         let left: Vec<i64> = store
-            .llm_unscored_page("qwen", "v1", 0, 100)
+            .unscored_page("qwen", "v1", 0, 100)
             .await
             .unwrap()
             .iter()
@@ -233,17 +209,17 @@ mod tests {
             .collect();
         assert_eq!(left, vec![ids[1], ids[2], ids[4], ids[5], ids[6]], "{name}");
         assert_eq!(
-            store.llm_unscored_count("qwen", "v1").await.unwrap(),
+            store.unscored_count("qwen", "v1").await.unwrap(),
             5,
             "{name}"
         );
         assert_eq!(
-            store.llm_unscored_count("qwen", "v2").await.unwrap(),
+            store.unscored_count("qwen", "v2").await.unwrap(),
             6,
             "{name}"
         );
         assert_eq!(
-            store.llm_unscored_count("none", "v1").await.unwrap(),
+            store.unscored_count("none", "v1").await.unwrap(),
             7,
             "{name}"
         );

@@ -1,0 +1,64 @@
+//! Measuring for the benchmarks: wall time and peak memory of a child process (a peer run
+//! in the same benchmark) and of this process.
+
+use anyhow::bail;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Runs a command to completion; returns stdout, wall seconds and the child's peak RSS (MiB).
+pub fn run_measured(mut cmd: Command) -> anyhow::Result<(String, f64, f64)> {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut stdout)?;
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet reaped (std's Child is not waited on).
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = started.elapsed().as_secs_f64();
+    if rc < 0 {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{:?} failed (status {status}): {stdout}", cmd.get_program());
+    }
+    Ok((stdout, seconds, usage.ru_maxrss as f64 / 1024.0))
+}
+
+/// Peak resident memory of this process so far, in MiB (0 where /proc is unavailable).
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_a_child_and_reports_failure() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo hello"]);
+        let (out, secs, rss) = run_measured(cmd).unwrap();
+        assert_eq!(out.trim(), "hello");
+        assert!(secs >= 0.0);
+        assert!(rss > 0.0);
+        let mut bad = Command::new("sh");
+        bad.args(["-c", "exit 3"]);
+        assert!(run_measured(bad).is_err());
+        assert!(peak_rss_mib() > 0.0);
+    }
+}
