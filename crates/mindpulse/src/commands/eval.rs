@@ -46,8 +46,12 @@ pub struct EvalArgs {
     /// With --all: re-run the cross-validation of heads without a validation split (and check
     /// that re-training reproduces the shipped head bit for bit) instead of using the
     /// out-of-fold metrics stored in the head's card by `mindpulse train`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_cards")]
     pub retrain: bool,
+    /// With --all: take every head's metrics from its card (what `mindpulse train` measured on
+    /// the same validation split or by CV) instead of embedding the validation sets again.
+    #[arg(long)]
+    pub from_cards: bool,
     /// With --all: a markdown file whose text goes under the summary table.
     #[arg(long, default_value = "docs/model-card-notes.md")]
     pub notes: PathBuf,
@@ -131,6 +135,19 @@ fn eval_one(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The encoder in `slot`, loaded on first use.
+fn lazy_embedder<'a>(
+    slot: &'a mut Option<Embedder>,
+    encoder: &str,
+    threads: usize,
+    cache: &Path,
+) -> anyhow::Result<&'a mut Embedder> {
+    if slot.is_none() {
+        *slot = Some(Embedder::load(encoder, threads, Some(cache))?);
+    }
+    slot.as_mut().context("the encoder did not load")
+}
+
 fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let heads = load_heads(args.heads.as_deref())?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
@@ -145,14 +162,21 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let mut entries = Vec::new();
     for (encoder, hs) in by_encoder {
-        let mut embedder = Embedder::load(&encoder, threads, Some(&cache))?;
+        // Loaded only when something is embedded (--from-cards embeds nothing).
+        let mut loaded: Option<Embedder> = None;
         for head in hs {
             let task = tasks::task(&head.card.task)
                 .with_context(|| format!("head {} names an unknown task", head.card.id))?;
             let files = task_files(&data_dir, task)?;
             let (report, how, reproduced) = match (&files.train, &files.val) {
+                (Some(_), Some(_)) if args.from_cards => (
+                    head.card.metrics.clone(),
+                    "validation split".to_string(),
+                    None,
+                ),
                 (Some(_), Some(val)) => {
                     let set = read_tsv(task, val)?;
+                    let embedder = lazy_embedder(&mut loaded, &encoder, threads, &cache)?;
                     let x = embedder.embed(&set.texts(), &mut |_, _| {})?;
                     let pred: Vec<Vec<usize>> =
                         head.predict(&x).into_iter().map(|p| p.labels).collect();
@@ -171,7 +195,8 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                         threads,
                         seed: head.card.training.seed,
                     };
-                    let again = train_head(task, &mut embedder, &opts, &mut |_, _, _| {})?;
+                    let embedder = lazy_embedder(&mut loaded, &encoder, threads, &cache)?;
+                    let again = train_head(task, embedder, &opts, &mut |_, _, _| {})?;
                     let same = again.card.version == head.card.version;
                     (
                         again.card.metrics.clone(),
