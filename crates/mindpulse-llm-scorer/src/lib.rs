@@ -9,13 +9,12 @@
 //! * [`scorer`] — one post: prompt → answer → parse, with bounded retries;
 //! * [`pipeline`] — a resumable scoring run over the store, long-format scores with
 //!   provenance;
-//! * [`eval`] and [`metrics`] — the scorer on the labeled benchmark sets;
+//! * [`eval`] — the scorer on the labeled benchmark sets, with the heads' metrics;
 //! * [`llama_server`] — starting a llama.cpp server (tests and the benchmark).
 
 pub mod eval;
 pub mod llama_server;
 pub mod local;
-pub mod metrics;
 pub mod openai;
 pub mod parse;
 pub mod pipeline;
@@ -26,6 +25,6 @@ pub mod scorer;
 pub use local::{FastReply, LocalBackend, LocalConfig};
 pub use openai::{BackendError, ChatReply, OpenAiBackend, OpenAiConfig, ResponseFormat};
 pub use parse::{parse_answer, ParseError, Parsed, Repair};
-pub use prompt::{Prompt, PromptLang, PROMPT_VERSION};
+pub use prompt::{Prompt, PromptLang, PromptSet, PROMPT_VERSION};
 pub use schema::{Scores, DIMENSIONS};
 pub use scorer::{Engine, Failure, Mode, Outcome, PostInput, Scorer};

@@ -2,11 +2,16 @@
 //!
 //! One worker thread owns the model. For each system prompt (one per language) it computes
 //! the prompt prefix once and keeps that KV cache; every post forks it, so only the post's
-//! own tokens are computed. Decoding is greedy. Two request kinds:
-//! * generate: the chat answer, read by the same parser as the server's;
-//! * fast: one constrained pass that writes the JSON skeleton itself and, at each value
-//!   position, reads the next-token distribution over the digits `0`–`5` (argmax is the
-//!   score; the expected value and the probability are kept), with no free generation.
+//! own tokens are computed. Decoding is greedy. Request kinds:
+//! * generate, free: the chat answer as the model writes it, read by the same parser as a
+//!   server's;
+//! * generate, constrained (the local form of a server's JSON-schema constraint): the
+//!   worker writes the answer's skeleton — every key, in order — and at each value takes
+//!   the most likely of the digits `0`–`5`, then lets the model write the rationale until
+//!   its closing quote. The answer always parses, whatever the model's size;
+//! * fast: the same skeleton pass without the rationale, reading the next-token
+//!   distribution over `0`–`5` at each value (argmax is the score; the expected value and
+//!   the probability are kept), with no free generation.
 
 use crate::openai::{BackendError, ChatReply};
 use crate::prompt::Message;
@@ -26,6 +31,8 @@ pub struct LocalConfig {
     pub max_tokens: usize,
     /// Most tokens a session may hold.
     pub max_context: usize,
+    /// Generate mode writes the answer's skeleton itself (see the module docs).
+    pub constrained: bool,
 }
 
 /// The fast-mode reading of one post.
@@ -59,6 +66,7 @@ pub struct LocalBackend {
     tx: mpsc::Sender<Request>,
     name: String,
     threads: usize,
+    constrained: bool,
 }
 
 impl std::fmt::Debug for LocalBackend {
@@ -66,6 +74,7 @@ impl std::fmt::Debug for LocalBackend {
         f.debug_struct("LocalBackend")
             .field("name", &self.name)
             .field("threads", &self.threads)
+            .field("constrained", &self.constrained)
             .finish()
     }
 }
@@ -77,6 +86,7 @@ fn local_err(e: impl std::fmt::Display) -> BackendError {
 impl LocalBackend {
     /// Loads the model on a new worker thread; returns once it is loaded.
     pub fn start(cfg: LocalConfig) -> Result<LocalBackend, BackendError> {
+        let cfg_constrained = cfg.constrained;
         let (tx, rx) = mpsc::channel::<Request>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(String, usize), BackendError>>();
         std::thread::Builder::new()
@@ -99,10 +109,16 @@ impl LocalBackend {
                     prefixes: HashMap::new(),
                     max_tokens: cfg.max_tokens,
                 };
+                let constrained = cfg.constrained;
                 while let Ok(req) = rx.recv() {
                     match req {
                         Request::Generate(messages, reply) => {
-                            let _ = reply.send(worker.generate(&messages).map_err(local_err));
+                            let answer = if constrained {
+                                worker.constrained(&messages)
+                            } else {
+                                worker.generate(&messages)
+                            };
+                            let _ = reply.send(answer.map_err(local_err));
                         }
                         Request::Fast(messages, reply) => {
                             let _ = reply.send(worker.fast(&messages).map_err(local_err));
@@ -114,7 +130,17 @@ impl LocalBackend {
         let (name, threads) = ready_rx
             .recv()
             .map_err(|_| BackendError::Local("the model thread stopped while loading".into()))??;
-        Ok(LocalBackend { tx, name, threads })
+        Ok(LocalBackend {
+            tx,
+            name,
+            threads,
+            constrained: cfg_constrained,
+        })
+    }
+
+    /// Whether generate mode writes the answer's skeleton itself.
+    pub fn constrained(&self) -> bool {
+        self.constrained
     }
 
     /// The model's name from the GGUF metadata.
@@ -153,6 +179,17 @@ enum WorkerError {
     Llm(#[from] mindpulse_llm::LlmError),
     #[error("{0}")]
     Other(String),
+}
+
+/// Most tokens of a rationale in constrained generation (one short sentence).
+pub const MAX_RATIONALE_TOKENS: usize = 96;
+
+/// What the skeleton pass leaves: the session, the reading, and the last value's digit
+/// (not yet fed).
+struct Skeleton<'a> {
+    session: Session<'a>,
+    reply: FastReply,
+    last_digit: u32,
 }
 
 struct Worker<'a> {
@@ -254,6 +291,60 @@ impl<'a> Worker<'a> {
     }
 
     fn fast(&mut self, messages: &[Message]) -> Result<FastReply, WorkerError> {
+        Ok(self.skeleton(messages)?.reply)
+    }
+
+    /// Generate mode with the skeleton written by the worker: the values of [`Self::skeleton`],
+    /// then `"rationale": "` and the model's words up to its closing quote.
+    fn constrained(&mut self, messages: &[Message]) -> Result<ChatReply, WorkerError> {
+        let Skeleton {
+            mut session,
+            reply,
+            last_digit,
+        } = self.skeleton(messages)?;
+        let mut next = vec![last_digit];
+        next.extend(self.llm.tokenize(", \"rationale\": \"", false)?);
+        let logits = session.feed(&next)?;
+        let g = session.generate(
+            logits,
+            &GenerateOptions {
+                max_tokens: self.max_tokens.min(MAX_RATIONALE_TOKENS),
+                stop: vec!["\"".to_string(), "\n".to_string()],
+            },
+        )?;
+        let rationale = g.text.trim().trim_end_matches('\\').trim();
+        let mut answer = serde_json::Map::new();
+        for (d, v) in DIMENSIONS.iter().zip(reply.values) {
+            answer.insert(d.id.to_string(), serde_json::Value::from(v));
+        }
+        answer.insert(
+            "rationale".to_string(),
+            serde_json::Value::from(rationale.to_string()),
+        );
+        let text = serde_json::Value::Object(answer).to_string();
+        Ok(ChatReply {
+            text,
+            prompt_tokens: Some(reply.prompt_tokens),
+            completion_tokens: Some(N_DIMENSIONS as u64 + g.tokens.len() as u64),
+            model: Some(self.llm.name().to_string()),
+            finish_reason: Some(
+                match g.stop_reason {
+                    mindpulse_llm::StopReason::Eos | mindpulse_llm::StopReason::StopString => {
+                        "stop"
+                    }
+                    mindpulse_llm::StopReason::MaxTokens
+                    | mindpulse_llm::StopReason::ContextFull => "length",
+                }
+                .to_string(),
+            ),
+            attempts: 1,
+        })
+    }
+
+    /// The skeleton pass: the prompt, then `{"F00_F09": `; at each value the distribution over
+    /// the digits `0`–`5` is read and its argmax written before the next key. Returns the
+    /// session (after the last key, the last digit not yet fed), the reading, and that digit.
+    fn skeleton(&mut self, messages: &[Message]) -> Result<Skeleton<'a>, WorkerError> {
         let digits: Vec<u32> = (0..=crate::schema::MAX_VALUE)
             .map(|d| {
                 self.llm
@@ -279,6 +370,7 @@ impl<'a> Worker<'a> {
             prompt_tokens: prompt.len() as u64,
             computed_tokens: 0,
         };
+        let mut last_digit = digits[0];
         for i in 0..N_DIMENSIONS {
             let ls: Vec<f32> = digits
                 .iter()
@@ -304,6 +396,7 @@ impl<'a> Worker<'a> {
             } else {
                 0.0
             };
+            last_digit = digits[best];
             if i + 1 < N_DIMENSIONS {
                 let mut next = vec![digits[best]];
                 next.extend(
@@ -315,6 +408,10 @@ impl<'a> Worker<'a> {
             }
         }
         out.computed_tokens = computed;
-        Ok(out)
+        Ok(Skeleton {
+            session,
+            reply: out,
+            last_digit,
+        })
     }
 }

@@ -7,7 +7,7 @@
 //! answer at all (server down, bad key) ends the run as failed; run it again to continue.
 
 use crate::openai::BackendError;
-use crate::prompt::{prompt_set_sha256, PROMPT_VERSION};
+use crate::prompt::{PromptLang, PromptSet};
 use crate::schema::{DIMENSIONS, FAILURE_DIMENSION, SCALE};
 use crate::scorer::{Failure, Mode, Outcome, PostInput, Scorer};
 use mindpulse_store::{NewRun, NewScore, RunCounts, RunKind, RunStatus, Store, StoreError};
@@ -52,10 +52,11 @@ pub struct RunSpec {
 
 /// The version a run records: prompt version, prompt-set hash, mode and backend. Posts
 /// scored under the same model id and version are skipped on resume.
-pub fn run_version(mode: Mode, backend: &str) -> String {
+pub fn run_version(prompts: &PromptSet, mode: Mode, backend: &str) -> String {
     format!(
-        "prompt-{PROMPT_VERSION}+{}/{}/{backend}",
-        &prompt_set_sha256()[..12],
+        "prompt-{}+{}/{}/{backend}",
+        prompts.version,
+        &prompts.sha256()[..12],
         mode.as_str()
     )
 }
@@ -160,18 +161,18 @@ pub async fn score_store(
     stop: &AtomicBool,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<RunSummary, PipelineError> {
-    let version = run_version(spec.mode, &spec.backend);
+    let version = run_version(scorer.prompts, spec.mode, &spec.backend);
     let mut params = spec.params.clone();
     if !params.is_object() {
         params = json!({});
     }
     params["backend"] = json!(spec.backend);
     params["mode"] = json!(spec.mode.as_str());
-    params["prompt_version"] = json!(PROMPT_VERSION);
-    params["prompt_set_sha256"] = json!(prompt_set_sha256());
+    params["prompt_version"] = json!(scorer.prompts.version);
+    params["prompt_set_sha256"] = json!(scorer.prompts.sha256());
     params["prompt_sha256"] = json!({
-        "zh": crate::prompt::Prompt::get(crate::prompt::PromptLang::Zh).sha256(),
-        "en": crate::prompt::Prompt::get(crate::prompt::PromptLang::En).sha256(),
+        "zh": scorer.prompts.prompt(PromptLang::Zh).sha256(),
+        "en": scorer.prompts.prompt(PromptLang::En).sha256(),
     });
     params["parse_retries"] = json!(scorer.parse_retries);
     let run_id = store
@@ -206,7 +207,7 @@ pub async fn score_store(
             None => page_size,
         };
         let page = store
-            .llm_unscored_page(&spec.model_id, &version, after, want as i64)
+            .unscored_page(&spec.model_id, &version, after, want as i64)
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
@@ -258,7 +259,7 @@ pub async fn score_store(
         }
     }
     summary.elapsed_s = started.elapsed().as_secs_f64();
-    summary.remaining = store.llm_unscored_count(&spec.model_id, &version).await?;
+    summary.remaining = store.unscored_count(&spec.model_id, &version).await?;
     if let Some(e) = fatal {
         store
             .finish_run(run_id, RunStatus::Failed, counts, Some(&e.to_string()))

@@ -1,26 +1,103 @@
-//! The versioned prompts (one Chinese, one English), chosen by the post's language.
+//! The versioned prompts (one Chinese, one English per version), chosen by the post's
+//! language.
 //!
-//! The prompt files live in `prompts/` and are embedded in the binary; the sha256 of the
-//! files a post was scored with is stored with every score, and the hash of the whole set
-//! is part of the run's version, so a prompt edit starts a fresh (resumable) scoring pass.
-//! Every post is sent on its own: a system message and one user message holding the post
-//! as plain UTF-8 with its topics as context, never a shared history.
+//! The prompt files live in `prompts/<version>/` and are embedded in the binary; the sha256
+//! of the files a post was scored with is stored with every score, and the hash of the
+//! whole set is part of the run's version, so a prompt edit starts a fresh (resumable)
+//! scoring pass. Earlier versions stay available (`--prompt-version`) so old runs can be
+//! reproduced. Every post is sent on its own: a system message and one user message
+//! holding the post as plain UTF-8 with its topics as context, never a shared history.
+//!
+//! * `v1`: the scale, the official block titles and an all-zero format example. Small
+//!   models copied the example: Qwen2.5-0.5B gave `F30_F39 = 0` to every depression post.
+//! * `v2`: each block also lists the signs a post may show, the "give 0 unless" rule is
+//!   stated neutrally, and three worked examples (neutral, low mood with poor sleep, work
+//!   stress with drinking) replace the all-zero example.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// The prompt set's human-readable version; the hash makes it exact.
-pub const PROMPT_VERSION: &str = "v1";
+/// The newest prompt version, used unless another is asked for.
+pub const PROMPT_VERSION: &str = "v2";
 
 /// Longest post text sent, in characters (longer posts are cut and flagged).
 pub const MAX_POST_CHARS: usize = 1500;
 
-const SYSTEM_EN: &str = include_str!("../prompts/system.en.txt");
-const SYSTEM_ZH: &str = include_str!("../prompts/system.zh.txt");
-const USER_EN: &str = include_str!("../prompts/user.en.txt");
-const USER_ZH: &str = include_str!("../prompts/user.zh.txt");
-const RETRY_EN: &str = include_str!("../prompts/retry.en.txt");
-const RETRY_ZH: &str = include_str!("../prompts/retry.zh.txt");
+/// Every prompt version, oldest first.
+pub static PROMPT_SETS: &[PromptSet] = &[
+    PromptSet {
+        version: "v1",
+        zh: Prompt {
+            lang: PromptLang::Zh,
+            system: include_str!("../prompts/v1/system.zh.txt"),
+            user: include_str!("../prompts/v1/user.zh.txt"),
+            retry: include_str!("../prompts/v1/retry.zh.txt"),
+        },
+        en: Prompt {
+            lang: PromptLang::En,
+            system: include_str!("../prompts/v1/system.en.txt"),
+            user: include_str!("../prompts/v1/user.en.txt"),
+            retry: include_str!("../prompts/v1/retry.en.txt"),
+        },
+    },
+    PromptSet {
+        version: "v2",
+        zh: Prompt {
+            lang: PromptLang::Zh,
+            system: include_str!("../prompts/v2/system.zh.txt"),
+            user: include_str!("../prompts/v2/user.zh.txt"),
+            retry: include_str!("../prompts/v2/retry.zh.txt"),
+        },
+        en: Prompt {
+            lang: PromptLang::En,
+            system: include_str!("../prompts/v2/system.en.txt"),
+            user: include_str!("../prompts/v2/user.en.txt"),
+            retry: include_str!("../prompts/v2/retry.en.txt"),
+        },
+    },
+];
+
+/// One version of the prompts: a Chinese and an English prompt.
+#[derive(Debug)]
+pub struct PromptSet {
+    pub version: &'static str,
+    pub zh: Prompt,
+    pub en: Prompt,
+}
+
+impl PromptSet {
+    /// The newest version.
+    pub fn latest() -> &'static PromptSet {
+        PromptSet::get(PROMPT_VERSION).unwrap_or(&PROMPT_SETS[PROMPT_SETS.len() - 1])
+    }
+
+    /// The set of a version (`v1`, `v2`, …).
+    pub fn get(version: &str) -> Option<&'static PromptSet> {
+        PROMPT_SETS.iter().find(|s| s.version == version)
+    }
+
+    /// The versions there are.
+    pub fn versions() -> Vec<&'static str> {
+        PROMPT_SETS.iter().map(|s| s.version).collect()
+    }
+
+    /// The prompt of a language.
+    pub fn prompt(&self, lang: PromptLang) -> Prompt {
+        match lang {
+            PromptLang::Zh => self.zh,
+            PromptLang::En => self.en,
+        }
+    }
+
+    /// sha256 (hex) of the whole set (both languages).
+    pub fn sha256(&self) -> String {
+        let mut h = Sha256::new();
+        for p in [&self.zh, &self.en] {
+            h.update(p.sha256().as_bytes());
+        }
+        hex(&h.finalize())
+    }
+}
 
 /// Which prompt a post gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -90,21 +167,9 @@ pub struct RenderedPost {
 }
 
 impl Prompt {
+    /// The newest version's prompt of a language.
     pub fn get(lang: PromptLang) -> Prompt {
-        match lang {
-            PromptLang::Zh => Prompt {
-                lang,
-                system: SYSTEM_ZH,
-                user: USER_ZH,
-                retry: RETRY_ZH,
-            },
-            PromptLang::En => Prompt {
-                lang,
-                system: SYSTEM_EN,
-                user: USER_EN,
-                retry: RETRY_EN,
-            },
-        }
+        PromptSet::latest().prompt(lang)
     }
 
     /// sha256 (hex) of this language's prompt files.
@@ -184,13 +249,9 @@ impl Prompt {
     }
 }
 
-/// sha256 (hex) of the whole prompt set (both languages).
+/// sha256 (hex) of the newest prompt set (both languages).
 pub fn prompt_set_sha256() -> String {
-    let mut h = Sha256::new();
-    for lang in [PromptLang::Zh, PromptLang::En] {
-        h.update(Prompt::get(lang).sha256().as_bytes());
-    }
-    hex(&h.finalize())
+    PromptSet::latest().sha256()
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -266,10 +327,37 @@ mod tests {
         assert_ne!(zh, en);
         assert_eq!(zh, Prompt::get(PromptLang::Zh).sha256());
         assert_eq!(prompt_set_sha256().len(), 64);
-        let every_key_in_prompt = crate::schema::DIMENSIONS.iter().all(|d| {
-            Prompt::get(PromptLang::En).system.contains(d.id)
-                && Prompt::get(PromptLang::Zh).system.contains(d.id)
-        });
-        assert!(every_key_in_prompt);
+        for set in PROMPT_SETS {
+            let every_key_in_prompt = crate::schema::DIMENSIONS
+                .iter()
+                .all(|d| set.en.system.contains(d.id) && set.zh.system.contains(d.id));
+            assert!(every_key_in_prompt, "{}", set.version);
+            for lang in [PromptLang::Zh, PromptLang::En] {
+                assert_eq!(set.prompt(lang).lang, lang);
+            }
+        }
+        // Versions differ in hash; the newest is the default.
+        let v1 = PromptSet::get("v1").unwrap();
+        assert_ne!(v1.sha256(), PromptSet::latest().sha256());
+        assert_eq!(PromptSet::latest().version, PROMPT_VERSION);
+        assert!(PromptSet::get("v0").is_none());
+        assert_eq!(PromptSet::versions(), vec!["v1", "v2"]);
+    }
+
+    #[test]
+    fn examples_in_the_prompts_parse_and_are_not_all_zero() {
+        // Every JSON line of v2's worked examples is a valid answer, and they span the scale,
+        // so the model is not shown a single all-zero template.
+        for lang in [PromptLang::Zh, PromptLang::En] {
+            let system = PromptSet::get("v2").unwrap().prompt(lang).system;
+            let answers: Vec<_> = system
+                .lines()
+                .filter(|l| l.starts_with('{'))
+                .map(|l| crate::parse::parse_answer(l).expect(l).scores.values)
+                .collect();
+            assert_eq!(answers.len(), 3, "{lang:?}");
+            assert!(answers.iter().any(|v| v.iter().all(|&x| x == 0)));
+            assert!(answers.iter().filter(|v| v.iter().any(|&x| x >= 3)).count() >= 2);
+        }
     }
 }

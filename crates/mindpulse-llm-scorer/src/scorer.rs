@@ -6,7 +6,7 @@
 use crate::local::{FastReply, LocalBackend};
 use crate::openai::{BackendError, ChatReply, OpenAiBackend};
 use crate::parse::{parse_answer, ParseError, Parsed};
-use crate::prompt::{Message, Prompt, PromptLang};
+use crate::prompt::{Message, PromptLang, PromptSet};
 use crate::schema::Scores;
 use serde::Serialize;
 use std::sync::Arc;
@@ -103,22 +103,32 @@ pub struct Scorer {
     pub mode: Mode,
     /// Retries after an unusable answer.
     pub parse_retries: u32,
+    /// The prompt version posts are scored with.
+    pub prompts: &'static PromptSet,
 }
 
 impl Scorer {
+    /// A scorer with the newest prompts.
     pub fn new(engine: Engine, mode: Mode, parse_retries: u32) -> Scorer {
         Scorer {
             engine,
             mode,
             parse_retries,
+            prompts: PromptSet::latest(),
         }
+    }
+
+    /// The same scorer with another prompt version.
+    pub fn with_prompts(mut self, prompts: &'static PromptSet) -> Scorer {
+        self.prompts = prompts;
+        self
     }
 
     /// Scores one post.
     pub async fn score(&self, post: &PostInput) -> Outcome {
         let started = Instant::now();
         let lang = PromptLang::for_post(post.lang.as_deref(), &post.text);
-        let prompt = Prompt::get(lang);
+        let prompt = self.prompts.prompt(lang);
         let rendered = prompt.render(&post.text, &post.topics);
         let mut outcome = Outcome {
             lang,

@@ -6,8 +6,8 @@
 
 use mindpulse_llm_scorer::pipeline::{run_version, score_store, RunSpec};
 use mindpulse_llm_scorer::{
-    BackendError, Engine, Failure, Mode, OpenAiBackend, OpenAiConfig, PostInput, ResponseFormat,
-    Scorer,
+    BackendError, Engine, Failure, Mode, OpenAiBackend, OpenAiConfig, PostInput, PromptSet,
+    ResponseFormat, Scorer,
 };
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -515,7 +515,7 @@ mod store {
         assert_eq!(run.model_id.as_deref(), Some("fault-model"));
         assert_eq!(
             run.version.as_deref(),
-            Some(run_version(Mode::Generate, "openai").as_str())
+            Some(run_version(PromptSet::latest(), Mode::Generate, "openai").as_str())
         );
         let params: Value = serde_json::from_str(run.params.as_deref().unwrap()).unwrap();
         assert_eq!(params["prompt_sha256"]["zh"].as_str().unwrap().len(), 64);
@@ -565,7 +565,10 @@ mod store {
         assert!(err.to_string().contains("run again to continue"), "{err}");
         assert_eq!(
             store
-                .llm_unscored_count("other-model", &run_version(Mode::Generate, "openai"))
+                .unscored_count(
+                    "other-model",
+                    &run_version(PromptSet::latest(), Mode::Generate, "openai")
+                )
                 .await
                 .unwrap(),
             4

@@ -119,6 +119,10 @@ fn llm_flags_are_checked_before_any_work() {
         "{}",
         text(&o.stderr)
     );
+    let o = env.run(&["score", "--scorer", "llm", "--prompt-version", "v9"]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("v9") && err.contains("v1, v2"), "{err}");
     std::fs::write(env.path("x.tsv"), "text\tlabel\nhello\t1\n").unwrap();
     let o = env.run(&[
         "eval", "--scorer", "llm", "--task", "weather", "--data", "x.tsv",
@@ -156,7 +160,7 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
     let Some((python, model)) = requirements() else {
         return;
     };
-    let server = LlamaServer::start(&python, &model, MODEL, 2, 2048, Duration::from_secs(240))
+    let server = LlamaServer::start(&python, &model, MODEL, 2, 4096, Duration::from_secs(240))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let env = Env::new();
@@ -215,7 +219,7 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
         "{runs}"
     );
 
-    // Eval on a tiny labeled set (thresholds chosen in-sample: there is no val.tsv beside it).
+    // Eval on a tiny labeled set (no val.tsv beside it: thresholds by two-fold cross-fitting).
     let tsv = "text\tlabel\nI feel hopeless and worthless every day, I want to disappear.\tyes\n\
                Great game last night, what a finish!\tno\n\
                Nothing matters anymore, I cry all the time.\tyes\n\
@@ -227,18 +231,28 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
     let out = ok(&env.run(&args));
     let v: serde_json::Value =
         serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(v["n"], 4);
+    let r = &v["report"];
+    assert_eq!(r["n"], 4);
     assert_eq!(v["task"], "imhi_dr");
     assert_eq!(v["dimension"], "F30_F39");
-    for k in ["accuracy", "macro_f1", "weighted_f1", "balanced_accuracy"] {
-        let x = v[k].as_f64().unwrap_or(-1.0);
+    for k in [
+        "accuracy",
+        "macro_f1",
+        "weighted_f1",
+        "balanced_accuracy",
+        "value",
+    ] {
+        let x = r[k].as_f64().unwrap_or(-1.0);
         assert!((0.0..=1.0).contains(&x), "{k}: {x}");
     }
-    assert_eq!(v["per_class"].as_array().unwrap().len(), 2);
-    assert_eq!(v["confusion"]["matrix"].as_array().unwrap().len(), 2);
+    // The heads' report: the same headline metric as the depression head.
+    assert_eq!(v["metric"], "weighted F1");
+    assert_eq!(r["per_class"].as_array().unwrap().len(), 2);
+    assert_eq!(r["confusion"].as_array().unwrap().len(), 2);
     assert!(v["threshold_source"]
         .as_str()
         .unwrap()
-        .contains("in-sample"));
+        .contains("cross-fitting"));
+    assert_eq!(v["prompt_version"], "v2");
     drop(server);
 }

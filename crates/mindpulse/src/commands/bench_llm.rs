@@ -1,12 +1,13 @@
 //! `mindpulse bench llm`: the LLM scorer through the local backend and a llama.cpp server.
 //!
 //! The same GGUF file, the same prompts and the same posts (the bundled sample, cycled to
-//! `--posts`) go through (a) the local backend in generate mode, (b) the llama.cpp server
-//! (`python -m llama_cpp.server` from the venv `scripts/setup_llama_server.sh` makes) with the
-//! same thread count, one request at a time and no output constraint, so both runtimes do
-//! the same work, and (c) the local backend in fast mode. Prints posts/s and prompt tokens/s
-//! per row, the agreement of fast with generate mode and of the server with local, and
-//! the speed-ups.
+//! `--posts`) go through (a) the local backend in free generate mode, (b) the llama.cpp
+//! server (`python -m llama_cpp.server` from the venv `scripts/setup_llama_server.sh` makes)
+//! with the same thread count, one request at a time and no output constraint, so both
+//! runtimes do the same work, (c) the local backend in constrained generate mode (its
+//! default: skeleton written by the scorer, rationale by the model) and (d) in fast mode.
+//! Prints posts/s and prompt tokens/s per row, the agreement of fast with free generate
+//! mode and of the server with local, and the speed-ups.
 
 use crate::context::Context;
 use anyhow::Context as _;
@@ -188,6 +189,7 @@ pub async fn run(_ctx: &Context, args: BenchLlmArgs) -> anyhow::Result<ExitCode>
         threads,
         max_tokens: args.max_tokens as usize,
         max_context: 4096,
+        constrained: false,
     };
     let t0 = Instant::now();
     let local = tokio::task::spawn_blocking(move || LocalBackend::start(cfg))
@@ -233,8 +235,22 @@ pub async fn run(_ctx: &Context, args: BenchLlmArgs) -> anyhow::Result<ExitCode>
             }
         }
     }
+    drop(local);
+    let cfg = LocalConfig {
+        model_path: resolved.path.clone(),
+        threads,
+        max_tokens: args.max_tokens as usize,
+        max_context: 4096,
+        constrained: true,
+    };
+    let constrained = tokio::task::spawn_blocking(move || LocalBackend::start(cfg))
+        .await
+        .context("loading the model")??;
+    let constrained = Arc::new(Scorer::new(Engine::Local(constrained), Mode::Generate, 0));
+    eprintln!("  local, constrained generate mode …");
+    rows.push(run_scorer("local constrained", &constrained, &posts).await);
     if !args.no_fast {
-        let fast = match Arc::try_unwrap(local) {
+        let fast = match Arc::try_unwrap(constrained) {
             Ok(s) => Arc::new(Scorer::new(s.engine, Mode::Fast, 0)),
             Err(_) => anyhow::bail!("the local scorer is still in use"),
         };
@@ -255,8 +271,16 @@ pub async fn run(_ctx: &Context, args: BenchLlmArgs) -> anyhow::Result<ExitCode>
     if let (Some(g), Some(f)) = (find("local generate"), find("local fast")) {
         let (exact, near, n) = agreement(f, g);
         comparisons.push(json!({
-            "what": "fast vs generate (local)",
+            "what": "fast vs free generate (local)",
             "speedup": rate(f.posts_per_s(), g.posts_per_s()),
+            "agreement_exact": exact, "agreement_within_1": near, "posts_compared": n,
+        }));
+    }
+    if let (Some(g), Some(c)) = (find("local generate"), find("local constrained")) {
+        let (exact, near, n) = agreement(c, g);
+        comparisons.push(json!({
+            "what": "constrained vs free generate (local)",
+            "speedup": rate(c.posts_per_s(), g.posts_per_s()),
             "agreement_exact": exact, "agreement_within_1": near, "posts_compared": n,
         }));
     }

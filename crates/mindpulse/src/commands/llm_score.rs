@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use mindpulse_llm_scorer::eval::{self as llm_eval, Example, TaskMap};
 use mindpulse_llm_scorer::pipeline::{score_store, RunSpec};
 use mindpulse_llm_scorer::{
-    Engine, LocalBackend, LocalConfig, Mode, OpenAiBackend, OpenAiConfig, PostInput,
+    Engine, LocalBackend, LocalConfig, Mode, OpenAiBackend, OpenAiConfig, PostInput, PromptSet,
     ResponseFormat, Scorer,
 };
 use serde_json::{json, Value};
@@ -70,7 +70,9 @@ pub struct LlmArgs {
     /// Retries after an unusable answer (then the post is recorded as a parse failure).
     #[arg(long, default_value_t = 2)]
     pub parse_retries: u32,
-    /// OpenAI backend: how to ask for schema-constrained output.
+    /// How to constrain the answer. openai: how to ask the server for schema-constrained
+    /// output. local: anything but `none` writes the answer's skeleton (keys, values among
+    /// 0–5) and lets the model write only the rationale; `none` lets it write everything.
     #[arg(long, value_enum, default_value = "auto")]
     pub response_format: FormatArg,
     /// Fast mode (local backend): scores from next-token probabilities, no rationale.
@@ -91,6 +93,19 @@ pub struct LlmArgs {
     /// Eval: score at most this many rows of each file (a seeded random sample).
     #[arg(long)]
     pub llm_sample: Option<usize>,
+    /// Prompt version (default: the newest; older ones reproduce older runs).
+    #[arg(long, default_value = mindpulse_llm_scorer::PROMPT_VERSION)]
+    pub prompt_version: String,
+}
+
+/// The prompt set a version names, or an error listing the versions there are.
+fn prompt_set(version: &str) -> anyhow::Result<&'static PromptSet> {
+    PromptSet::get(version).with_context(|| {
+        format!(
+            "unknown --prompt-version {version:?}; there are {}",
+            PromptSet::versions().join(", ")
+        )
+    })
 }
 
 /// What a scorer was built from, for provenance and messages.
@@ -104,6 +119,7 @@ pub struct Built {
 
 /// Builds the scorer the flags describe (loads the local model, or checks the server).
 pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
+    let prompts = prompt_set(&args.prompt_version)?;
     let mode = if args.fast {
         Mode::Fast
     } else {
@@ -123,6 +139,7 @@ pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
                 threads: args.llm_threads,
                 max_tokens: args.max_tokens as usize,
                 max_context: 4096,
+                constrained: args.response_format != FormatArg::None,
             };
             let path = resolved.path.clone();
             let backend = tokio::task::spawn_blocking(move || LocalBackend::start(cfg))
@@ -134,15 +151,15 @@ pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
                 "decoding": "greedy",
                 "max_tokens": args.max_tokens,
                 "threads": backend.threads(),
+                "output": if backend.constrained() { "skeleton (keys written by the scorer, values argmax over 0-5, rationale generated)" } else { "free" },
                 "model_file": resolved.main_file.file_name().map(|f| f.to_string_lossy().to_string()),
                 "model_name": backend.model_name(),
             });
             Ok(Built {
-                scorer: Arc::new(Scorer::new(
-                    Engine::Local(backend),
-                    mode,
-                    args.parse_retries,
-                )),
+                scorer: Arc::new(
+                    Scorer::new(Engine::Local(backend), mode, args.parse_retries)
+                        .with_prompts(prompts),
+                ),
                 backend: "local",
                 model_id: resolved.id,
                 model_sha256: Some(resolved.sha256),
@@ -186,11 +203,10 @@ pub async fn build(args: &LlmArgs) -> anyhow::Result<Built> {
                 params["server_models"] = json!(models);
             }
             Ok(Built {
-                scorer: Arc::new(Scorer::new(
-                    Engine::OpenAi(backend),
-                    mode,
-                    args.parse_retries,
-                )),
+                scorer: Arc::new(
+                    Scorer::new(Engine::OpenAi(backend), mode, args.parse_retries)
+                        .with_prompts(prompts),
+                ),
                 backend: "openai",
                 model_id: model,
                 model_sha256: None,
@@ -255,13 +271,15 @@ pub async fn score(ctx: &Context, args: ScoreArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Scores examples, in pages; None where the answer was unusable. Stops on a backend error.
+/// The score is the integer answer in generate mode and the expected value over 0–5 in
+/// fast mode (see [`llm_eval`]).
 async fn score_examples(
     scorer: &Arc<Scorer>,
     examples: &[Example],
     dimension: &str,
     show_progress: bool,
     what: &str,
-) -> anyhow::Result<(Vec<Option<u8>>, u64)> {
+) -> anyhow::Result<(Vec<Option<f32>>, u64)> {
     let idx = mindpulse_llm_scorer::schema::index_of(dimension)
         .with_context(|| format!("unknown dimension {dimension}"))?;
     let pb = crate::progress::bar(show_progress, None, what);
@@ -279,7 +297,10 @@ async fn score_examples(
             .collect();
         for o in scorer.score_all(inputs).await {
             match &o.result {
-                Ok(p) => out.push(Some(p.scores.values[idx])),
+                Ok(p) => out.push(Some(match &o.fast {
+                    Some(f) => f.expected[idx],
+                    None => f32::from(p.scores.values[idx]),
+                })),
                 Err(mindpulse_llm_scorer::Failure::Backend(e)) if !e.is_per_request() => {
                     pb.finish_and_clear();
                     return Err(anyhow::anyhow!(e.clone())).context("the LLM backend failed");
@@ -324,12 +345,16 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .context("--data FILE.tsv is needed (a labeled `text<TAB>label` file)")?;
     let task = task_for(&args, &data)?;
+    let spec = task
+        .spec()
+        .with_context(|| format!("task {} has no spec (a bug)", task.task))?;
     let sample = args.llm.llm_sample;
     let examples = llm_eval::sample(llm_eval::read_tsv(&data, task)?, sample, 20251122);
     if examples.is_empty() {
         bail!("{}: no rows", data.display());
     }
-    // Thresholds come from the validation split: --tune-data, else val.tsv next to --data.
+    // Thresholds come from a tuning split: --tune-data, else val.tsv next to --data; with
+    // neither, two-fold cross-fitting on --data.
     let sibling_val = data.with_file_name("val.tsv");
     let tune_path = match &args.llm.tune_data {
         Some(p) => Some(p.clone()),
@@ -349,7 +374,8 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
         "scoring (eval)",
     )
     .await?;
-    let (thresholds, threshold_source, tune_n) = match &tune_path {
+    let flat: Vec<f32> = scores.iter().map(|s| s.unwrap_or(0.0)).collect();
+    let (pred, thresholds, threshold_source, tune_n) = match &tune_path {
         Some(p) => {
             let tune = llm_eval::sample(llm_eval::read_tsv(p, task)?, sample, 20251122);
             let (ts, _) = score_examples(
@@ -361,37 +387,43 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
             )
             .await?;
             let t_truth: Vec<usize> = tune.iter().map(|e| e.label).collect();
-            let t_scores: Vec<u8> = ts.iter().map(|s| s.unwrap_or(0)).collect();
+            let t_scores: Vec<f32> = ts.iter().map(|s| s.unwrap_or(0.0)).collect();
+            let t = llm_eval::choose_thresholds(task, spec, &t_scores, &t_truth);
             (
-                llm_eval::choose_thresholds(task.labels.len(), &t_scores, &t_truth),
+                llm_eval::predict(&t, &scores),
+                json!(t),
                 p.display().to_string(),
                 tune.len(),
             )
         }
         None => {
-            tracing::warn!("no validation split next to --data: thresholds are chosen on --data itself (in-sample)");
-            let s: Vec<u8> = scores.iter().map(|s| s.unwrap_or(0)).collect();
+            let (pred, [even, odd]) = llm_eval::cross_fit(task, spec, &flat, &truth);
             (
-                llm_eval::choose_thresholds(task.labels.len(), &s, &truth),
-                format!("{} (in-sample)", data.display()),
+                pred,
+                json!({"from_even_rows": even, "from_odd_rows": odd}),
+                format!("{} (two-fold cross-fitting)", data.display()),
                 examples.len(),
             )
         }
     };
-    let m = llm_eval::evaluate(task, &thresholds, &scores, &truth);
+    let m = llm_eval::evaluate(task, spec, &pred, &truth);
+    let concordance = llm_eval::concordance(&flat, &truth);
+    let score_kind = match built.scorer.mode {
+        Mode::Fast => "expected value over 0-5",
+        Mode::Generate => "integer answer 0-5",
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let report = json!({
         "scorer": "llm",
         "task": task.task,
         "dimension": task.dimension,
         "data": data.display().to_string(),
-        "n": m.n,
-        "accuracy": m.accuracy,
-        "macro_f1": m.macro_f1,
-        "weighted_f1": m.weighted_f1,
-        "balanced_accuracy": m.balanced_accuracy,
-        "per_class": m.per_class,
-        "confusion": m.confusion,
+        "report": m,
+        "metric": m.metric.label(),
+        "value": m.value,
+        "published": spec.published,
+        "score": score_kind,
+        "concordance": concordance,
         "thresholds": thresholds,
         "threshold_source": threshold_source,
         "tune_n": tune_n,
@@ -400,8 +432,8 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
         "model": built.model_id,
         "model_sha256": built.model_sha256,
         "mode": built.scorer.mode.as_str(),
-        "prompt_version": mindpulse_llm_scorer::PROMPT_VERSION,
-        "prompt_set_sha256": mindpulse_llm_scorer::prompt::prompt_set_sha256(),
+        "prompt_version": built.scorer.prompts.version,
+        "prompt_set_sha256": built.scorer.prompts.sha256(),
         "sample": sample,
         "elapsed_s": elapsed,
     });
@@ -410,43 +442,32 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "eval llm on {} ({}): {} → {:?} (thresholds {:?}, chosen on {})",
-        task.task,
-        data.display(),
-        task.dimension,
-        task.labels,
-        thresholds,
-        report["threshold_source"].as_str().unwrap_or("")
+        "eval llm: {} → {:?}, thresholds {} chosen on {} ({} rows)",
+        task.dimension, task.labels, thresholds, threshold_source, tune_n
     );
     println!(
-        "  model {} ({} backend, {} mode), {} rows, {} unusable answers, {:.1} s",
+        "model {} ({} backend, {} mode, prompt {}), {} unusable answers, {:.1} s",
         built.model_id,
         built.backend,
         built.scorer.mode.as_str(),
-        m.n,
+        built.scorer.prompts.version,
         failures,
         elapsed
     );
-    println!(
-        "  n {}  accuracy {:.4}  macro_f1 {:.4}  weighted_f1 {:.4}  balanced_accuracy {:.4}",
-        m.n, m.accuracy, m.macro_f1, m.weighted_f1, m.balanced_accuracy
-    );
-    println!(
-        "  {:<14} {:>9} {:>9} {:>9} {:>8}",
-        "class", "precision", "recall", "f1", "support"
-    );
-    for c in &m.per_class {
+    match concordance {
+        Some(c) => println!(
+            "concordance {c:.4} (threshold-free; ROC AUC for two labels; score = {score_kind})"
+        ),
+        None => println!("concordance undefined (every row has the same label)"),
+    }
+    if let Some(p) = spec.published {
         println!(
-            "  {:<14} {:>9.4} {:>9.4} {:>9.4} {:>8}",
-            c.label, c.precision, c.recall, c.f1, c.support
+            "published ({}): {:.4} — {}",
+            m.metric.label(),
+            p,
+            spec.published_by
         );
     }
-    println!(
-        "  confusion (rows true, columns predicted): {:?}",
-        m.confusion.labels
-    );
-    for (label, row) in m.confusion.labels.iter().zip(&m.confusion.matrix) {
-        println!("  {label:<14} {row:?}");
-    }
+    print!("{}", mindpulse_heads::metrics::render(&m));
     Ok(ExitCode::SUCCESS)
 }
