@@ -247,6 +247,12 @@ impl<'a> Worker<'a> {
             self.llm.session()
         };
         let rest = &tokens[common..];
+        tracing::debug!(
+            reused = common,
+            prefix = prefix.len(),
+            computed = rest.len(),
+            "prompt prefix reuse"
+        );
         let logits = session.feed(rest)?;
         Ok((session, logits, rest.len() as u64))
     }
