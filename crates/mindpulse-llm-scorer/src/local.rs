@@ -199,6 +199,14 @@ struct Worker<'a> {
     max_tokens: usize,
 }
 
+/// The OpenAI `finish_reason` for how generation stopped.
+fn finish_reason(stop: mindpulse_llm::StopReason) -> &'static str {
+    match stop {
+        mindpulse_llm::StopReason::Eos | mindpulse_llm::StopReason::StopString => "stop",
+        mindpulse_llm::StopReason::MaxTokens | mindpulse_llm::StopReason::ContextFull => "length",
+    }
+}
+
 fn to_chat(messages: &[Message]) -> Vec<ChatMessage> {
     messages
         .iter()
@@ -282,16 +290,7 @@ impl<'a> Worker<'a> {
             prompt_tokens: Some(tokens.len() as u64),
             completion_tokens: Some(g.tokens.len() as u64),
             model: Some(self.llm.name().to_string()),
-            finish_reason: Some(
-                match g.stop_reason {
-                    mindpulse_llm::StopReason::Eos | mindpulse_llm::StopReason::StopString => {
-                        "stop"
-                    }
-                    mindpulse_llm::StopReason::MaxTokens
-                    | mindpulse_llm::StopReason::ContextFull => "length",
-                }
-                .to_string(),
-            ),
+            finish_reason: Some(finish_reason(g.stop_reason).to_string()),
             attempts: 1,
         })
     }
@@ -333,16 +332,7 @@ impl<'a> Worker<'a> {
             prompt_tokens: Some(reply.prompt_tokens),
             completion_tokens: Some(N_DIMENSIONS as u64 + g.tokens.len() as u64),
             model: Some(self.llm.name().to_string()),
-            finish_reason: Some(
-                match g.stop_reason {
-                    mindpulse_llm::StopReason::Eos | mindpulse_llm::StopReason::StopString => {
-                        "stop"
-                    }
-                    mindpulse_llm::StopReason::MaxTokens
-                    | mindpulse_llm::StopReason::ContextFull => "length",
-                }
-                .to_string(),
-            ),
+            finish_reason: Some(finish_reason(g.stop_reason).to_string()),
             attempts: 1,
         })
     }

@@ -23,39 +23,29 @@ pub const PROMPT_VERSION: &str = "v2";
 /// Longest post text sent, in characters (longer posts are cut and flagged).
 pub const MAX_POST_CHARS: usize = 1500;
 
+/// The prompt set embedded from `prompts/<version>/`.
+macro_rules! prompt_set {
+    ($v:literal) => {
+        PromptSet {
+            version: $v,
+            zh: Prompt {
+                lang: PromptLang::Zh,
+                system: include_str!(concat!("../prompts/", $v, "/system.zh.txt")),
+                user: include_str!(concat!("../prompts/", $v, "/user.zh.txt")),
+                retry: include_str!(concat!("../prompts/", $v, "/retry.zh.txt")),
+            },
+            en: Prompt {
+                lang: PromptLang::En,
+                system: include_str!(concat!("../prompts/", $v, "/system.en.txt")),
+                user: include_str!(concat!("../prompts/", $v, "/user.en.txt")),
+                retry: include_str!(concat!("../prompts/", $v, "/retry.en.txt")),
+            },
+        }
+    };
+}
+
 /// Every prompt version, oldest first.
-pub static PROMPT_SETS: &[PromptSet] = &[
-    PromptSet {
-        version: "v1",
-        zh: Prompt {
-            lang: PromptLang::Zh,
-            system: include_str!("../prompts/v1/system.zh.txt"),
-            user: include_str!("../prompts/v1/user.zh.txt"),
-            retry: include_str!("../prompts/v1/retry.zh.txt"),
-        },
-        en: Prompt {
-            lang: PromptLang::En,
-            system: include_str!("../prompts/v1/system.en.txt"),
-            user: include_str!("../prompts/v1/user.en.txt"),
-            retry: include_str!("../prompts/v1/retry.en.txt"),
-        },
-    },
-    PromptSet {
-        version: "v2",
-        zh: Prompt {
-            lang: PromptLang::Zh,
-            system: include_str!("../prompts/v2/system.zh.txt"),
-            user: include_str!("../prompts/v2/user.zh.txt"),
-            retry: include_str!("../prompts/v2/retry.zh.txt"),
-        },
-        en: Prompt {
-            lang: PromptLang::En,
-            system: include_str!("../prompts/v2/system.en.txt"),
-            user: include_str!("../prompts/v2/user.en.txt"),
-            retry: include_str!("../prompts/v2/retry.en.txt"),
-        },
-    },
-];
+pub static PROMPT_SETS: &[PromptSet] = &[prompt_set!("v1"), prompt_set!("v2")];
 
 /// One version of the prompts: a Chinese and an English prompt.
 #[derive(Debug)]

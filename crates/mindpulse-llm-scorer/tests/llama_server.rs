@@ -49,6 +49,22 @@ fn python() -> Option<PathBuf> {
     }
 }
 
+/// The local backend on `model`, 2 threads, a 4,096-token context.
+async fn start_local(model: PathBuf, max_tokens: usize, constrained: bool) -> LocalBackend {
+    tokio::task::spawn_blocking(move || {
+        LocalBackend::start(LocalConfig {
+            model_path: model,
+            threads: 2,
+            max_tokens,
+            max_context: 4096,
+            constrained,
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn posts() -> Vec<PostInput> {
     vec![
         PostInput {
@@ -124,18 +140,7 @@ async fn local_backend_generate_and_fast_mode_are_deterministic() {
     let Some(model) = model() else {
         return;
     };
-    let backend = tokio::task::spawn_blocking(move || {
-        LocalBackend::start(LocalConfig {
-            model_path: model,
-            threads: 2,
-            max_tokens: 96,
-            max_context: 4096,
-            constrained: false,
-        })
-    })
-    .await
-    .unwrap()
-    .unwrap_or_else(|e| panic!("{e}"));
+    let backend = start_local(model, 96, false).await;
     let scorer = Arc::new(Scorer::new(Engine::Local(backend), Mode::Generate, 1));
     let two = || posts()[..2].to_vec();
     let a = scorer.score_all(two()).await;
@@ -186,18 +191,7 @@ async fn local_constrained_generation_always_parses_and_matches_fast_mode() {
     let Some(model) = model() else {
         return;
     };
-    let backend = tokio::task::spawn_blocking(move || {
-        LocalBackend::start(LocalConfig {
-            model_path: model,
-            threads: 2,
-            max_tokens: 48,
-            max_context: 4096,
-            constrained: true,
-        })
-    })
-    .await
-    .unwrap()
-    .unwrap_or_else(|e| panic!("{e}"));
+    let backend = start_local(model, 48, true).await;
     assert!(backend.constrained());
     // Even the 135M model, which does not finish a free answer in 96 tokens, gives a
     // complete, strictly valid answer with a rationale on the first attempt.

@@ -254,5 +254,27 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
         .unwrap()
         .contains("cross-fitting"));
     assert_eq!(v["prompt_version"], "v2");
+    // --tune-data naming --data itself is not tuned in-sample either.
+    let mut args = vec!["eval"];
+    args.extend(common);
+    args.extend([
+        "--task",
+        "depression",
+        "--data",
+        "dr.tsv",
+        "--tune-data",
+        "./dr.tsv",
+        "--json",
+    ]);
+    let out = ok(&env.run(&args));
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(
+        v["threshold_source"]
+            .as_str()
+            .unwrap()
+            .contains("cross-fitting"),
+        "{v}"
+    );
     drop(server);
 }

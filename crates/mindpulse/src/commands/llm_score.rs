@@ -356,7 +356,16 @@ pub async fn eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
     // Thresholds come from a tuning split: --tune-data, else val.tsv next to --data; with
     // neither, two-fold cross-fitting on --data.
     let sibling_val = data.with_file_name("val.tsv");
+    let same_file = |p: &Path| match (p.canonicalize(), data.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
     let tune_path = match &args.llm.tune_data {
+        // Thresholds tuned on the rows they label would flatter the model: cross-fit instead.
+        Some(p) if same_file(p) => {
+            tracing::warn!("--tune-data is --data itself: thresholds are cross-fitted instead");
+            None
+        }
         Some(p) => Some(p.clone()),
         None if data.file_name().is_some_and(|f| f != "val.tsv") && sibling_val.is_file() => {
             Some(sibling_val)
