@@ -106,16 +106,29 @@ impl PseudonymKey {
             fs::create_dir_all(dir).map_err(create_err)?;
         }
         let key = Self::generate()?;
-        match create_new_private(path) {
-            Ok(mut file) => {
-                let written = file
-                    .write_all(format!("{}\n", key.to_hex()).as_bytes())
-                    .and_then(|()| file.sync_all());
-                if let Err(source) = written {
-                    // Do not leave a half-written key behind for the next run to choke on.
-                    let _ = fs::remove_file(path);
-                    return Err(create_err(source));
-                }
+        // Write the key to a private file of its own, then link it into place: the link
+        // either creates `path` with the whole key in it or fails because another process
+        // got there first. No reader can see a half-written key, however long a writer is
+        // descheduled between creating and filling the file.
+        let tmp = path.with_file_name(format!(
+            ".{}.{}.tmp",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            &key.to_hex()[..16]
+        ));
+        let written = create_new_private(&tmp).and_then(|mut file| {
+            file.write_all(format!("{}\n", key.to_hex()).as_bytes())?;
+            file.sync_all()
+        });
+        if let Err(source) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(create_err(source));
+        }
+        let linked = fs::hard_link(&tmp, path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
                 tracing::info!(path = %path.display(), "created new pseudonym key file");
                 Ok((key, true))
             }
