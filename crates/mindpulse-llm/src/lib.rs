@@ -14,6 +14,7 @@
 //!
 //! Results are deterministic and do not depend on how a prompt is split into `feed` calls.
 
+mod attention;
 mod chat;
 pub mod gguf;
 mod matmul;
@@ -349,7 +350,11 @@ impl Llm {
     pub fn session(&self) -> Session<'_> {
         Session {
             llm: self,
-            cache: KvCache::new(self.model.cfg.n_layer),
+            cache: KvCache::new(
+                self.model.cfg.n_layer,
+                self.model.cfg.n_head_kv,
+                self.model.cfg.head_dim,
+            ),
             tokens: Vec::new(),
             fed_tokens: 0,
             fed_ms: 0.0,
@@ -433,7 +438,7 @@ impl<'a> Session<'a> {
 
     /// Rolls the cache back to its first `n_tokens` tokens (no-op when it holds fewer).
     pub fn truncate(&mut self, n_tokens: usize) {
-        self.cache.truncate(n_tokens, self.llm.model.cfg.kv_dim());
+        self.cache.truncate(n_tokens);
         self.tokens.truncate(n_tokens);
     }
 

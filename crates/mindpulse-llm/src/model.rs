@@ -7,9 +7,10 @@
 //! has q/k/v biases. The output projection is `output.weight`, or the token embeddings when
 //! they are tied.
 
+use crate::attention::{attention, Shape as AttnShape};
 use crate::gguf::{Gguf, TensorInfo};
 use crate::matmul::{matmul, Acts, QMatrix};
-use crate::quant::{axpy, dequantize_row, dot_f32, ActKind};
+use crate::quant::{dequantize_row, f32_to_f16, ActKind};
 use crate::LlmError;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -158,19 +159,27 @@ pub struct Model {
     simd: bool,
 }
 
-/// Per-layer keys and values of every position so far (`len` positions, `kv_dim` each).
+/// Keys and values of every position so far as IEEE halves (as llama.cpp keeps them: half
+/// the memory traffic of f32, which is what long-context decoding waits on), head-major:
+/// one stream per layer and KV head (`len` positions of `head_dim` each), so attention
+/// reads each head's keys contiguously.
 #[derive(Clone)]
 pub struct KvCache {
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
+    /// `[layer * n_head_kv + head]`.
+    k: Vec<Vec<u16>>,
+    v: Vec<Vec<u16>>,
+    n_head_kv: usize,
+    head_dim: usize,
     len: usize,
 }
 
 impl KvCache {
-    pub fn new(n_layer: usize) -> KvCache {
+    pub fn new(n_layer: usize, n_head_kv: usize, head_dim: usize) -> KvCache {
         KvCache {
-            k: vec![Vec::new(); n_layer],
-            v: vec![Vec::new(); n_layer],
+            k: vec![Vec::new(); n_layer * n_head_kv],
+            v: vec![Vec::new(); n_layer * n_head_kv],
+            n_head_kv,
+            head_dim,
             len: 0,
         }
     }
@@ -179,14 +188,38 @@ impl KvCache {
         self.len
     }
 
-    pub fn truncate(&mut self, n: usize, kv_dim: usize) {
+    pub fn truncate(&mut self, n: usize) {
         if n < self.len {
             for (k, v) in self.k.iter_mut().zip(&mut self.v) {
-                k.truncate(n * kv_dim);
-                v.truncate(n * kv_dim);
+                k.truncate(n * self.head_dim);
+                v.truncate(n * self.head_dim);
             }
             self.len = n;
         }
+    }
+
+    /// Appends the batch's keys and values (`m` rows of `n_head_kv * head_dim`) to layer `l`.
+    fn append(&mut self, l: usize, k: &[f32], v: &[f32]) {
+        let hd = self.head_dim;
+        for h in 0..self.n_head_kv {
+            let (kh, vh) = (
+                &mut self.k[l * self.n_head_kv + h],
+                &mut self.v[l * self.n_head_kv + h],
+            );
+            for (kr, vr) in k
+                .chunks_exact(self.n_head_kv * hd)
+                .zip(v.chunks_exact(self.n_head_kv * hd))
+            {
+                kh.extend(kr[h * hd..(h + 1) * hd].iter().map(|&x| f32_to_f16(x)));
+                vh.extend(vr[h * hd..(h + 1) * hd].iter().map(|&x| f32_to_f16(x)));
+            }
+        }
+    }
+
+    /// Layer `l`'s key and value streams, one per KV head.
+    fn layer(&self, l: usize) -> (&[Vec<u16>], &[Vec<u16>]) {
+        let r = l * self.n_head_kv..(l + 1) * self.n_head_kv;
+        (&self.k[r.clone()], &self.v[r])
     }
 }
 
@@ -245,19 +278,6 @@ fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
         for ((o, v), g) in or.iter_mut().zip(xr).zip(w) {
             *o = v * scale * g;
         }
-    }
-}
-
-fn softmax(x: &mut [f32]) {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0f32;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
-    for v in x.iter_mut() {
-        *v *= inv;
     }
 }
 
@@ -375,9 +395,9 @@ impl Model {
             add_bias(&mut v, layer.bv.as_deref());
             self.rope(&mut q, cfg.n_head, &cos, &sin);
             self.rope(&mut k, cfg.n_head_kv, &cos, &sin);
-            cache.k[li].extend_from_slice(&k);
-            cache.v[li].extend_from_slice(&v);
-            self.attention(&q, &cache.k[li], &cache.v[li], p0, &mut att);
+            cache.append(li, &k, &v);
+            let (kc, vc) = cache.layer(li);
+            attention(self.attn_shape(), &q, kc, vc, p0, &mut att, self.simd);
 
             let acts = Acts::quantize(layer.wo.ty.act_kind(), &att, qd);
             matmul(&layer.wo, data, &acts, m, &mut o);
@@ -428,6 +448,14 @@ impl Model {
         Some(logits)
     }
 
+    fn attn_shape(&self) -> AttnShape {
+        AttnShape {
+            n_head: self.cfg.n_head,
+            n_head_kv: self.cfg.n_head_kv,
+            head_dim: self.cfg.head_dim,
+        }
+    }
+
     fn rope(&self, x: &mut [f32], n_heads: usize, cos: &[f32], sin: &[f32]) {
         let cfg = &self.cfg;
         let hd = cfg.head_dim;
@@ -452,39 +480,6 @@ impl Model {
                     }
                 }
             }
-        }
-    }
-
-    /// Causal attention of the batch's queries (positions `p0..p0+m`) over the cache
-    /// (which already holds the batch's own keys and values).
-    fn attention(&self, q: &[f32], kc: &[f32], vc: &[f32], p0: usize, out: &mut [f32]) {
-        let cfg = &self.cfg;
-        let (hd, qd, kvd) = (cfg.head_dim, cfg.q_dim(), cfg.kv_dim());
-        let group = cfg.n_head / cfg.n_head_kv;
-        let scale = 1.0 / (hd as f32).sqrt();
-        let simd = self.simd;
-        let one_row = |(i, o): (usize, &mut [f32])| {
-            let n_ctx = p0 + i + 1;
-            let mut scores = vec![0f32; n_ctx];
-            for h in 0..cfg.n_head {
-                let kvh = h / group;
-                let qh = &q[i * qd + h * hd..i * qd + (h + 1) * hd];
-                for (j, s) in scores.iter_mut().enumerate() {
-                    let kj = &kc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd];
-                    *s = dot_f32(qh, kj, simd) * scale;
-                }
-                softmax(&mut scores);
-                let oh = &mut o[h * hd..(h + 1) * hd];
-                oh.fill(0.0);
-                for (j, &s) in scores.iter().enumerate() {
-                    axpy(oh, s, &vc[j * kvd + kvh * hd..j * kvd + (kvh + 1) * hd]);
-                }
-            }
-        };
-        if out.len() == qd {
-            one_row((0, out));
-        } else {
-            out.par_chunks_mut(qd).enumerate().for_each(one_row);
         }
     }
 }
@@ -533,11 +528,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn softmax_and_rms_norm() {
-        let mut x = vec![1.0f32, 2.0, 3.0];
-        softmax(&mut x);
-        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!(x[2] > x[1] && x[1] > x[0]);
+    fn rms_norm_scales_by_root_mean_square() {
         let mut out = vec![0f32; 2];
         rms_norm(&[3.0, 4.0], &[1.0, 2.0], 0.0, &mut out);
         let r = (12.5f32).sqrt();

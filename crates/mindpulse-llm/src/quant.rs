@@ -694,6 +694,10 @@ mod x86 {
     use super::{BlockQ8, BlockQ8K};
     use std::arch::x86_64::*;
 
+    /// How far ahead of the current weight block the kernels prefetch (the rows of a task
+    /// are contiguous, so this runs on into the next rows).
+    const PREFETCH_BYTES: usize = 2048;
+
     #[inline(always)]
     unsafe fn hsum_ps(v: __m256) -> f32 {
         let lo = _mm256_castps256_ps128(v);
@@ -748,6 +752,9 @@ mod x86 {
                 let mut off = [0f32; N];
                 let mut $p = w.as_ptr();
                 for b in 0..nb {
+                    // The weights stream from memory once per token; the loop is too long
+                    // for the out-of-order window to run far enough ahead on its own.
+                    _mm_prefetch::<_MM_HINT_T0>($p.add(PREFETCH_BYTES) as *const i8);
                     let $dw = f16($p);
                     let qx: __m256i = $decode;
                     let ax = if $signed {

@@ -278,3 +278,60 @@ async fn score_and_eval_through_a_real_llama_cpp_server() {
     );
     drop(server);
 }
+
+/// `bench llm` runs every row on the same posts (the real local runtime and a real
+/// llama.cpp server) and reports throughput both per post and per token.
+#[test]
+fn bench_llm_measures_local_and_server_on_the_same_posts() {
+    let Some((python, _)) = requirements() else {
+        return;
+    };
+    let env = Env::new();
+    let python = python.to_string_lossy().into_owned();
+    let o = env.run(&[
+        "bench",
+        "llm",
+        "--posts",
+        "2",
+        "--llm-model",
+        MODEL,
+        "--max-tokens",
+        "6",
+        "--threads",
+        "2",
+        "--python",
+        &python,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(ok(&o).trim()).expect("one JSON object");
+    let rows = v["rows"].as_array().expect("rows");
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "local generate",
+            "llama.cpp server",
+            "local constrained",
+            "local fast"
+        ]
+    );
+    for r in rows {
+        assert_eq!(r["posts"], 2, "{r}");
+        assert!(r["wall_s"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+        assert!(r["tokens_per_s"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+    }
+    // Same prompts through the same chat template: the same prompt token counts.
+    assert_eq!(rows[0]["prompt_tokens"], rows[1]["prompt_tokens"]);
+    // Free generation stops at the 6-token cap (a 135M model does not finish the JSON).
+    assert!(rows[0]["completion_tokens"]
+        .as_u64()
+        .is_some_and(|n| n <= 2 * 6 * 3));
+    // Constrained output always parses.
+    assert_eq!(rows[2]["parsed"], 2);
+    let comparisons = v["comparisons"].as_array().expect("comparisons");
+    assert_eq!(comparisons.len(), 3);
+    for c in comparisons {
+        assert!(c["speedup"].as_f64().is_some_and(|s| s > 0.0), "{c}");
+        assert!(c["speedup_tokens"].as_f64().is_some_and(|s| s > 0.0), "{c}");
+    }
+}
