@@ -698,6 +698,16 @@ mod x86 {
     /// are contiguous, so this runs on into the next rows).
     const PREFETCH_BYTES: usize = 2048;
 
+    /// Prefetches the cache lines of the block [`PREFETCH_BYTES`] ahead of one of `bytes`.
+    #[inline(always)]
+    unsafe fn prefetch_block(p: *const u8, bytes: usize) {
+        let mut o = 0;
+        while o < bytes {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH_BYTES + o) as *const i8);
+            o += 64;
+        }
+    }
+
     #[inline(always)]
     unsafe fn hsum_ps(v: __m256) -> f32 {
         let lo = _mm256_castps256_ps128(v);
@@ -754,7 +764,7 @@ mod x86 {
                 for b in 0..nb {
                     // The weights stream from memory once per token; the loop is too long
                     // for the out-of-order window to run far enough ahead on its own.
-                    _mm_prefetch::<_MM_HINT_T0>($p.add(PREFETCH_BYTES) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>($p.wrapping_add(PREFETCH_BYTES) as *const i8);
                     let $dw = f16($p);
                     let qx: __m256i = $decode;
                     let ax = if $signed {
@@ -842,6 +852,7 @@ mod x86 {
         let mut accm = [0f32; N];
         for b in 0..nb {
             let blk = w.as_ptr().add(b * 144);
+            prefetch_block(blk, 144);
             let dw = f16(blk);
             let dminw = f16(blk.add(2));
             let (sc, mn) = super::scales_mins_k4(std::slice::from_raw_parts(blk.add(4), 12));
@@ -891,6 +902,7 @@ mod x86 {
         let mut corr = [0f32; N];
         for b in 0..nb {
             let blk = w.as_ptr().add(b * 210);
+            prefetch_block(blk, 210);
             let dw = f16(blk.add(208));
             let sc = std::slice::from_raw_parts(blk.add(192), 16);
             // Σ (q - 32)·a = Σ q·a - 32 Σ_k sc_k · bsum_k (the groups of 16 share a scale).
