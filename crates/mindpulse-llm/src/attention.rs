@@ -6,7 +6,9 @@
 //! accumulates the weighted values, so each key and value row is read once per tile instead
 //! of once per query head and row, and no score row as long as the context is ever stored.
 //!
-//! Keys and values are IEEE halves (see the KV cache); the kernels widen them as they load.
+//! Keys and values are IEEE halves (see the KV cache); each block of them is widened to f32
+//! once per task, and the query heads of a row are scored and accumulated two at a time, so
+//! each loaded key or value feeds two FMAs.
 //!
 //! Prefill splits the work over KV heads × row tiles; decoding (a few rows) also splits the
 //! key range, and the partial results are merged exactly (log-sum-exp). The split depends
@@ -33,6 +35,8 @@ impl Shape {
     }
 }
 
+/// Query vectors scored and accumulated together (they share every key and value load).
+const PAIR: usize = 2;
 /// Batch rows per task when the batch is large (prefill).
 const ROW_TILE: usize = 16;
 /// Keys scored and folded into the softmax at a time.
@@ -57,6 +61,47 @@ struct Partial {
     max: Vec<f32>,
     sum: Vec<f32>,
     out: Vec<f32>,
+}
+
+impl Partial {
+    fn new(n_vec: usize, hd: usize) -> Partial {
+        Partial {
+            max: vec![f32::NEG_INFINITY; n_vec],
+            sum: vec![0.0; n_vec],
+            out: vec![0.0; n_vec * hd],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.max.fill(f32::NEG_INFINITY);
+        self.sum.fill(0.0);
+        self.out.fill(0.0);
+    }
+
+    /// Folds another state of vector `from` into this state's vector `to`: the log-sum-exp
+    /// merge. Folding into an empty state copies, so merging the same [`KEY_SPLIT`] chunks in
+    /// the same order gives the same bits however the chunks were spread over tasks.
+    fn fold(&mut self, to: usize, other: &Partial, from: usize, hd: usize) {
+        let (m, l) = (other.max[from], other.sum[from]);
+        let o = &other.out[from * hd..(from + 1) * hd];
+        let dst = &mut self.out[to * hd..(to + 1) * hd];
+        if l == 0.0 {
+            return;
+        }
+        if self.sum[to] == 0.0 {
+            self.max[to] = m;
+            self.sum[to] = l;
+            dst.copy_from_slice(o);
+            return;
+        }
+        let new_max = self.max[to].max(m);
+        let (a, b) = ((self.max[to] - new_max).exp(), (m - new_max).exp());
+        self.sum[to] = self.sum[to] * a + l * b;
+        for (d, &x) in dst.iter_mut().zip(o) {
+            *d = *d * a + x * b;
+        }
+        self.max[to] = new_max;
+    }
 }
 
 /// Attention of `q` (`m` rows of `n_head * head_dim`, positions `p0..p0 + m`) over the
@@ -88,42 +133,19 @@ pub fn attention(
             .collect()
     };
 
-    // Merge the key splits of each query vector and normalize.
+    // Fold the key chunks of each query vector in key order, then normalize.
     let group = shape.group();
-    out.fill(0.0);
-    let mut best = vec![f32::NEG_INFINITY; m * shape.n_head];
+    let mut all = Partial::new(m * shape.n_head, hd);
     for (t, p) in tasks.iter().zip(&partials) {
-        for (local, (&mx, &s)) in p.max.iter().zip(&p.sum).enumerate() {
-            if s > 0.0 {
-                let (r, g) = (t.rows.start + local / group, local % group);
-                let slot = r * shape.n_head + t.kv_head * group + g;
-                best[slot] = best[slot].max(mx);
-            }
-        }
-    }
-    let mut total = vec![0f32; m * shape.n_head];
-    for (t, p) in tasks.iter().zip(&partials) {
-        for (local, (&mx, &s)) in p.max.iter().zip(&p.sum).enumerate() {
-            if s == 0.0 {
-                continue;
-            }
+        for local in 0..p.sum.len() {
             let (r, g) = (t.rows.start + local / group, local % group);
-            let h = t.kv_head * group + g;
-            let slot = r * shape.n_head + h;
-            let w = (mx - best[slot]).exp();
-            total[slot] += s * w;
-            let dst = &mut out[r * qd + h * hd..r * qd + (h + 1) * hd];
-            for (d, &o) in dst.iter_mut().zip(&p.out[local * hd..(local + 1) * hd]) {
-                *d += o * w;
-            }
+            all.fold(r * shape.n_head + t.kv_head * group + g, p, local, hd);
         }
     }
-    for (slot, &t) in total.iter().enumerate() {
-        if t > 0.0 {
-            let inv = 1.0 / t;
-            for d in &mut out[slot * hd..(slot + 1) * hd] {
-                *d *= inv;
-            }
+    for (slot, (o, &l)) in out.chunks_exact_mut(hd).zip(&all.sum).enumerate() {
+        let inv = if l > 0.0 { 1.0 / l } else { 0.0 };
+        for (d, &x) in o.iter_mut().zip(&all.out[slot * hd..(slot + 1) * hd]) {
+            *d = x * inv;
         }
     }
 }
@@ -167,16 +189,21 @@ fn run_task(
     let (hd, qd, group) = (shape.head_dim, shape.q_dim(), shape.group());
     let scale = 1.0 / (hd as f32).sqrt();
     let n_vec = task.rows.len() * group;
-    let mut part = Partial {
-        max: vec![f32::NEG_INFINITY; n_vec],
-        sum: vec![0.0; n_vec],
-        out: vec![0.0; n_vec * hd],
-    };
-    let mut scores = [0f32; KEY_BLOCK];
+    // `part` folds the task's [`KEY_SPLIT`] chunks in order; `chunk` is the online softmax
+    // within the current one.
+    let mut part = Partial::new(n_vec, hd);
+    let mut chunk = Partial::new(n_vec, hd);
     let (kh, vh) = (&kc[task.kv_head], &vc[task.kv_head]);
+    // The block's keys and values widened to f32 once, for every query vector of the task.
+    let mut keys = vec![0f32; KEY_BLOCK * hd];
+    let mut values = vec![0f32; KEY_BLOCK * hd];
+    let mut scores = [0f32; PAIR * KEY_BLOCK];
     let mut b0 = task.keys.start;
     while b0 < task.keys.end {
         let b1 = (b0 + KEY_BLOCK).min(task.keys.end);
+        let nb = b1 - b0;
+        kernels::widen(&kh[b0 * hd..b1 * hd], &mut keys[..nb * hd], simd);
+        kernels::widen(&vh[b0 * hd..b1 * hd], &mut values[..nb * hd], simd);
         for (ri, r) in task.rows.clone().enumerate() {
             // Causal mask: row r (position p0 + r) sees keys 0..=p0 + r.
             let end = b1.min(p0 + r + 1);
@@ -184,27 +211,38 @@ fn run_task(
                 continue;
             }
             let n = end - b0;
-            let keys = &kh[b0 * hd..end * hd];
-            let values = &vh[b0 * hd..end * hd];
-            for g in 0..group {
-                let h = task.kv_head * group + g;
-                let qv = &q[r * qd + h * hd..r * qd + (h + 1) * hd];
-                let v = ri * group + g;
-                let s = &mut scores[..n];
-                kernels::scores(qv, keys, scale, s, simd);
-                let block_max = s.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                let new_max = part.max[v].max(block_max);
-                let block_sum = kernels::exp_shifted(s, new_max, simd);
-                let o = &mut part.out[v * hd..(v + 1) * hd];
-                if part.max[v] != f32::NEG_INFINITY && part.max[v] != new_max {
-                    let c = (part.max[v] - new_max).exp();
-                    part.sum[v] *= c;
-                    o.iter_mut().for_each(|x| *x *= c);
+            // The group's query heads of this row, two at a time (they share the keys).
+            for g0 in (0..group).step_by(PAIR) {
+                let nq = PAIR.min(group - g0);
+                let h0 = task.kv_head * group + g0;
+                let qs = &q[r * qd + h0 * hd..r * qd + (h0 + nq) * hd];
+                let s = &mut scores[..nq * n];
+                kernels::scores(hd, qs, &keys[..n * hd], scale, s, simd);
+                let v0 = ri * group + g0;
+                for (i, s) in s.chunks_exact_mut(n).enumerate() {
+                    let v = v0 + i;
+                    let block_max = s.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+                    let new_max = chunk.max[v].max(block_max);
+                    let block_sum = kernels::exp_shifted(s, new_max, simd);
+                    if chunk.max[v] != f32::NEG_INFINITY && chunk.max[v] != new_max {
+                        let c = (chunk.max[v] - new_max).exp();
+                        chunk.sum[v] *= c;
+                        chunk.out[v * hd..(v + 1) * hd]
+                            .iter_mut()
+                            .for_each(|x| *x *= c);
+                    }
+                    chunk.sum[v] += block_sum;
+                    chunk.max[v] = new_max;
                 }
-                part.sum[v] += block_sum;
-                part.max[v] = new_max;
-                kernels::accumulate(o, s, values, simd);
+                let o = &mut chunk.out[v0 * hd..(v0 + nq) * hd];
+                kernels::accumulate(hd, o, s, &values[..n * hd], simd);
             }
+        }
+        if b1.is_multiple_of(KEY_SPLIT) || b1 == task.keys.end {
+            for v in 0..n_vec {
+                part.fold(v, &chunk, v, hd);
+            }
+            chunk.clear();
         }
         b0 = b1;
     }
@@ -212,28 +250,48 @@ fn run_task(
 }
 
 mod kernels {
-    //! The three inner loops, dispatched to AVX2 when `simd` (only true when AVX2, FMA and
-    //! F16C were detected, and the head width is a multiple of 32).
+    //! The inner loops, dispatched to AVX2 when `simd` (only true when AVX2, FMA and F16C
+    //! were detected, and the head width is a multiple of 32). `q` and `o` hold one or two
+    //! query vectors of `hd` values each; scores and weights are laid out `[vector][key]`.
     use crate::quant::f16_to_f32;
 
-    /// `out[t] = scale * q · keys[t * hd..][..hd]` with `hd = q.len()`.
+    /// Widens IEEE halves to f32.
     #[inline]
-    pub fn scores(q: &[f32], keys: &[u16], scale: f32, out: &mut [f32], simd: bool) {
-        let hd = q.len();
-        assert_eq!(keys.len(), out.len() * hd);
+    pub fn widen(h: &[u16], out: &mut [f32], simd: bool) {
+        assert_eq!(h.len(), out.len());
         #[cfg(target_arch = "x86_64")]
         if simd {
             // SAFETY: features detected by the caller; sizes asserted above.
-            return unsafe { super::x86::scores(q, keys, scale, out) };
+            return unsafe { super::x86::widen(h, out) };
         }
         let _ = simd;
-        for (o, k) in out.iter_mut().zip(keys.chunks_exact(hd)) {
-            *o = q
-                .iter()
-                .zip(k)
-                .map(|(a, &b)| a * f16_to_f32(b))
-                .sum::<f32>()
-                * scale;
+        for (o, &x) in out.iter_mut().zip(h) {
+            *o = f16_to_f32(x);
+        }
+    }
+
+    /// `out[i * n + t] = scale * q_i · keys[t * hd..][..hd]` for the one or two vectors in `q`.
+    #[inline]
+    pub fn scores(hd: usize, q: &[f32], keys: &[f32], scale: f32, out: &mut [f32], simd: bool) {
+        let (nq, n) = (q.len() / hd, keys.len() / hd);
+        assert!((1..=2).contains(&nq) && q.len() == nq * hd && keys.len() == n * hd);
+        assert_eq!(out.len(), nq * n);
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: features detected by the caller; sizes asserted above; hd % 32 == 0.
+            return unsafe {
+                if nq == 2 {
+                    super::x86::scores::<2>(hd, q, keys, scale, out)
+                } else {
+                    super::x86::scores::<1>(hd, q, keys, scale, out)
+                }
+            };
+        }
+        let _ = simd;
+        for (qi, out) in q.chunks_exact(hd).zip(out.chunks_exact_mut(n)) {
+            for (o, k) in out.iter_mut().zip(keys.chunks_exact(hd)) {
+                *o = crate::quant::dot_f32(qi, k, false) * scale;
+            }
         }
     }
 
@@ -254,86 +312,109 @@ mod kernels {
         sum
     }
 
-    /// `o += Σ_t p[t] * values[t * hd..][..hd]` with `hd = o.len()`.
+    /// `o_i += Σ_t p[i * n + t] * values[t * hd..][..hd]` for the one or two vectors in `o`.
     #[inline]
-    pub fn accumulate(o: &mut [f32], p: &[f32], values: &[u16], simd: bool) {
-        let hd = o.len();
-        assert_eq!(values.len(), p.len() * hd);
+    pub fn accumulate(hd: usize, o: &mut [f32], p: &[f32], values: &[f32], simd: bool) {
+        let (nq, n) = (o.len() / hd, values.len() / hd);
+        assert!((1..=2).contains(&nq) && o.len() == nq * hd && values.len() == n * hd);
+        assert_eq!(p.len(), nq * n);
         #[cfg(target_arch = "x86_64")]
         if simd {
             // SAFETY: features detected by the caller; sizes asserted above; hd % 32 == 0.
-            return unsafe { super::x86::accumulate(o, p, values) };
+            return unsafe {
+                if nq == 2 {
+                    super::x86::accumulate::<2>(hd, o, p, values)
+                } else {
+                    super::x86::accumulate::<1>(hd, o, p, values)
+                }
+            };
         }
         let _ = simd;
-        for (&w, v) in p.iter().zip(values.chunks_exact(hd)) {
-            for (o, &x) in o.iter_mut().zip(v) {
-                *o += w * f16_to_f32(x);
+        for (oi, pi) in o.chunks_exact_mut(hd).zip(p.chunks_exact(n)) {
+            for (&w, v) in pi.iter().zip(values.chunks_exact(hd)) {
+                crate::quant::axpy(oi, w, v);
             }
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)] // register tiles read best with explicit indices
 mod x86 {
     //! AVX2 / FMA / F16C inner loops for head widths that are multiples of 32.
     use std::arch::x86_64::*;
 
-    /// Eight halves at `p`, widened.
-    #[inline(always)]
-    unsafe fn load8(p: *const u16) -> __m256 {
-        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
-    }
-
-    /// Four dot products of `q` with four key rows, summed across lanes together.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn scores(q: &[f32], keys: &[u16], scale: f32, out: &mut [f32]) {
-        let hd = q.len();
-        let stride = hd;
-        let n = out.len();
-        let kp = keys.as_ptr();
-        let qp = q.as_ptr();
+    /// `Q` query vectors against four key rows at a time (`Q × 4` accumulators), the four
+    /// dot products of each vector summed across lanes together.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn scores<const Q: usize>(
+        hd: usize,
+        q: &[f32],
+        keys: &[f32],
+        scale: f32,
+        out: &mut [f32],
+    ) {
+        let n = keys.len() / hd;
+        let (qp, kp, op) = (q.as_ptr(), keys.as_ptr(), out.as_mut_ptr());
         let mut t = 0;
         while t + 4 <= n {
-            let (k0, k1, k2, k3) = (
-                kp.add(t * stride),
-                kp.add((t + 1) * stride),
-                kp.add((t + 2) * stride),
-                kp.add((t + 3) * stride),
-            );
-            let mut a0 = _mm256_setzero_ps();
-            let mut a1 = _mm256_setzero_ps();
-            let mut a2 = _mm256_setzero_ps();
-            let mut a3 = _mm256_setzero_ps();
+            let mut acc = [[_mm256_setzero_ps(); 4]; Q];
             let mut c = 0;
             while c < hd {
-                let qc = _mm256_loadu_ps(qp.add(c));
-                a0 = _mm256_fmadd_ps(qc, load8(k0.add(c)), a0);
-                a1 = _mm256_fmadd_ps(qc, load8(k1.add(c)), a1);
-                a2 = _mm256_fmadd_ps(qc, load8(k2.add(c)), a2);
-                a3 = _mm256_fmadd_ps(qc, load8(k3.add(c)), a3);
+                let mut qc = [_mm256_setzero_ps(); Q];
+                for (i, v) in qc.iter_mut().enumerate() {
+                    *v = _mm256_loadu_ps(qp.add(i * hd + c));
+                }
+                for j in 0..4 {
+                    let k = _mm256_loadu_ps(kp.add((t + j) * hd + c));
+                    for i in 0..Q {
+                        acc[i][j] = _mm256_fmadd_ps(qc[i], k, acc[i][j]);
+                    }
+                }
                 c += 8;
             }
-            let h01 = _mm256_hadd_ps(a0, a1);
-            let h23 = _mm256_hadd_ps(a2, a3);
-            let h = _mm256_hadd_ps(h01, h23);
-            let r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-            _mm_storeu_ps(out.as_mut_ptr().add(t), _mm_mul_ps(r, _mm_set1_ps(scale)));
+            for (i, a) in acc.iter().enumerate() {
+                let h01 = _mm256_hadd_ps(a[0], a[1]);
+                let h23 = _mm256_hadd_ps(a[2], a[3]);
+                let h = _mm256_hadd_ps(h01, h23);
+                let r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+                _mm_storeu_ps(op.add(i * n + t), _mm_mul_ps(r, _mm_set1_ps(scale)));
+            }
             t += 4;
         }
         while t < n {
-            let k = kp.add(t * stride);
-            let mut a = _mm256_setzero_ps();
-            let mut c = 0;
-            while c < hd {
-                a = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(c)), load8(k.add(c)), a);
-                c += 8;
+            for i in 0..Q {
+                let mut a = _mm256_setzero_ps();
+                let mut c = 0;
+                while c < hd {
+                    a = _mm256_fmadd_ps(
+                        _mm256_loadu_ps(qp.add(i * hd + c)),
+                        _mm256_loadu_ps(kp.add(t * hd + c)),
+                        a,
+                    );
+                    c += 8;
+                }
+                let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+                let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+                *op.add(i * n + t) = _mm_cvtss_f32(s) * scale;
             }
-            let lo = _mm256_castps256_ps128(a);
-            let s = _mm_add_ps(lo, _mm256_extractf128_ps(a, 1));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-            out[t] = _mm_cvtss_f32(s) * scale;
             t += 1;
+        }
+    }
+
+    /// IEEE halves → f32, eight at a time.
+    #[target_feature(enable = "avx2,f16c")]
+    pub unsafe fn widen(h: &[u16], out: &mut [f32]) {
+        let n = h.len();
+        let mut i = 0;
+        while i + 8 <= n {
+            let v = _mm256_cvtph_ps(_mm_loadu_si128(h.as_ptr().add(i) as *const __m128i));
+            _mm256_storeu_ps(out.as_mut_ptr().add(i), v);
+            i += 8;
+        }
+        for j in i..n {
+            out[j] = crate::quant::f16_to_f32(h[j]);
         }
     }
 
@@ -399,31 +480,40 @@ mod x86 {
         _mm_cvtss_f32(r)
     }
 
-    /// `o += Σ_t p[t] * v_t`, 32 output lanes held in registers at a time.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn accumulate(o: &mut [f32], p: &[f32], values: &[u16]) {
-        let hd = o.len();
-        let stride = hd;
-        let vp = values.as_ptr();
-        let op = o.as_mut_ptr();
+    /// `o_i += Σ_t p_i[t] * v_t` for `Q` vectors, 32 output lanes of each held in registers
+    /// at a time (`Q × 4` accumulators).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn accumulate<const Q: usize>(hd: usize, o: &mut [f32], p: &[f32], values: &[f32]) {
+        let n = values.len() / hd;
+        let (vp, op, pp) = (values.as_ptr(), o.as_mut_ptr(), p.as_ptr());
         let mut c = 0;
         while c < hd {
-            let mut o0 = _mm256_loadu_ps(op.add(c));
-            let mut o1 = _mm256_loadu_ps(op.add(c + 8));
-            let mut o2 = _mm256_loadu_ps(op.add(c + 16));
-            let mut o3 = _mm256_loadu_ps(op.add(c + 24));
-            for (t, &w) in p.iter().enumerate() {
-                let w = _mm256_set1_ps(w);
-                let v = vp.add(t * stride + c);
-                o0 = _mm256_fmadd_ps(w, load8(v), o0);
-                o1 = _mm256_fmadd_ps(w, load8(v.add(8)), o1);
-                o2 = _mm256_fmadd_ps(w, load8(v.add(16)), o2);
-                o3 = _mm256_fmadd_ps(w, load8(v.add(24)), o3);
+            let mut acc = [[_mm256_setzero_ps(); 4]; Q];
+            for (i, a) in acc.iter_mut().enumerate() {
+                for (l, v) in a.iter_mut().enumerate() {
+                    *v = _mm256_loadu_ps(op.add(i * hd + c + 8 * l));
+                }
             }
-            _mm256_storeu_ps(op.add(c), o0);
-            _mm256_storeu_ps(op.add(c + 8), o1);
-            _mm256_storeu_ps(op.add(c + 16), o2);
-            _mm256_storeu_ps(op.add(c + 24), o3);
+            for t in 0..n {
+                let v = vp.add(t * hd + c);
+                let vs = [
+                    _mm256_loadu_ps(v),
+                    _mm256_loadu_ps(v.add(8)),
+                    _mm256_loadu_ps(v.add(16)),
+                    _mm256_loadu_ps(v.add(24)),
+                ];
+                for (i, a) in acc.iter_mut().enumerate() {
+                    let w = _mm256_set1_ps(*pp.add(i * n + t));
+                    for l in 0..4 {
+                        a[l] = _mm256_fmadd_ps(w, vs[l], a[l]);
+                    }
+                }
+            }
+            for (i, a) in acc.iter().enumerate() {
+                for (l, v) in a.iter().enumerate() {
+                    _mm256_storeu_ps(op.add(i * hd + c + 8 * l), *v);
+                }
+            }
             c += 32;
         }
     }
@@ -485,23 +575,34 @@ mod tests {
         (0..n).map(|_| rng.f32() * amp).collect()
     }
 
+    /// A random KV cache stream per head: `n` positions as halves.
+    fn cache(shape: Shape, n: usize, rng: &mut Rng, amp: f32) -> Vec<Vec<u16>> {
+        (0..shape.n_head_kv)
+            .map(|_| {
+                random(n * shape.head_dim, rng, amp)
+                    .into_iter()
+                    .map(crate::quant::f32_to_f16)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The kernel sets this CPU runs.
+    fn simd_options() -> Vec<bool> {
+        if crate::quant::simd_available() {
+            vec![false, true]
+        } else {
+            vec![false]
+        }
+    }
+
     fn check(shape: Shape, m: usize, p0: usize, simd: bool) {
         let mut rng = Rng::new((m * 1000 + p0) as u64 + shape.head_dim as u64);
-        let (qd, hd) = (shape.q_dim(), shape.head_dim);
+        let qd = shape.q_dim();
         // Large amplitudes make the softmax peaked, which exercises the running max.
         let q = random(m * qd, &mut rng, 3.0);
-        let mut halves = |amp: f32| -> Vec<Vec<u16>> {
-            (0..shape.n_head_kv)
-                .map(|_| {
-                    random((p0 + m) * hd, &mut rng, amp)
-                        .into_iter()
-                        .map(crate::quant::f32_to_f16)
-                        .collect()
-                })
-                .collect()
-        };
-        let kc = halves(3.0);
-        let vc = halves(1.0);
+        let kc = cache(shape, p0 + m, &mut rng, 3.0);
+        let vc = cache(shape, p0 + m, &mut rng, 1.0);
         let mut want = vec![0f32; m * qd];
         reference(shape, &q, &kc, &vc, p0, &mut want);
         let mut got = vec![7f32; m * qd];
@@ -521,11 +622,6 @@ mod tests {
 
     #[test]
     fn tiled_matches_reference_for_prefill_decode_and_splits() {
-        let simd_options: Vec<bool> = if crate::quant::simd_available() {
-            vec![false, true]
-        } else {
-            vec![false]
-        };
         let shapes = [
             Shape {
                 n_head: 9,
@@ -544,7 +640,7 @@ mod tests {
                 head_dim: 24,
             },
         ];
-        for &simd in &simd_options {
+        for simd in simd_options() {
             for shape in shapes {
                 for (m, p0) in [
                     (1, 0),
@@ -559,6 +655,52 @@ mod tests {
                 ] {
                     check(shape, m, p0, simd);
                 }
+            }
+        }
+    }
+
+    /// A row's result does not depend on the batch it came in or on how the keys were split
+    /// over tasks (bit for bit), which keeps prefix caching exact.
+    #[test]
+    fn rows_are_bit_identical_whatever_the_batch_and_split() {
+        let shape = Shape {
+            n_head: 9,
+            n_head_kv: 3,
+            head_dim: 64,
+        };
+        let (p0, m) = (600, 100);
+        let (qd, hd) = (shape.q_dim(), shape.head_dim);
+        let mut rng = Rng::new(99);
+        let q = random(m * qd, &mut rng, 3.0);
+        let kc = cache(shape, p0 + m, &mut rng, 3.0);
+        let vc = cache(shape, p0 + m, &mut rng, 1.0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        for simd in simd_options() {
+            // 100 rows: enough tasks, the keys are not split.
+            let mut full = vec![0f32; m * qd];
+            pool.install(|| attention(shape, &q, &kc, &vc, p0, &mut full, simd));
+            // Fewer rows: the keys are split into chunks across tasks.
+            for (start, len) in [(0, 1), (99, 1), (5, 3), (16, 20), (40, 60)] {
+                let n = p0 + start + len;
+                let cut = |c: &Vec<Vec<u16>>| -> Vec<Vec<u16>> {
+                    c.iter().map(|h| h[..n * hd].to_vec()).collect()
+                };
+                let mut got = vec![0f32; len * qd];
+                let qs = &q[start * qd..(start + len) * qd];
+                pool.install(|| {
+                    attention(shape, qs, &cut(&kc), &cut(&vc), p0 + start, &mut got, simd)
+                });
+                let want = &full[start * qd..(start + len) * qd];
+                assert!(
+                    got.iter()
+                        .zip(want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "rows {start}..{} (simd {simd}) differ from the full batch",
+                    start + len
+                );
             }
         }
     }

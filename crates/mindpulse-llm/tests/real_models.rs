@@ -259,6 +259,8 @@ fn stop_strings_and_max_tokens() {
 
 /// A forked prefix gives bit-identical logits (and generations) to feeding everything from
 /// scratch, however the tokens are split; truncating and re-feeding equals a fresh session.
+/// The system prompt is long enough (over 256 tokens) for attention to split its keys
+/// differently for small and large feeds.
 #[test]
 fn prefix_cache_fork_and_truncate_are_exact() {
     for name in [SMOL, QWEN] {
@@ -267,12 +269,13 @@ fn prefix_cache_fork_and_truncate_are_exact() {
             .chat_prompt(
                 &[ChatMessage::new(
                     "system",
-                    "Rate how negative the post is, 0 to 5.",
+                    "Rate how negative the post is, 0 to 5. ".repeat(30),
                 )],
                 false,
             )
             .expect("render");
         let prefix = llm.tokenize(&sys, true).expect("tokenize");
+        assert!(prefix.len() > 300, "{name}: {} prefix tokens", prefix.len());
         let post = |t: &str| {
             llm.tokenize(
                 &format!("<|im_start|>user\n{t}<|im_end|>\n<|im_start|>assistant\n"),
