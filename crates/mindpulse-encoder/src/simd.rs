@@ -175,10 +175,10 @@ pub(crate) mod avx2 {
         q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(ERF_BETA[2]));
         q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(ERF_BETA[3]));
         q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(ERF_BETA[4]));
-        // 1/q: reciprocal estimate + one Newton step (≈23 bits).
-        let r = _mm256_rcp_ps(q);
-        let r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, _mm256_set1_ps(1.0)), r);
-        _mm256_mul_ps(_mm256_mul_ps(x, p), r)
+        // An exact division, as in `erf_scalar`: the reciprocal estimate (`vrcpps`) differs
+        // between CPU vendors, which made embeddings, and heads trained on them, differ in
+        // the last bits between Intel and AMD machines.
+        _mm256_div_ps(_mm256_mul_ps(x, p), q)
     }
 
     /// Exact GELU on 8 lanes.
