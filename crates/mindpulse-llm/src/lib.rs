@@ -10,8 +10,7 @@
 //!   [`Session::generate`] decodes greedily until an end-of-generation token, a stop string
 //!   or `max_tokens`.
 //! * Matrix products quantize the activations once per row (q8) and run AVX2 integer dot
-//!   kernels (AVX-512 VNNI ones for the 32-value formats where the CPU has them) over
-//!   output-row tiles on a rayon pool of [`LlmOptions::threads`] threads.
+//!   kernels over output-row tiles on a rayon pool of [`LlmOptions::threads`] threads.
 //! * Attention is a tiled kernel with an online softmax over an f16 KV cache kept per KV
 //!   head (`attention`).
 //!

@@ -1,6 +1,5 @@
 //! ggml tensor types: block layouts, dequantization, activation quantization and the
-//! quantized dot products (portable scalar code, plus AVX2/FMA/F16C kernels chosen at run time,
-//! and AVX-512 VNNI forms of the 32-value ones where [`avx512_available`]).
+//! quantized dot products (portable scalar code, plus AVX2/FMA/F16C kernels chosen at run time).
 //!
 //! Weights stay in their GGUF encoding. Activations are quantized once per row into the
 //! weight type's "vec-dot" partner: [`BlockQ8`] (32 values, for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0)
@@ -429,47 +428,9 @@ pub fn simd_available() -> bool {
     }
 }
 
-/// Whether the AVX-512 VNNI forms of the 32-value kernels can run on this CPU (and are not
-/// turned off with `MINDPULSE_LLM_NO_AVX512=1`, e.g. to compare the two).
-pub fn avx512_available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let off = std::env::var("MINDPULSE_LLM_NO_AVX512").is_ok_and(|v| v == "1" || v == "true");
-        #[cfg(target_arch = "x86_64")]
-        {
-            !off && simd_available()
-                && std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vnni")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = off;
-            false
-        }
-    })
-}
-
-/// The dot kernel for weights of type `ty` (`simd`: use the SIMD kernels, AVX-512 VNNI ones
-/// where [`avx512_available`]; only pass true when [`simd_available`] said so).
+/// The dot kernel for weights of type `ty` (`simd`: use the AVX2 kernels; only pass true
+/// when [`simd_available`] said so).
 pub fn dot_kernel(ty: GgmlType, simd: bool) -> DotKernel {
-    dot_kernel_for(ty, simd, simd && avx512_available())
-}
-
-/// [`dot_kernel`] with the AVX-512 choice made by the caller (`wide` needs `simd`).
-pub(crate) fn dot_kernel_for(ty: GgmlType, simd: bool, wide: bool) -> DotKernel {
-    #[cfg(target_arch = "x86_64")]
-    if simd && wide {
-        match ty {
-            GgmlType::Q4_0 => return DotKernel::Q8(x86::dot_q4_0_512, Some(x86::dot4_q4_0_512)),
-            GgmlType::Q4_1 => return DotKernel::Q8(x86::dot_q4_1_512, Some(x86::dot4_q4_1_512)),
-            GgmlType::Q5_0 => return DotKernel::Q8(x86::dot_q5_0_512, Some(x86::dot4_q5_0_512)),
-            GgmlType::Q5_1 => return DotKernel::Q8(x86::dot_q5_1_512, Some(x86::dot4_q5_1_512)),
-            GgmlType::Q8_0 => return DotKernel::Q8(x86::dot_q8_0_512, Some(x86::dot4_q8_0_512)),
-            _ => {}
-        }
-    }
-    let _ = wide;
     #[cfg(target_arch = "x86_64")]
     if simd {
         match ty {
@@ -790,82 +751,8 @@ mod x86 {
     /// A kernel for the 32-value formats against [`BlockQ8`] rows. `decode` gives the 32
     /// weights as bytes (unsigned, or signed when `signed`); the result per row is
     /// `Σ dw·dy·Σ(x·y) + off_scale · Σ off`.
-    ///
-    /// Each invocation also makes `$wide`, the AVX-512 VNNI form: two blocks per step, one
-    /// `vpdpbusd` instead of `vpmaddubsw` + `vpmaddwd` (the same integer sums of four
-    /// products per lane), 16 float lanes.
     macro_rules! q8_family {
-        ($name:ident, $wide:ident, $bb:expr, |$p:ident, $y:ident, $dw:ident| decode = $decode:expr, signed = $signed:expr, off = $off:expr, off_scale = $os:expr) => {
-            #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
-            unsafe fn $wide<const N: usize>(w: &[u8], a: &[&[BlockQ8]; N]) -> [f32; N] {
-                let nb = a[0].len();
-                assert!(w.len() >= nb * $bb && a.iter().all(|r| r.len() == nb));
-                let mut acc = [_mm512_setzero_ps(); N];
-                let mut off = [0f32; N];
-                let base = w.as_ptr();
-                let mut b = 0;
-                while b < nb {
-                    // A last odd block runs with zero weights in the upper half.
-                    let two = b + 1 < nb;
-                    let p0 = base.add(b * $bb);
-                    _mm_prefetch::<_MM_HINT_T0>(p0.wrapping_add(PREFETCH_BYTES) as *const i8);
-                    let (dw0, qx0): (f32, __m256i) = {
-                        let $p = p0;
-                        (f16($p), $decode)
-                    };
-                    let (dw1, qx1): (f32, __m256i) = if two {
-                        let $p = p0.add($bb);
-                        (f16($p), $decode)
-                    } else {
-                        (0.0, _mm256_setzero_si256())
-                    };
-                    let qx = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(qx0), qx1);
-                    let ax = if $signed { _mm512_abs_epi8(qx) } else { qx };
-                    let negative = if $signed { _mm512_movepi8_mask(qx) } else { 0 };
-                    for r in 0..N {
-                        let y0 = a[r].get_unchecked(b);
-                        let lo = _mm256_loadu_si256(y0.qs.as_ptr() as *const __m256i);
-                        let (hi, d1) = if two {
-                            let y1 = a[r].get_unchecked(b + 1);
-                            (
-                                _mm256_loadu_si256(y1.qs.as_ptr() as *const __m256i),
-                                dw1 * y1.d,
-                            )
-                        } else {
-                            (_mm256_setzero_si256(), 0.0)
-                        };
-                        let mut qy = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
-                        if $signed {
-                            qy = _mm512_mask_sub_epi8(qy, negative, _mm512_setzero_si512(), qy);
-                        }
-                        let s =
-                            _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, qy));
-                        let d = _mm512_mask_blend_ps(
-                            0xff00,
-                            _mm512_set1_ps(dw0 * y0.d),
-                            _mm512_set1_ps(d1),
-                        );
-                        acc[r] = _mm512_fmadd_ps(d, s, acc[r]);
-                        #[allow(unused_variables)]
-                        {
-                            let ($p, $y, $dw) = (p0, y0, dw0);
-                            off[r] += $off;
-                        }
-                        #[allow(unused_variables)]
-                        if two {
-                            let ($p, $y, $dw) = (p0.add($bb), a[r].get_unchecked(b + 1), dw1);
-                            off[r] += $off;
-                        }
-                    }
-                    b += 2;
-                }
-                let mut out = [0f32; N];
-                for r in 0..N {
-                    out[r] = _mm512_reduce_add_ps(acc[r]) + $os * off[r];
-                }
-                out
-            }
-
+        ($name:ident, $bb:expr, |$p:ident, $y:ident, $dw:ident| decode = $decode:expr, signed = $signed:expr, off = $off:expr, off_scale = $os:expr) => {
             #[target_feature(enable = "avx2,fma,f16c")]
             unsafe fn $name<const N: usize>(w: &[u8], a: &[&[BlockQ8]; N]) -> [f32; N] {
                 let nb = a[0].len();
@@ -911,7 +798,6 @@ mod x86 {
 
     q8_family!(
         q4_0_n,
-        q4_0_n512,
         18,
         |p, y, dw| decode = bytes_from_nibbles_32(p.add(2)),
         signed = false,
@@ -920,7 +806,6 @@ mod x86 {
     );
     q8_family!(
         q4_1_n,
-        q4_1_n512,
         20,
         |p, y, dw| decode = bytes_from_nibbles_32(p.add(4)),
         signed = false,
@@ -929,7 +814,6 @@ mod x86 {
     );
     q8_family!(
         q5_0_n,
-        q5_0_n512,
         22,
         |p, y, dw| decode = _mm256_or_si256(
             bytes_from_nibbles_32(p.add(6)),
@@ -941,7 +825,6 @@ mod x86 {
     );
     q8_family!(
         q5_1_n,
-        q5_1_n512,
         24,
         |p, y, dw| decode = _mm256_or_si256(
             bytes_from_nibbles_32(p.add(8)),
@@ -953,7 +836,6 @@ mod x86 {
     );
     q8_family!(
         q8_0_n,
-        q8_0_n512,
         34,
         |p, y, dw| decode = _mm256_loadu_si256(p.add(2) as *const __m256i),
         signed = true,
@@ -1087,11 +969,6 @@ mod x86 {
         };
     }
 
-    entries!(dot_q4_0_512, dot4_q4_0_512, q4_0_n512, BlockQ8);
-    entries!(dot_q4_1_512, dot4_q4_1_512, q4_1_n512, BlockQ8);
-    entries!(dot_q5_0_512, dot4_q5_0_512, q5_0_n512, BlockQ8);
-    entries!(dot_q5_1_512, dot4_q5_1_512, q5_1_n512, BlockQ8);
-    entries!(dot_q8_0_512, dot4_q8_0_512, q8_0_n512, BlockQ8);
     entries!(dot_q4_0, dot4_q4_0, q4_0_n, BlockQ8);
     entries!(dot_q4_1, dot4_q4_1, q4_1_n, BlockQ8);
     entries!(dot_q5_0, dot4_q5_0, q5_0_n, BlockQ8);
@@ -1297,18 +1174,14 @@ mod tests {
     }
 
     /// The quantized dot (weights × quantized activations) is close to the dot of the
-    /// dequantized weights with the float activations, for every type and every kernel set
-    /// this CPU runs; and the SIMD kernels agree with the scalar ones. 544 values make an
-    /// odd number of 32-value blocks (the AVX-512 kernels take two at a time).
+    /// dequantized weights with the float activations, for every type and both kernel sets;
+    /// and the SIMD kernels agree with the scalar ones.
     #[test]
     fn dot_kernels_match_dequantized_reference() {
         let mut rng = Rng::new(7);
-        for (n, ty) in [512usize, 544]
-            .into_iter()
-            .flat_map(|n| TYPES.into_iter().map(move |ty| (n, ty)))
-            .filter(|(n, ty)| n % ty.block_len() == 0)
-        {
-            let x: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
+        let n = 512;
+        let x: Vec<f32> = (0..n).map(|_| rng.f32()).collect();
+        for ty in TYPES {
             let nb = n / ty.block_len();
             let w = random_blocks(ty, nb, &mut rng);
             let mut deq = vec![0f32; n];
@@ -1324,18 +1197,11 @@ mod tests {
                 (scalar - exact).abs() <= 0.02 * norm + 1e-6,
                 "{ty:?}: scalar {scalar} vs exact {exact} (norm {norm})"
             );
-            let mut sets = Vec::new();
             if simd_available() {
-                sets.push(("avx2", false));
-            }
-            if avx512_available() {
-                sets.push(("avx512", true));
-            }
-            for (set, wide) in sets {
-                let simd = dot_with(dot_kernel_for(ty, true, wide), &w, &x) as f64;
+                let simd = dot_with(dot_kernel(ty, true), &w, &x) as f64;
                 assert!(
                     (simd - scalar).abs() <= 1e-4 * norm + 1e-6,
-                    "{ty:?}: {set} {simd} vs scalar {scalar}"
+                    "{ty:?}: simd {simd} vs scalar {scalar}"
                 );
             }
         }
