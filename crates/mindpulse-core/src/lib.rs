@@ -5,10 +5,17 @@
 //! pseudonymized); `store` only ever sees `CleanPost`s. Keeping the raw and clean types
 //! apart means a raw user id cannot reach the database by accident: the store has no
 //! field to put it in.
+//!
+//! [`score`] is the scoring boundary: the posts a scorer gets, the scores it returns and
+//! the [`PostScorer`] trait every scorer implements.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub mod process;
+pub mod score;
+pub use score::{PostScorer, PostToScore, Score, ScoreFuture, ScoredPage, ScorerInfo};
 
 /// What a stored item is: an original post, a comment on one, or a repost of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -11,6 +11,7 @@
 use crate::error::CrawlError;
 use crate::sink::{Sink, WriteReport};
 use mindpulse_clean::Cleaner;
+use mindpulse_core::process::hostname;
 use mindpulse_core::RawPost;
 use mindpulse_store::{
     Coverage, CrawlJob, CrawlTask, NewCrawlTask, NewRun, RunCounts, RunKind, RunStatus, Store,
@@ -68,21 +69,7 @@ fn is_active_here(db: &str, id: i64) -> bool {
 
 /// `host:pid` of this process.
 pub fn owner_id() -> String {
-    format!("{}:{}", hostname(), std::process::id())
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc == 0 {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        let name = String::from_utf8_lossy(&buf[..end]).into_owned();
-        if !name.is_empty() {
-            return name;
-        }
-    }
-    "localhost".into()
+    mindpulse_core::process::host_pid()
 }
 
 fn pid_alive(pid: i32) -> bool {
@@ -121,14 +108,15 @@ pub struct StepResult {
     pub reported_total: Option<i64>,
 }
 
-/// Hook for scoring the new posts of a run. No scorer exists yet: the CLI passes none and
-/// says so; a model crate implements this and the crawl calls it after collecting.
-pub trait Scorer: Send + Sync {
-    /// Scores the posts stored by `run_id`; returns how many were scored.
-    fn score_run<'a>(
+/// What runs after a crawl that stored new posts: the CLI scores them with the scorers of
+/// `[score]` through the score driver.
+pub trait ScoreHook: Send + Sync {
+    /// Scores the unscored posts of the crawler's source (this run's and any that an
+    /// earlier run left unscored); returns how many were scored.
+    fn score_source<'a>(
         &'a self,
         store: &'a Store,
-        run_id: i64,
+        source_id: i64,
     ) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send + 'a>>;
 }
 
@@ -300,7 +288,7 @@ pub(crate) async fn run_job<S: Stepper>(
     spec: &JobSpec,
     stepper: &mut S,
     fetcher: &crate::http::Fetcher,
-    scorer: Option<&dyn Scorer>,
+    scorer: Option<&dyn ScoreHook>,
 ) -> Result<JobReport, CrawlError> {
     let started = Instant::now();
     let owner = owner_id();
@@ -408,11 +396,14 @@ pub(crate) async fn run_job<S: Stepper>(
         .finish_run(run_id, run_status, counts, note.as_deref())
         .await?;
     let mut scored = None;
-    if let Some(scorer) = scorer {
+    let stopped_by_user = matches!(ending, Ending::Interrupted | Ending::Failed);
+    if let (Some(scorer), false) = (scorer, stopped_by_user) {
         if counts.accepted > 0 {
-            match scorer.score_run(store, run_id).await {
+            match scorer.score_source(store, source_id).await {
                 Ok(n) => scored = Some(n),
-                Err(e) => tracing::warn!("scoring the new posts of run {run_id} failed: {e}"),
+                Err(e) => tracing::warn!(
+                    "scoring the new posts of run {run_id} failed (they are stored; `mindpulse score` scores them): {e}"
+                ),
             }
         }
     }

@@ -30,4 +30,4 @@ pub mod weibo;
 pub use config::{MastodonConfig, Politeness, ScheduleConfig, ScheduledJob, WeiboConfig};
 pub use error::CrawlError;
 pub use http::Fetcher;
-pub use job::{Ending, JobReport, Scorer};
+pub use job::{Ending, JobReport, ScoreHook};

@@ -9,7 +9,7 @@
 use crate::error::CrawlError;
 use crate::html_text::flatten_fragment;
 use crate::http::{headers, log_url, Fetcher, Response, Verdict};
-use crate::job::{run_job, JobReport, JobSpec, Scorer, StepCtx, StepResult, Stepper};
+use crate::job::{run_job, JobReport, JobSpec, ScoreHook, StepCtx, StepResult, Stepper};
 use crate::json::{int, string};
 use chrono::{DateTime, Utc};
 use mindpulse_clean::Cleaner;
@@ -58,7 +58,7 @@ pub async fn run(
     job: &MastodonJob,
     budget: Option<Duration>,
     force: bool,
-    scorer: Option<&dyn Scorer>,
+    scorer: Option<&dyn ScoreHook>,
 ) -> Result<JobReport, CrawlError> {
     let instance = job.instance.trim_end_matches('/').to_string();
     let parsed = url::Url::parse(&instance)

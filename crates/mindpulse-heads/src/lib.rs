@@ -1,11 +1,13 @@
 //! Mental-health heads on frozen sentence-encoder features.
 //!
-//! - [`tasks`]: the catalogue (dataset folder, labels, encoders, published metric, dimension).
+//! - [`tasks`] and [`metrics`] (from `mindpulse-eval`, shared with the LLM scorer): the
+//!   catalogue of labeled tasks and the evaluation report.
 //! - [`data`]: labeled TSV files, checked against a task's labels.
 //! - [`embed`] + [`cache`]: embeddings through the encoder runtime, cached on disk.
 //! - [`linear`], [`optim`], [`calibrate`]: the heads' training (seeded, deterministic).
-//! - [`train`]: one head end to end; [`head`]: its files; [`metrics`]: the evaluation report.
-//! - [`route`]: the set of shipped heads and the language routing used by `mindpulse score`.
+//! - [`train`]: one head end to end; [`head`]: its files.
+//! - [`route`]: the set of shipped heads and the language routing.
+//! - [`scorer`]: the heads as a `PostScorer` for `mindpulse score` (and the crawler).
 
 pub mod cache;
 pub mod calibrate;
@@ -15,14 +17,15 @@ pub mod embed;
 pub mod error;
 pub mod head;
 pub mod linear;
-pub mod metrics;
 pub mod optim;
 pub mod route;
-pub mod tasks;
+pub mod scorer;
 pub mod train;
+pub use mindpulse_eval::{metrics, tasks};
 
 pub use error::{HeadsError, Result};
 pub use head::{Head, HeadCard, Prediction};
 pub use metrics::Report;
 pub use route::{DimScore, HeadSet, Route};
+pub use scorer::{has_scorable_text, HeadsScorer, HEADS_MODEL_ID};
 pub use tasks::{task, TaskSpec, TASKS};

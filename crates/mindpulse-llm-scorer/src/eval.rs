@@ -1,6 +1,6 @@
 //! The LLM scorer on the labeled benchmark sets: a block score (0–5) is turned into the
 //! task's labels by thresholds chosen on a tuning split, so the LLM is measured on the same
-//! sets, with the same report and headline metric, as the heads (`mindpulse_heads::metrics`).
+//! sets, with the same report and headline metric, as the heads (`mindpulse_eval::metrics`).
 //!
 //! | task (folder) | dimension | labels, from absent to present |
 //! |---|---|---|
@@ -25,8 +25,8 @@
 //! threshold-free [`concordance`] (ROC AUC for two labels) says how well the score orders
 //! the labels at all.
 
-use mindpulse_heads::metrics::{report, Report};
-use mindpulse_heads::tasks::{Metric, TaskKind, TaskSpec};
+use mindpulse_eval::metrics::{report, Report};
+use mindpulse_eval::tasks::{Metric, TaskKind, TaskSpec};
 use serde::Serialize;
 use std::path::Path;
 
@@ -43,7 +43,7 @@ impl TaskMap {
     /// The task's spec (its labels, headline metric and published result): the heads'
     /// catalogue entry, or one of [`EXTRA_SPECS`] for sets that have no head.
     pub fn spec(&self) -> Option<&'static TaskSpec> {
-        mindpulse_heads::tasks::task(self.task)
+        mindpulse_eval::tasks::task(self.task)
             .or_else(|| EXTRA_SPECS.iter().find(|s| s.name == self.task))
     }
 }

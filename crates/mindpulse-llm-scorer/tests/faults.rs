@@ -1,10 +1,10 @@
 //! The `openai` backend against a small HTTP server of our own that misbehaves on cue:
 //! garbage bodies and garbage answers, HTTP 500, 429 with Retry-After, a reply slower than
 //! the timeout, a dropped connection, 401, a server that rejects `json_schema`, and a
-//! concurrency limit. Also a resumable scoring run into the store (every backend) fed by
-//! this server.
+//! concurrency limit. Also a resumable scoring run into the store (every backend, through
+//! the score driver) fed by this server.
 
-use mindpulse_llm_scorer::pipeline::{run_version, score_store, RunSpec};
+use mindpulse_llm_scorer::{run_version, LlmPostScorer};
 use mindpulse_llm_scorer::{
     BackendError, Engine, Failure, Mode, OpenAiBackend, OpenAiConfig, PostInput, PromptSet,
     ResponseFormat, Scorer,
@@ -413,7 +413,9 @@ async fn concurrency_is_bounded() {
 mod store {
     use super::*;
     use chrono::{TimeZone, Utc};
+    use mindpulse_core::PostScorer;
     use mindpulse_core::{CleanPost, PostKind};
+    use mindpulse_score::{run, DriverOptions};
     use mindpulse_store::testing::TestDb;
     use mindpulse_store::{NewPost, OnConflict, RunKind, Store, TopicCache};
 
@@ -466,14 +468,17 @@ mod store {
             .unwrap();
         let srv = FaultServer::start(vec![]).await;
         let scorer = Arc::new(srv.scorer(srv.config(), 1));
-        let spec = RunSpec {
-            backend: "openai".into(),
-            model_id: "fault-model".into(),
-            model_sha256: None,
-            mode: Mode::Generate,
-            params: json!({"base_url": srv.base_url}),
+        let llm = Arc::new(LlmPostScorer::new(
+            scorer.clone(),
+            "openai",
+            "fault-model".into(),
+            None,
+            json!({"base_url": srv.base_url}),
+        ));
+        let opts = DriverOptions {
             limit: Some(2),
-            page_size: 1,
+            batch_size: 1,
+            ..DriverOptions::default()
         };
         let stop = AtomicBool::new(false);
         *srv.shared.fallback.lock().unwrap() = Some(Act::Answer(GOOD.into()));
@@ -482,12 +487,16 @@ mod store {
             Act::Answer("no idea".into()),
             Act::Answer("still no idea".into()),
         ]);
-        let first = score_store(&store, &scorer, &spec, &stop, &|_| {})
+        let first = run(&store, llm.clone(), &opts, &stop, &|_| {})
             .await
             .unwrap();
         assert_eq!(
-            (first.scored, first.failed, first.remaining),
-            (1, 1, 2),
+            (
+                first.posts,
+                first.counters.get("failed").copied(),
+                first.remaining
+            ),
+            (2, Some(1), 2),
             "{name}"
         );
         let export = store
@@ -511,37 +520,41 @@ mod store {
 
         // Provenance on the run.
         let runs = store.runs(Some(RunKind::Score), 10).await.unwrap();
-        let run = &runs[0];
-        assert_eq!(run.model_id.as_deref(), Some("fault-model"));
+        let run0 = &runs[0];
+        assert_eq!(run0.model_id.as_deref(), Some("fault-model"));
         assert_eq!(
-            run.version.as_deref(),
+            run0.version.as_deref(),
             Some(run_version(PromptSet::latest(), Mode::Generate, "openai").as_str())
         );
-        let params: Value = serde_json::from_str(run.params.as_deref().unwrap()).unwrap();
+        let params: Value = serde_json::from_str(run0.params.as_deref().unwrap()).unwrap();
         assert_eq!(params["prompt_sha256"]["zh"].as_str().unwrap().len(), 64);
         assert_eq!(params["base_url"], srv.base_url.as_str());
-        assert_eq!(run.status, "done");
-        assert_eq!(run.counts.accepted, 1);
-        assert_eq!(run.counts.failed, 1);
+        assert_eq!(run0.status, "done");
+        assert_eq!(run0.counts.accepted, 1);
+        assert_eq!(run0.counts.failed, 1);
 
         // Resume: the rest, and nothing twice.
-        let spec_all = RunSpec {
+        let all = DriverOptions {
             limit: None,
-            page_size: 8,
-            ..spec.clone()
+            batch_size: 8,
+            ..DriverOptions::default()
         };
-        let second = score_store(&store, &scorer, &spec_all, &stop, &|_| {})
+        let second = run(&store, llm.clone(), &all, &stop, &|_| {})
             .await
             .unwrap();
         assert_eq!(
-            (second.scored, second.failed, second.remaining),
-            (2, 0, 0),
+            (
+                second.posts,
+                second.counters.get("failed").copied(),
+                second.remaining
+            ),
+            (2, None, 0),
             "{name}"
         );
-        let third = score_store(&store, &scorer, &spec_all, &stop, &|_| {})
+        let third = run(&store, llm.clone(), &all, &stop, &|_| {})
             .await
             .unwrap();
-        assert_eq!(third.scored + third.failed, 0, "{name}");
+        assert_eq!(third.posts, 0, "{name}");
 
         // A server that is down ends the run as failed, storing nothing for the post.
         let dead = srv.config();
@@ -555,30 +568,25 @@ mod store {
             Mode::Generate,
             0,
         ));
-        let other = RunSpec {
-            model_id: "other-model".into(),
-            ..spec_all.clone()
-        };
-        let err = score_store(&store, &dead_scorer, &other, &stop, &|_| {})
+        let other = Arc::new(LlmPostScorer::new(
+            dead_scorer,
+            "openai",
+            "other-model".into(),
+            None,
+            json!({}),
+        ));
+        let err = run(&store, other.clone(), &all, &stop, &|_| {})
             .await
             .unwrap_err();
         assert!(err.to_string().contains("run again to continue"), "{err}");
-        assert_eq!(
-            store
-                .unscored_count(
-                    "other-model",
-                    &run_version(PromptSet::latest(), Mode::Generate, "openai")
-                )
-                .await
-                .unwrap(),
-            4
-        );
+        let other_id = store.ensure_scorer(other.info()).await.unwrap();
+        assert_eq!(store.unscored_count(other_id, None).await.unwrap(), 4);
         let runs = store.runs(Some(RunKind::Score), 1).await.unwrap();
         assert_eq!(runs[0].status, "failed");
         store.close().await;
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn resumable_run_with_provenance_on_every_backend() {
         for db in TestDb::all().await {
             suite(&db).await;

@@ -132,6 +132,27 @@ impl Dialect {
         }
     }
 
+    /// SQL expression for the database clock as milliseconds since the Unix epoch. Leases
+    /// and heartbeats use the database's clock, so workers on machines with skewed clocks
+    /// agree on what has expired.
+    pub fn now_ms(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Backend::MySql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+
+    /// The statement that opens a transaction which reads and then writes: SQLite takes
+    /// the write lock up front (a deferred transaction that upgrades later fails at once
+    /// with SQLITE_BUSY when another process wrote in between).
+    pub fn begin_write(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::MySql | Backend::Postgres => "BEGIN",
+        }
+    }
+
     /// Most bind parameters one statement may carry.
     pub fn max_params(&self) -> usize {
         match self.backend {

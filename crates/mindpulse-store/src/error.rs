@@ -27,3 +27,31 @@ impl StoreError {
         }
     }
 }
+
+impl StoreError {
+    /// True for errors that a retry of the same transaction may not hit again: deadlocks,
+    /// lock wait timeouts, serialization failures, a busy SQLite file, and a connection the
+    /// server closed (a restart, an administrator's kill).
+    pub fn is_retryable(&self) -> bool {
+        let StoreError::Sql(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                matches!(
+                    code.as_str(),
+                    // PostgreSQL: serialization failure, deadlock, admin shutdown/termination.
+                    "40001" | "40P01" | "57P01" | "57P02" | "57P03"
+                    // MySQL/MariaDB SQLSTATE for deadlock; lock wait timeout reports HY000.
+                    | "40000"
+                    // SQLite: busy, locked (primary result codes).
+                    | "5" | "6" | "517" | "261" | "262"
+                ) || db.message().contains("Deadlock found")
+                    || db.message().contains("Lock wait timeout")
+            }
+            _ => false,
+        }
+    }
+}

@@ -11,8 +11,7 @@
 mod crawl;
 mod dialect;
 mod error;
-mod unscored;
-pub use unscored::UnscoredPost;
+mod leases;
 mod posts;
 mod posts_sqlite;
 mod query;
@@ -25,10 +24,10 @@ pub use crawl::{
 };
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
+pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerStatus};
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
 pub use query::{Count, DupSeed, ExportFilter, ExportPost, ExportScore, Stats};
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
-pub use scores::NewScore;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -70,6 +69,8 @@ pub struct Store {
     pub(crate) pool: Pool,
     pub(crate) dialect: Dialect,
     url_redacted: String,
+    /// Whether the server has `FOR UPDATE SKIP LOCKED` (PostgreSQL; MySQL 8; MariaDB 10.6+).
+    pub(crate) skip_locked: bool,
 }
 
 impl Store {
@@ -107,6 +108,16 @@ impl Store {
                 let pool = MySqlPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
+                    // READ COMMITTED, as on PostgreSQL: a claim of unscored posts locks only
+                    // the rows it returns, not the gaps and rows it scanned past.
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                                .execute(conn)
+                                .await
+                                .map(|_| ())
+                        })
+                    })
                     .connect_with(opts)
                     .await
                     .map_err(|e| StoreError::connect(&url_redacted, e))?;
@@ -124,10 +135,22 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
+        let skip_locked = match &pool {
+            Pool::Sqlite(_) => false,
+            Pool::Postgres(_) => true,
+            Pool::MySql(p) => {
+                let version: String = sqlx::query_scalar("SELECT VERSION()")
+                    .fetch_one(p)
+                    .await
+                    .map_err(|e| StoreError::connect(&url_redacted, e))?;
+                mysql_has_skip_locked(&version)
+            }
+        };
         Ok(Store {
             pool,
             dialect: Dialect::new(backend),
             url_redacted,
+            skip_locked,
         })
     }
 
@@ -209,6 +232,22 @@ impl Store {
     /// Closes the pool, waiting for connections to finish (flushes SQLite's WAL).
     pub async fn close(&self) {
         on_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+/// Whether a MySQL/MariaDB server version string (`8.0.36`, `10.11.6-MariaDB-…`) names a
+/// server with `SELECT … FOR UPDATE SKIP LOCKED` (MySQL 8.0.1, MariaDB 10.6).
+pub(crate) fn mysql_has_skip_locked(version: &str) -> bool {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    if version.to_ascii_lowercase().contains("mariadb") {
+        (major, minor) >= (10, 6)
+    } else {
+        major >= 8
     }
 }
 

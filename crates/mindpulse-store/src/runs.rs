@@ -57,6 +57,10 @@ pub struct NewRun {
     pub version: Option<String>,
     /// Parameters as JSON.
     pub params: serde_json::Value,
+    /// The scorer a score run writes for (see [`Store::ensure_scorer`]).
+    pub scorer_id: Option<i64>,
+    /// The process that runs it (`host:pid:tag`), for `score --status` and stale-run checks.
+    pub owner: Option<String>,
 }
 
 /// Counts a run reports when it ends.
@@ -115,7 +119,11 @@ impl Store {
         let params = run.params.to_string();
         let now = Utc::now();
         let d = self.dialect;
-        let cols = "(kind, source_id, model_id, model_sha256, version, params, started_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+        let cols = format!(
+            "(kind, source_id, model_id, model_sha256, version, params, started_at, status, scorer_id, owner, heartbeat_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {})",
+            d.now_ms()
+        );
         let id: i64 = match &self.pool {
             crate::Pool::MySql(p) => {
                 let sql = format!("INSERT INTO runs {cols}");
@@ -128,6 +136,8 @@ impl Store {
                     .bind(&params)
                     .bind(now)
                     .bind(RunStatus::Running.as_str())
+                    .bind(run.scorer_id)
+                    .bind(&run.owner)
                     .execute(p)
                     .await?;
                 i64::try_from(res.last_insert_id())
@@ -145,6 +155,8 @@ impl Store {
                     .bind(&params)
                     .bind(now)
                     .bind(RunStatus::Running.as_str())
+                    .bind(run.scorer_id)
+                    .bind(&run.owner)
                     .fetch_one(p)
                     .await?)
             }
@@ -152,11 +164,14 @@ impl Store {
         Ok(id)
     }
 
-    /// Stores the counts so far (called periodically so a killed run still tells the truth).
+    /// Stores the counts so far (called periodically so a killed run still tells the truth)
+    /// and beats the run's heartbeat.
     pub async fn update_run_counts(&self, id: i64, counts: RunCounts) -> Result<(), StoreError> {
-        let sql = self.dialect.sql(
-            "UPDATE runs SET n_input = ?, n_accepted = ?, n_duplicate = ?, n_rejected = ?, n_failed = ? WHERE id = ?",
+        let sql = format!(
+            "UPDATE runs SET n_input = ?, n_accepted = ?, n_duplicate = ?, n_rejected = ?, n_failed = ?, heartbeat_ms = {} WHERE id = ?",
+            self.dialect.now_ms()
         );
+        let sql = self.dialect.sql(&sql);
         on_pool!(&self.pool, p => sqlx::query(&sql)
             .bind(counts.input)
             .bind(counts.accepted)
@@ -168,6 +183,44 @@ impl Store {
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Beats a running run's heartbeat (the database clock).
+    pub async fn heartbeat_run(&self, id: i64) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE runs SET heartbeat_ms = {} WHERE id = ?",
+            self.dialect.now_ms()
+        );
+        let sql = self.dialect.sql(&sql);
+        on_pool!(&self.pool, p => sqlx::query(&sql).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Marks runs of `kind` that are still `running` but whose heartbeat is older than
+    /// `stale_ms` (by the database clock) as `interrupted`: their process died without
+    /// saying so (SIGKILL, power loss). Returns how many were marked.
+    pub async fn interrupt_stale_runs(
+        &self,
+        kind: RunKind,
+        stale_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let d = self.dialect;
+        let sql = format!(
+            "UPDATE runs SET status = 'interrupted', finished_at = ?, \
+             note = 'no heartbeat: the process stopped without finishing the run' \
+             WHERE kind = ? AND status = 'running' AND heartbeat_ms IS NOT NULL AND heartbeat_ms < {} - ?",
+            d.now_ms()
+        );
+        let sql = d.sql(&sql);
+        let now = Utc::now();
+        let n = on_pool!(&self.pool, p => sqlx::query(&sql)
+            .bind(now)
+            .bind(kind.as_str())
+            .bind(stale_ms)
+            .execute(p)
+            .await?
+            .rows_affected());
+        Ok(n)
     }
 
     /// Records the end of a run with its final counts.

@@ -212,3 +212,42 @@ impl TestDb {
         }
     }
 }
+
+/// `n` distinct posts for tests (`m0`, `m1`, …): Chinese and English alternately, post 2
+/// with the topics `失眠` and `打工人`.
+pub fn sample_posts(n: usize) -> Vec<crate::NewPost> {
+    use chrono::{TimeZone, Utc};
+    use mindpulse_core::{CleanPost, PostKind};
+    let at = |h| Utc.with_ymd_and_hms(2025, 11, 22, h, 12, 33).single();
+    (0..n)
+        .map(|i| crate::NewPost {
+            post: CleanPost {
+                platform: "weibo".into(),
+                platform_id: format!("m{i}"),
+                kind: PostKind::Post,
+                parent_id: None,
+                root_id: None,
+                author: Some("u_0123456789abcdef0123".into()),
+                lang: Some(if i % 2 == 0 { "zh" } else { "en" }.into()),
+                created_at: at(2),
+                collected_at: at(3).unwrap_or_default(),
+                topics: if i == 2 {
+                    vec!["失眠".into(), "打工人".into()]
+                } else {
+                    Vec::new()
+                },
+                repost_count: 0,
+                comment_count: 0,
+                like_count: 0,
+                region: None,
+                content_hash: format!("{i:032x}"),
+                simhash: None,
+                raw: None,
+                author_info: None,
+                text: format!("第{i}条：最近总是睡不着 / post {i}"),
+            },
+            dup_group: None,
+            dup_kind: None,
+        })
+        .collect()
+}

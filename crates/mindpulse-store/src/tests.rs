@@ -182,33 +182,68 @@ async fn suite(db: &TestDb) {
         1
     );
 
-    // Scores: unique per post + dimension + run.
-    let score_run = store
-        .start_run(&NewRun {
-            kind: Some(RunKind::Score),
-            model_id: Some("minilm-l6-v2".into()),
-            model_sha256: Some("53aa5117".into()),
-            version: Some("depression@1".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let s = NewScore {
+    // Scores: unique per post + scorer + dimension, whichever run wrote them.
+    let info = mindpulse_core::ScorerInfo {
+        model_id: "minilm-l6-v2".into(),
+        model_sha256: Some("53aa5117".into()),
+        version: "depression@1".into(),
+        params: serde_json::json!({}),
+    };
+    let scorer = store.ensure_scorer(&info).await.unwrap();
+    assert_eq!(store.ensure_scorer(&info).await.unwrap(), scorer, "{name}");
+    let score_run = |scorer_id| {
+        let store = store.clone();
+        async move {
+            store
+                .start_run(&NewRun {
+                    kind: Some(RunKind::Score),
+                    model_id: Some("minilm-l6-v2".into()),
+                    model_sha256: Some("53aa5117".into()),
+                    version: Some("depression@1".into()),
+                    scorer_id: Some(scorer_id),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let first_run = score_run(scorer).await;
+    let s = mindpulse_core::Score {
         post_id: page[0].id,
         dimension: "depression".into(),
         value: 0.75,
         scale: "prob".into(),
         label: Some("yes".into()),
         rationale: None,
-        run_id: score_run,
-        meta: Some(r#"{"route":"zh"}"#.into()),
+        meta: Some(serde_json::json!({"route": "zh"})),
     };
     assert_eq!(
-        store.insert_scores(&[s.clone(), s.clone()]).await.unwrap(),
+        store
+            .insert_scores(scorer, first_run, &[s.clone(), s.clone()])
+            .await
+            .unwrap(),
         1,
         "{name}"
     );
-    assert_eq!(store.insert_scores(&[s]).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .insert_scores(scorer, first_run, std::slice::from_ref(&s))
+            .await
+            .unwrap(),
+        0
+    );
+    // A second run of the same scorer (a batch finished twice) adds nothing either.
+    let second_run = score_run(scorer).await;
+    let mut again = s.clone();
+    again.value = 0.5;
+    assert_eq!(
+        store
+            .insert_scores(scorer, second_run, &[again])
+            .await
+            .unwrap(),
+        0,
+        "{name}"
+    );
     let page = store
         .export_page(&ExportFilter::default(), 0, 10, true)
         .await
@@ -285,4 +320,86 @@ fn url_password_is_redacted() {
         testing::with_database("postgres://u@h:5432/test?sslmode=disable", "x"),
         "postgres://u@h:5432/x?sslmode=disable"
     );
+}
+
+/// A database scored before scale-out (schema v2: scores unique per run) migrates to v3:
+/// one scorer per (model, version), rows two runs wrote twice kept once, runs linked to
+/// their scorer, and posts scored then stay scored.
+async fn migrates_v2_scores(db: &TestDb) {
+    let name = db.backend.name();
+    let store = Store::connect(&db.url).await.unwrap();
+    let full = match db.backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::MySql => sqlx::migrate!("./migrations/mysql"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    let v2 = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            full.iter().filter(|m| m.version <= 2).cloned().collect(),
+        ),
+        ..full
+    };
+    on_pool!(&store.pool, p => v2.run(p).await).unwrap();
+    let at = match db.backend {
+        Backend::Sqlite => "'2025-11-22T02:12:33+00:00'",
+        Backend::MySql => "'2025-11-22 02:12:33'",
+        Backend::Postgres => "'2025-11-22 02:12:33+00'",
+    };
+    for sql in [
+        format!("INSERT INTO posts (platform, platform_id, kind, text, collected_at, content_hash) VALUES ('weibo', 'm1', 'post', 'a', {at}, 'h1')"),
+        format!("INSERT INTO posts (platform, platform_id, kind, text, collected_at, content_hash) VALUES ('weibo', 'm2', 'post', 'b', {at}, 'h2')"),
+        format!("INSERT INTO runs (kind, model_id, model_sha256, version, started_at, status) VALUES ('score', 'heads', 'e1', 'a', {at}, 'done')"),
+        format!("INSERT INTO runs (kind, model_id, model_sha256, version, started_at, status) VALUES ('score', 'heads', 'e1', 'a', {at}, 'done')"),
+        format!("INSERT INTO runs (kind, model_id, version, started_at, status) VALUES ('score', 'qwen', 'p', {at}, 'done')"),
+        format!("INSERT INTO runs (kind, started_at, status) VALUES ('import', {at}, 'done')"),
+        "INSERT INTO scores (post_id, dimension, value, scale, run_id) VALUES (1, 'depression', 0.5, 'prob', 1)".into(),
+        "INSERT INTO scores (post_id, dimension, value, scale, run_id) VALUES (1, 'route', 12, 'tokens', 1)".into(),
+        "INSERT INTO scores (post_id, dimension, value, scale, run_id) VALUES (1, 'depression', 0.7, 'prob', 2)".into(),
+        "INSERT INTO scores (post_id, dimension, value, scale, run_id) VALUES (2, 'depression', 0.1, 'prob', 2)".into(),
+        "INSERT INTO scores (post_id, dimension, value, scale, run_id) VALUES (1, 'F30_F39', 3, '0-5', 3)".into(),
+    ] {
+        store.execute_raw(&sql).await.unwrap_or_else(|e| panic!("{name}: {sql}: {e}"));
+    }
+    assert_eq!(store.migrate().await.unwrap(), vec![3], "{name}");
+    let heads = store
+        .ensure_scorer(&mindpulse_core::ScorerInfo {
+            model_id: "heads".into(),
+            model_sha256: None,
+            version: "a".into(),
+            params: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unscored_count(heads, None).await.unwrap(),
+        0,
+        "{name}"
+    );
+    let rows: Vec<(i64, String, f64, i64, i64)> = on_pool!(&store.pool, p => sqlx::query_as(
+        "SELECT post_id, dimension, value, scorer_id, run_id FROM scores ORDER BY id"
+    ).fetch_all(p).await)
+    .unwrap();
+    assert_eq!(rows.len(), 4, "{name}: {rows:?}");
+    assert_eq!(
+        rows[0],
+        (1, "depression".into(), 0.5, heads, 1),
+        "{name}: the first copy is kept"
+    );
+    let linked: Vec<Option<i64>> = on_pool!(&store.pool, p => sqlx::query_scalar(
+        "SELECT scorer_id FROM runs ORDER BY id"
+    ).fetch_all(p).await)
+    .unwrap();
+    assert_eq!(linked[0], Some(heads), "{name}");
+    assert_eq!(linked[1], Some(heads), "{name}");
+    assert!(linked[2].is_some() && linked[2] != Some(heads), "{name}");
+    assert_eq!(linked[3], None, "{name}: imports have no scorer");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn v2_databases_migrate_to_scale_out() {
+    for db in TestDb::all().await {
+        migrates_v2_scores(&db).await;
+        db.drop_db().await;
+    }
 }

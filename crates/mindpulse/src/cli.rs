@@ -193,7 +193,7 @@ pub enum BenchCommand {
     /// Embed synthetic texts with mindpulse and with sentence-transformers (PyTorch): texts/s, cosine, peak RSS.
     Embed(crate::commands::embed::BenchEmbedArgs),
     /// Score stored posts with all heads end to end (read, embed, heads, write): posts/s, peak RSS.
-    Score(crate::commands::score::BenchScoreArgs),
+    Score(crate::commands::bench_score::BenchScoreArgs),
     /// Score posts with the LLM scorer through the local backend and a llama.cpp server; fast vs generate mode.
     Llm(crate::commands::bench_llm::BenchLlmArgs),
 }

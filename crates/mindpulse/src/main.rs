@@ -5,7 +5,11 @@ mod cli;
 mod commands;
 mod config;
 mod context;
+mod llm_args;
+mod measure;
 mod progress;
+mod render;
+mod scoring;
 
 use clap::Parser;
 use std::process::ExitCode;

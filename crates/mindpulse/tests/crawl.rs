@@ -123,6 +123,7 @@ fn run_args(server: &TestServer, delay: &str) -> Vec<String> {
         "--rate-limit-backoff",
         "0.01",
         "--keep-raw",
+        "--no-score",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -167,17 +168,26 @@ fn help_on_the_crawl_commands() {
 }
 
 #[tokio::test]
-async fn weibo_run_and_coverage_on_every_backend() {
+async fn weibo_run_coverage_and_scoring_on_every_backend() {
     for db in TestDb::all().await {
         let env = Env::new();
         let server = TestServer::from_index(&fixtures("weibo")).unwrap();
-        let o = env.run(&db.url, &strs(&run_args(&server, "0")));
+        // The default [score] scorers = ["heads"]: the crawl scores what it collected.
+        let mut args = run_args(&server, "0");
+        args.retain(|a| a != "--no-score");
+        let o = env.run(&db.url, &strs(&args));
         assert!(o.status.success(), "{}\n{}", out(&o), err(&o));
         let r = json(&o);
         assert_eq!(r["ending"], "done", "{r}");
         assert_eq!(r["counts"]["accepted"], 24, "{r}");
+        assert_eq!(r["scored"], 24, "{r}");
         let run_id = r["run_id"].as_i64().unwrap();
         assert_eq!(post_ids(&db.url).await.len(), 24);
+        let o = env.run(&db.url, &["score", "--status", "--json"]);
+        let status: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+        assert_eq!(status[0]["model_id"], "heads", "{status}");
+        assert_eq!(status[0]["unscored"], 0, "{status}");
+        assert_eq!(status[0]["scored"], 24, "{status}");
 
         let o = env.run(&db.url, &["coverage", "--run", &run_id.to_string()]);
         let table = out(&o);
@@ -348,6 +358,7 @@ fn config_file_env_cookie_schedule_and_hot() {
     let config = format!(
         "[crawl]\ndelay_secs = 0\njitter_secs = 0\ntimeout_secs = 1\nretries = 1\nbackoff_secs = 0.01\nrate_limit_backoff_secs = 0.01\n\
          [weibo]\nsearch_url = \"{b}\"\napi_url = \"{b}\"\npassport_url = \"{b}\"\ntop = 1\nconversations = false\n\
+         [score]\nscorers = []\n\
          [[schedule.jobs]]\nname = \"weibo-twice-daily\"\ncron = \"0 10,22 * * *\"\nmax_minutes = 5\n",
         b = server.base
     );
@@ -432,6 +443,7 @@ fn mastodon_tag_crawl() {
         (Some("done"), Some(5)),
         "{r}"
     );
+    assert_eq!(r["scored"], 5, "the crawl scores what it collected: {r}");
     let o = env.run(&db, &args);
     let r = json(&o);
     assert_eq!(

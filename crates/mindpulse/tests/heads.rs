@@ -174,7 +174,7 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
     let rest = ok(&mindpulse(tmp.path(), &["--db", &db, "score", "--json"]));
     let rest: serde_json::Value = serde_json::from_str(rest.trim()).unwrap();
     assert_eq!(rest["posts"], 3, "{rest}");
-    assert_eq!(rest["skipped_empty"], 1, "emoji-only post: {rest}");
+    assert_eq!(rest["counters"]["no_text"], 1, "emoji-only post: {rest}");
     let again = ok(&mindpulse(tmp.path(), &["--db", &db, "score", "--json"]));
     let again: serde_json::Value = serde_json::from_str(again.trim()).unwrap();
     assert_eq!(again["posts"], 0, "nothing left to score: {again}");

@@ -15,7 +15,7 @@ pub mod status;
 use crate::config::WeiboConfig;
 use crate::error::CrawlError;
 use crate::http::{headers, log_url, Fetcher, Response, Verdict};
-use crate::job::{run_job, JobReport, JobSpec, Scorer, StepCtx, StepResult, Stepper};
+use crate::job::{run_job, JobReport, JobSpec, ScoreHook, StepCtx, StepResult, Stepper};
 use chrono::{DateTime, NaiveDate, Utc};
 use mindpulse_clean::Cleaner;
 use mindpulse_core::{Origin, PostKind, RawAuthor, RawPost};
@@ -91,7 +91,7 @@ pub async fn run(
     job: &WeiboJob,
     budget: Option<Duration>,
     force: bool,
-    scorer: Option<&dyn Scorer>,
+    scorer: Option<&dyn ScoreHook>,
 ) -> Result<JobReport, CrawlError> {
     let cfg = &settings.config;
     if settings.cookie.is_none() && !matches!(job, WeiboJob::Hot { .. }) {

@@ -3,8 +3,8 @@
 //! own), beside the Python standard-library peer doing the same job. Prints a table.
 
 use crate::cli::BenchIngestArgs;
-use crate::commands::measure::run_measured;
 use crate::context::Context;
+use crate::measure::run_measured;
 use anyhow::Context as _;
 use mindpulse_store::{testing::with_database, Store};
 use mindpulse_synth::{Generator, SynthOptions};

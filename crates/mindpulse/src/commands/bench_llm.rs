@@ -31,7 +31,7 @@ pub struct BenchLlmArgs {
     #[arg(long, default_value_t = 200)]
     pub posts: usize,
     /// GGUF model (registry name or path).
-    #[arg(long, default_value = crate::commands::llm_score::DEFAULT_LOCAL_MODEL)]
+    #[arg(long, default_value = mindpulse_llm_scorer::DEFAULT_LOCAL_MODEL)]
     pub llm_model: String,
     /// Threads for both runtimes (0 = all cores).
     #[arg(long, default_value_t = 0)]

@@ -6,6 +6,7 @@
 //! (`[weibo] cookie_file` / `cookie`); it is sent as a header and never logged or stored.
 
 use crate::context::Context;
+use crate::scoring::CrawlScoring;
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
@@ -13,7 +14,9 @@ use mindpulse_clean::{CleanOptions, Cleaner};
 use mindpulse_crawl::mastodon::{self, MastodonJob};
 use mindpulse_crawl::schedule::{plan, run_schedule, Planned, ScheduleOptions};
 use mindpulse_crawl::weibo::{self, split, WeiboJob, WeiboSettings};
-use mindpulse_crawl::{config::secs, CrawlError, Ending, Fetcher, JobReport, Politeness, Scorer};
+use mindpulse_crawl::{
+    config::secs, CrawlError, Ending, Fetcher, JobReport, Politeness, ScoreHook,
+};
 use mindpulse_store::{Coverage, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +93,9 @@ pub struct CrawlOptions {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Store the new posts without scoring them (default: score them with [score] scorers).
+    #[arg(long)]
+    pub no_score: bool,
 }
 
 /// Where Weibo is and how to log in.
@@ -214,6 +220,18 @@ pub struct CoverageArgs {
     pub json: bool,
 }
 
+/// The scoring a crawl runs after collecting (none with `--no-score` or `[score] scorers = []`).
+fn crawl_scoring(
+    ctx: &Context,
+    common: &CrawlOptions,
+    cancel: &Arc<AtomicBool>,
+) -> anyhow::Result<Option<CrawlScoring>> {
+    if common.no_score {
+        return Ok(None);
+    }
+    CrawlScoring::from_config(&ctx.config.score, ctx.show_progress, cancel.clone())
+}
+
 pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
     let cancel = super::cancel_on_signal();
     match args.target {
@@ -246,6 +264,7 @@ pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                     let (since, until) = days(ctx, None, None, a.days, now)?;
                     let top = a.top.unwrap_or(ctx.config.weibo.top);
                     let job = WeiboJob::Run { top, since, until };
+                    let scoring = crawl_scoring(ctx, &a.common, &cancel)?;
                     return finish(
                         run_weibo(
                             ctx,
@@ -255,20 +274,36 @@ pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                             cancel,
                             a.no_conversations,
                             None,
+                            scoring.as_ref(),
                         )
                         .await,
                         a.common.json,
                     );
                 }
             };
+            let scoring = crawl_scoring(ctx, &common, &cancel)?;
             finish(
-                run_weibo(ctx, &job, &weibo_opts, &common, cancel, false, None).await,
+                run_weibo(
+                    ctx,
+                    &job,
+                    &weibo_opts,
+                    &common,
+                    cancel,
+                    false,
+                    None,
+                    scoring.as_ref(),
+                )
+                .await,
                 common.json,
             )
         }
         CrawlTarget::Mastodon(a) => {
             let json = a.common.json;
-            finish(run_mastodon(ctx, &a, cancel, None).await, json)
+            let scoring = crawl_scoring(ctx, &a.common, &cancel)?;
+            finish(
+                run_mastodon(ctx, &a, cancel, None, scoring.as_ref()).await,
+                json,
+            )
         }
     }
 }
@@ -427,14 +462,7 @@ fn weibo_settings(
     })
 }
 
-/// No scorer exists yet: this is the hook a model crate fills (`mindpulse_crawl::Scorer`).
-fn configured_scorer() -> Option<&'static dyn Scorer> {
-    tracing::info!(
-        "no scorer is configured: new posts are stored unscored (hook: mindpulse_crawl::Scorer)"
-    );
-    None
-}
-
+#[allow(clippy::too_many_arguments)]
 async fn run_weibo(
     ctx: &Context,
     job: &WeiboJob,
@@ -443,6 +471,7 @@ async fn run_weibo(
     cancel: Arc<AtomicBool>,
     no_conversations: bool,
     budget_override: Option<f64>,
+    scoring: Option<&CrawlScoring>,
 ) -> anyhow::Result<JobReport> {
     let settings = weibo_settings(ctx, w, no_conversations)?;
     let cleaner = cleaner(ctx, common)?;
@@ -464,7 +493,7 @@ async fn run_weibo(
         job,
         budget,
         common.force,
-        configured_scorer(),
+        scoring.map(|s| s as &dyn ScoreHook),
     )
     .await;
     if let (Ok(_), WeiboJob::Hot { top }) = (&r, job) {
@@ -490,6 +519,7 @@ async fn run_mastodon(
     a: &MastodonArgs,
     cancel: Arc<AtomicBool>,
     budget_override: Option<f64>,
+    scoring: Option<&CrawlScoring>,
 ) -> anyhow::Result<JobReport> {
     let instance = a
         .instance
@@ -527,7 +557,7 @@ async fn run_mastodon(
         &job,
         budget,
         a.common.force,
-        configured_scorer(),
+        scoring.map(|s| s as &dyn ScoreHook),
     )
     .await;
     store.close().await;
@@ -598,6 +628,9 @@ fn render_report(r: &JobReport) -> String {
     if let Some(m) = &r.message {
         s.push_str(&format!("\n  note: {m}"));
     }
+    if let Some(n) = r.scored {
+        s.push_str(&format!("\n  scored {n} posts (mindpulse score --status)"));
+    }
     s.push_str(&format!(
         "\n  coverage: mindpulse coverage --run {}",
         r.run_id
@@ -631,6 +664,9 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     let cancel = super::cancel_on_signal();
+    // Loaded once, on the first run that stores posts, and kept for the later runs.
+    let scoring = crawl_scoring(ctx, &args.common, &cancel)?;
+    let scoring = scoring.as_ref();
     let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let opts = ScheduleOptions {
         run_now: args.run_now,
@@ -653,7 +689,7 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
                         since: None,
                         common: common.clone(),
                     };
-                    run_mastodon(ctx, &a, cancel, job.max_minutes).await
+                    run_mastodon(ctx, &a, cancel, job.max_minutes, scoring).await
                 }
                 _ => match days(ctx, None, None, None, now_of(&weibo_opts).ok().flatten()) {
                     Ok((since, until)) => {
@@ -670,6 +706,7 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
                             cancel,
                             false,
                             job.max_minutes,
+                            scoring,
                         )
                         .await
                     }

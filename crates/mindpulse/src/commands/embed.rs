@@ -1,7 +1,7 @@
 //! `mindpulse embed` (texts → sentence embeddings, JSONL or .npy) and `mindpulse bench embed`
 //! (the same encoder against sentence-transformers on PyTorch, in one run).
 
-use crate::commands::measure::run_measured;
+use crate::measure::run_measured;
 use anyhow::{bail, Context as _};
 use clap::Args;
 use mindpulse_encoder::npy::{read_f32_matrix, NpyWriter};

@@ -1,9 +1,9 @@
 //! `mindpulse eval`: metrics of a head (or of the LLM scorer) on a labeled TSV, and
 //! `--all`: every head on its validation split (or cross-validated) → MODEL_CARD.md.
 
-use crate::commands::llm_score::{self, LlmArgs};
-use crate::commands::score::ScorerKind;
 use crate::context::Context;
+use crate::llm_args::LlmArgs;
+use crate::scoring::ScorerKind;
 use anyhow::{bail, Context as _};
 use clap::Args;
 use mindpulse_heads::card::{render, CardEntry};
@@ -16,6 +16,8 @@ use mindpulse_heads::{Head, HeadSet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod llm;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -65,22 +67,13 @@ pub struct EvalArgs {
     pub llm: LlmArgs,
 }
 
-pub(crate) fn load_heads(dir: Option<&Path>) -> anyhow::Result<HeadSet> {
-    let set = match dir {
-        Some(d) => {
-            HeadSet::load_dir(d).with_context(|| format!("loading heads from {}", d.display()))?
-        }
-        None => HeadSet::builtin().context("loading the built-in heads")?,
-    };
-    if set.heads.is_empty() {
-        bail!("no heads found: train them with `mindpulse train --all` or pass --heads DIR");
-    }
-    Ok(set)
+fn load_heads(dir: Option<&Path>) -> anyhow::Result<HeadSet> {
+    Ok(HeadSet::load(dir)?)
 }
 
 pub async fn run(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
     match args.scorer {
-        ScorerKind::Llm => llm_score::eval(ctx, args).await,
+        ScorerKind::Llm => llm::eval(ctx, args).await,
         ScorerKind::Heads if args.all => eval_all(&args),
         ScorerKind::Heads => eval_one(&args),
     }

@@ -2,6 +2,7 @@
 
 mod bench;
 pub(crate) mod bench_llm;
+pub(crate) mod bench_score;
 pub(crate) mod crawl;
 pub(crate) mod embed;
 pub(crate) mod eval;
@@ -9,8 +10,6 @@ mod export;
 pub(crate) mod generate;
 mod import;
 mod init;
-pub(crate) mod llm_score;
-mod measure;
 pub(crate) mod models;
 mod quickstart;
 pub(crate) mod score;
@@ -34,7 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&ctx, args).await,
         Command::Bench(BenchCommand::Embed(args)) => embed::bench(args),
-        Command::Bench(BenchCommand::Score(args)) => score::bench(&ctx, args).await,
+        Command::Bench(BenchCommand::Score(args)) => bench_score::run(&ctx, args).await,
         Command::Bench(BenchCommand::Llm(args)) => bench_llm::run(&ctx, args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,

@@ -65,7 +65,7 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
     if args.no_score {
         println!("\nscoring skipped (--no-score)");
     } else {
-        let heads = super::eval::load_heads(None)?;
+        let heads = mindpulse_heads::HeadSet::load(None)?;
         let reg = mindpulse_models::Registry::builtin();
         for route in heads.routes() {
             let name = route.encoder();
@@ -77,17 +77,19 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
                 println!("installed model {name} → {}", m.path.display());
             }
         }
-        let opts = super::score::HeadsRun {
-            limit: None,
-            batch_size: 256,
-            threads: super::resolve_threads(0),
-            show_progress: ctx.show_progress,
-        };
-        let summary = super::score::score_with_heads(&store, &heads, &opts, cancel.clone()).await?;
-        println!("\n{}", summary.render());
+        let threads = super::resolve_threads(0);
+        let scorer =
+            tokio::task::spawn_blocking(move || mindpulse_heads::HeadsScorer::new(heads, threads))
+                .await
+                .context("loading the heads")??;
+        let opts = mindpulse_score::DriverOptions::default();
+        let summary =
+            crate::scoring::drive(&store, Arc::new(scorer), &opts, ctx.show_progress, &cancel)
+                .await?;
+        println!("\n{}", crate::scoring::render_summary(&summary));
     }
     let stats = store.stats(7).await?;
-    println!("\n{}", super::stats::render(&stats));
+    println!("\n{}", crate::render::render(&stats));
     println!("next: mindpulse --db {db_url} export --scores --format jsonl | head");
     store.close().await;
     Ok(ExitCode::SUCCESS)
