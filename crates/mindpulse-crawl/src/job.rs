@@ -9,12 +9,13 @@
 //! duplicates nothing.
 
 use crate::error::CrawlError;
-use crate::sink::{Sink, WriteReport};
 use mindpulse_clean::Cleaner;
 use mindpulse_core::process::hostname;
 use mindpulse_core::RawPost;
+use mindpulse_ingest::{RawWriter, WriteReport};
 use mindpulse_store::{
-    Coverage, CrawlJob, CrawlTask, NewCrawlTask, NewRun, RunCounts, RunKind, RunStatus, Store,
+    Coverage, CrawlJob, CrawlTask, NewCrawlTask, NewRun, OnConflict, RunCounts, RunKind, RunStatus,
+    Store,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -123,7 +124,7 @@ pub trait ScoreHook: Send + Sync {
 /// Everything a crawler's step may use.
 pub struct StepCtx<'a> {
     pub store: &'a Store,
-    pub sink: &'a mut Sink,
+    pub sink: &'a mut RawWriter,
     pub job_id: i64,
     pub run_id: i64,
     coverage: &'a mut HashMap<String, Coverage>,
@@ -438,7 +439,15 @@ async fn work<S: Stepper>(
     job_id: i64,
     started: Instant,
 ) -> Result<Worked, CrawlError> {
-    let mut sink = Sink::new(store.clone(), cleaner, Some(source_id), Some(run_id)).await?;
+    // Items are keyed by (platform, platform id): re-collecting one refreshes its counts.
+    let mut sink = RawWriter::open(
+        store.clone(),
+        cleaner,
+        Some(source_id),
+        Some(run_id),
+        OnConflict::UpdateCounts,
+    )
+    .await?;
     let mut coverage: HashMap<String, Coverage> = HashMap::new();
     let mut last_beat = Instant::now();
     let mut failed_tasks = 0usize;
@@ -554,7 +563,7 @@ async fn work<S: Stepper>(
     }
 }
 
-fn totals(sink: &Sink, coverage: &HashMap<String, Coverage>) -> RunCounts {
+fn totals(sink: &RawWriter, coverage: &HashMap<String, Coverage>) -> RunCounts {
     RunCounts {
         failed: coverage.values().map(|c| c.pages_failed).sum(),
         ..sink.counts

@@ -8,9 +8,10 @@
 //! * Resumable and idempotent ([`job`]): jobs, task cursors (page, `max_id`, split
 //!   position) and coverage live in the database; a killed run continues where it
 //!   stopped, and re-collected items refresh counts without duplicating anything.
-//! * Private: posts go through the same [`Cleaner`](mindpulse_clean::Cleaner) as imports
-//!   ([`sink`]), so authors and @mentions are pseudonymized before anything is stored; the
-//!   cookie is only ever a sensitive request header and user ids are hidden in logs.
+//! * Private: posts go through the same cleaning, duplicate flags and writer as imports
+//!   (`mindpulse_ingest::RawWriter`), so authors and @mentions are pseudonymized before
+//!   anything is stored; the cookie is only ever a sensitive request header and user ids
+//!   are hidden in logs.
 //! * Testable: every base URL is configurable, and [`testing::TestServer`] serves
 //!   fixtures and injects faults on 127.0.0.1.
 
@@ -23,7 +24,6 @@ pub mod job;
 mod json;
 pub mod mastodon;
 pub mod schedule;
-pub mod sink;
 pub mod testing;
 pub mod weibo;
 

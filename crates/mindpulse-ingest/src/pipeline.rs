@@ -1,12 +1,13 @@
 //! The import loop itself: producer thread (read, clean, flag duplicates) and async
 //! writer (batched inserts, run accounting).
 
+use crate::writer::{Flagger, Writer};
 use crate::RejectsWriter;
 use chrono::{DateTime, Utc};
-use mindpulse_clean::{hex16, Cleaner, DupIndex, DupVerdict};
+use mindpulse_clean::Cleaner;
 use mindpulse_core::{Reject, Source};
 use mindpulse_store::{
-    NewPost, NewRun, OnConflict, RunCounts, RunKind, RunStatus, Store, StoreError, TopicCache,
+    NewPost, NewRun, OnConflict, RunCounts, RunKind, RunStatus, Store, StoreError,
 };
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -142,10 +143,10 @@ pub async fn ingest(
     let store = if opts.dry_run { None } else { store };
     let description = source.describe();
 
-    let mut dup_index = DupIndex::new();
+    let mut flagger = Flagger::empty();
     let (source_id, run_id) = match store {
         Some(store) => {
-            seed_dup_index(store, &mut dup_index).await?;
+            flagger = Flagger::seeded(store).await?;
             let source_id = store
                 .ensure_source(
                     &opts.source_name,
@@ -175,7 +176,7 @@ pub async fn ingest(
         produce(
             source,
             &cleaner,
-            dup_index,
+            flagger,
             &producer_opts,
             collected_at,
             &producer_cancel,
@@ -189,17 +190,14 @@ pub async fn ingest(
         rejects_file: None,
         ..Default::default()
     };
-    let mut topics = TopicCache::new();
+    let mut writer = store.map(|s| Writer::new(s.clone(), source_id, run_id, opts.on_conflict));
     let mut write_error = None;
     let mut last_progress = IngestProgress::default();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Batch(batch, progress) => {
-                if let Some(store) = store {
-                    match store
-                        .insert_posts(&batch, source_id, run_id, opts.on_conflict, &mut topics)
-                        .await
-                    {
+                if let Some(writer) = writer.as_mut() {
+                    match writer.write(&batch).await {
                         Ok(r) => {
                             report.accepted += r.inserted;
                             report.duplicate += r.existing;
@@ -318,50 +316,11 @@ impl IngestProgress {
     }
 }
 
-/// Loads what is already stored into the duplicate index, page by page.
-async fn seed_dup_index(store: &Store, index: &mut DupIndex) -> Result<(), StoreError> {
-    let mut after = 0i64;
-    let started = Instant::now();
-    let mut n = 0u64;
-    loop {
-        let page = store.dup_seed_page(after, 50_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for seed in &page {
-            let Some(hash) = parse_hex16(&seed.content_hash) else {
-                continue;
-            };
-            let group = seed.dup_group.as_deref().and_then(parse_hex16);
-            index.seed(hash, seed.simhash.map(|s| s as u64), group);
-            n += 1;
-        }
-    }
-    if n > 0 {
-        tracing::debug!(
-            posts = n,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "duplicate index seeded"
-        );
-    }
-    Ok(())
-}
-
-fn parse_hex16(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 /// The producer: reads the source, cleans, flags duplicates, sends batches.
 fn produce(
     mut source: Box<dyn Source>,
     cleaner: &Cleaner,
-    mut dup_index: DupIndex,
+    mut flagger: Flagger,
     opts: &IngestOptions,
     collected_at: DateTime<Utc>,
     cancel: &AtomicBool,
@@ -418,23 +377,7 @@ fn produce(
                 Ok(cleaned) => {
                     s.pii += u64::from(cleaned.pii.total().saturating_sub(cleaned.pii.mentions));
                     s.mentions += u64::from(cleaned.pii.mentions);
-                    let (dup_group, dup_kind) =
-                        match dup_index.check(cleaned.content_hash, cleaned.simhash) {
-                            DupVerdict::New => (None, None),
-                            DupVerdict::Exact { group } => {
-                                s.exact += 1;
-                                (Some(hex16(&group)), Some("exact"))
-                            }
-                            DupVerdict::Near { group, .. } => {
-                                s.near += 1;
-                                (Some(hex16(&group)), Some("near"))
-                            }
-                        };
-                    batch.push(NewPost {
-                        post: cleaned.post,
-                        dup_group,
-                        dup_kind,
-                    });
+                    batch.push(flagger.flag(cleaned));
                     true
                 }
             };
@@ -478,6 +421,8 @@ fn produce(
         }
         s.rejects_written = w.written();
     }
+    s.exact = flagger.exact;
+    s.near = flagger.near;
     s.progress = snapshot(&s, source.as_ref());
     s
 }

@@ -13,6 +13,7 @@ mod dialect;
 mod error;
 mod leases;
 mod posts;
+mod posts_pg;
 mod posts_sqlite;
 mod query;
 mod runs;

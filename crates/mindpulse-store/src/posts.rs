@@ -90,16 +90,30 @@ impl Store {
         if batch.is_empty() {
             return Ok(InsertReport::default());
         }
-        if let crate::Pool::Sqlite(pool) = &self.pool {
-            return crate::posts_sqlite::insert_posts(
-                pool,
-                batch,
-                source_id,
-                run_id,
-                on_conflict,
-                topics,
-            )
-            .await;
+        match &self.pool {
+            crate::Pool::Sqlite(pool) => {
+                return crate::posts_sqlite::insert_posts(
+                    pool,
+                    batch,
+                    source_id,
+                    run_id,
+                    on_conflict,
+                    topics,
+                )
+                .await
+            }
+            crate::Pool::Postgres(pool) => {
+                return crate::posts_pg::insert_posts(
+                    pool,
+                    batch,
+                    source_id,
+                    run_id,
+                    on_conflict,
+                    topics,
+                )
+                .await
+            }
+            crate::Pool::MySql(_) => {}
         }
         let d = self.dialect;
         let chunk_rows = (d.max_params() / POST_COLUMN_COUNT).max(1);
