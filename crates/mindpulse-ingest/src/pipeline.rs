@@ -15,6 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// A generous size of one input record, to estimate from a file's size how many posts an
+/// import brings at least (for the bulk-load decision).
+const BYTES_PER_POST_AT_MOST: u64 = 1000;
+
 /// How many rejects are logged one by one before the rest are only counted.
 const LOGGED_REJECTS: u64 = 20;
 
@@ -168,6 +172,16 @@ pub async fn ingest(
         None => (None, None),
     };
 
+    // A large import into a smaller table builds the secondary indexes once at the end.
+    let bulk = match (store, source.progress().1) {
+        (Some(store), Some(total_bytes)) => Some(
+            store
+                .begin_bulk_load(total_bytes / BYTES_PER_POST_AT_MOST)
+                .await?,
+        ),
+        _ => None,
+    };
+
     // Two batches in flight: one being written, one being filled.
     let (tx, mut rx) = mpsc::channel::<Msg>(2);
     let producer_opts = opts.clone();
@@ -233,6 +247,11 @@ pub async fn ingest(
     }
     drop(rx);
     let produced = producer.await;
+    if let (Some(store), Some(bulk)) = (store, bulk) {
+        if let Err(e) = store.end_bulk_load(bulk).await {
+            write_error.get_or_insert(e);
+        }
+    }
 
     let summary = match produced {
         Ok(s) => s,

@@ -134,6 +134,9 @@ pub enum DriverError {
     },
 }
 
+/// The longest wait between looks while other workers still hold batches.
+const WAIT_FOR_OTHERS: Duration = Duration::from_millis(500);
+
 /// Retries of a database call that failed with a transient error (deadlock, busy file,
 /// dropped connection) before the run gives up.
 const RETRIES: u32 = 4;
@@ -341,15 +344,16 @@ impl Loop<'_> {
                     if !self.opts.follow && held_by_others == 0 {
                         return Ok(());
                     }
-                    if held_by_others > 0 {
+                    // Other workers' batches usually end within a batch's time: look again
+                    // soon, so the pass ends when theirs do (or takes over a dead one's).
+                    let wait = if held_by_others > 0 {
                         tracing::debug!(held_by_others, "waiting for the leases of other workers");
-                    }
-                    self.sleep(
-                        self.opts
-                            .poll
-                            .min(Duration::from_millis(self.lease_ms as u64)),
-                    )
-                    .await;
+                        self.opts.poll.min(WAIT_FOR_OTHERS)
+                    } else {
+                        self.opts.poll
+                    };
+                    self.sleep(wait.min(Duration::from_millis(self.lease_ms as u64)))
+                        .await;
                     if self.opts.follow {
                         cursor = high;
                     }

@@ -8,6 +8,7 @@
 //! embedded in the binary; [`Store::migrate`] applies the missing ones and is a no-op
 //! when the schema is current.
 
+mod bulk;
 mod crawl;
 mod dialect;
 mod error;
@@ -20,6 +21,7 @@ mod runs;
 mod scores;
 pub mod testing;
 
+pub use bulk::BulkLoad;
 pub use crawl::{
     AuthorRecord, Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting,
 };
@@ -205,6 +207,8 @@ impl Store {
             }
         }
         let after = self.applied_versions().await?;
+        // A bulk load killed before its end left secondary indexes dropped.
+        self.ensure_secondary_indexes().await?;
         Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
     }
 

@@ -3,9 +3,9 @@
 
 use crate::{on_pool, Store, StoreError};
 use chrono::Utc;
-use mindpulse_core::CleanPost;
+use mindpulse_core::{CleanAuthor, CleanPost};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What to do when a post with the same platform id is already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -280,22 +280,34 @@ impl Store {
     }
 }
 
-/// The batch's authors, one per (platform, pseudonym), the last mention winning
-/// (PostgreSQL refuses to upsert the same key twice in one statement).
-fn distinct_authors(batch: &[NewPost]) -> Vec<(&str, &mindpulse_core::CleanAuthor)> {
-    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut out: Vec<(&str, &mindpulse_core::CleanAuthor)> = Vec::new();
+/// The batch's authors, one per (platform, pseudonym), in key order, each fact at its
+/// newest known value (as a sequence of COALESCE upserts would leave it; MySQL upserts each
+/// key once per statement).
+pub(crate) fn distinct_authors(batch: &[NewPost]) -> Vec<(&str, CleanAuthor)> {
+    let mut authors: BTreeMap<(&str, &str), CleanAuthor> = BTreeMap::new();
     for np in batch {
         if let Some(a) = &np.post.author_info {
-            let key = (np.post.platform.as_str(), a.pseudonym.as_str());
-            match index.get(&key) {
-                Some(&i) => out[i] = (np.post.platform.as_str(), a),
-                None => {
-                    index.insert(key, out.len());
-                    out.push((np.post.platform.as_str(), a));
-                }
-            }
+            authors
+                .entry((np.post.platform.as_str(), a.pseudonym.as_str()))
+                .and_modify(|known| merge_author(known, a))
+                .or_insert_with(|| a.clone());
         }
     }
-    out
+    authors
+        .into_iter()
+        .map(|((platform, _), a)| (platform, a))
+        .collect()
+}
+
+/// `known` updated with the facts `newer` has.
+fn merge_author(known: &mut CleanAuthor, newer: &CleanAuthor) {
+    if newer.verified_type.is_some() {
+        known.verified_type = newer.verified_type;
+    }
+    if newer.follower_bucket.is_some() {
+        known.follower_bucket.clone_from(&newer.follower_bucket);
+    }
+    if newer.region.is_some() {
+        known.region.clone_from(&newer.region);
+    }
 }

@@ -102,7 +102,8 @@ fn posts_copy(batch: &[NewPost]) -> String {
     buf
 }
 
-/// The batch's authors as `COPY` rows (`n` orders them: the last mention of an author wins).
+/// The batch's authors as `COPY` rows (`n` orders them: each fact takes its newest known
+/// value, as a sequence of COALESCE upserts would).
 fn authors_copy(batch: &[NewPost]) -> String {
     let mut buf = String::new();
     for (i, np) in batch.iter().enumerate() {
@@ -182,8 +183,11 @@ pub(crate) async fn insert_posts(
         copy(&mut tx, COPY_AUTHORS, authors).await?;
         sqlx::query(
             "INSERT INTO authors (platform, pseudonym, verified_type, follower_bucket, region, first_seen, last_seen) \
-             SELECT DISTINCT ON (platform, pseudonym) platform, pseudonym, verified_type, follower_bucket, region, $1, $1 \
-             FROM authors_stage ORDER BY platform, pseudonym, n DESC \
+             SELECT platform, pseudonym, \
+             (array_agg(verified_type ORDER BY n DESC) FILTER (WHERE verified_type IS NOT NULL))[1], \
+             (array_agg(follower_bucket ORDER BY n DESC) FILTER (WHERE follower_bucket IS NOT NULL))[1], \
+             (array_agg(region ORDER BY n DESC) FILTER (WHERE region IS NOT NULL))[1], $1, $1 \
+             FROM authors_stage GROUP BY platform, pseudonym \
              ON CONFLICT (platform, pseudonym) DO UPDATE SET \
              verified_type = COALESCE(excluded.verified_type, authors.verified_type), \
              follower_bucket = COALESCE(excluded.follower_bucket, authors.follower_bucket), \

@@ -124,7 +124,7 @@ fn write_in_tx(
         .map_err(sql_err)?;
 
     let mut report = InsertReport::default();
-    let mut last_author: Option<(&str, &str)> = None;
+
     for np in batch {
         let p = &np.post;
         let created = p.created_at.as_ref().map(ts);
@@ -180,23 +180,6 @@ fn write_in_tx(
             }
             id
         };
-        if let Some(a) = &p.author_info {
-            // Consecutive posts by one author (threads, timelines) need one upsert.
-            let key = (p.platform.as_str(), a.pseudonym.as_str());
-            if last_author != Some(key) {
-                author
-                    .execute(params![
-                        p.platform,
-                        a.pseudonym,
-                        a.verified_type,
-                        a.follower_bucket,
-                        a.region,
-                        now
-                    ])
-                    .map_err(sql_err)?;
-                last_author = Some(key);
-            }
-        }
         let Some(post_id) = post_id else { continue };
         for keyword in &p.topics {
             let topic_id = match topics
@@ -217,6 +200,19 @@ fn write_in_tx(
             };
             link.execute(params![post_id, topic_id]).map_err(sql_err)?;
         }
+    }
+    // Each author once per batch, in key order (neighbouring keys share B-tree pages).
+    for (platform, a) in crate::posts::distinct_authors(batch) {
+        author
+            .execute(params![
+                platform,
+                a.pseudonym,
+                a.verified_type,
+                a.follower_bucket,
+                a.region,
+                now
+            ])
+            .map_err(sql_err)?;
     }
     Ok(report)
 }

@@ -215,4 +215,8 @@ pub struct BenchIngestArgs {
     /// Skip the Python peer.
     #[arg(long)]
     pub no_peer: bool,
+    /// Also import with this other mindpulse binary (e.g. the previous release) on every
+    /// backend, for a before/after table measured in the same run.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
 }

@@ -45,32 +45,46 @@ pub async fn ingest(_ctx: &Context, args: BenchIngestArgs) -> anyhow::Result<Exi
     );
 
     let mut rows = Vec::new();
+    let this = std::env::current_exe()?;
+    // (label, binary): the baseline first, so the machine is as warm for this build as for it.
+    let mut binaries: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(b) = &args.baseline {
+        anyhow::ensure!(b.is_file(), "--baseline {}: no such file", b.display());
+        binaries.push((format!("mindpulse before ({})", b.display()), b.clone()));
+    }
+    binaries.push(("mindpulse".to_string(), this));
     let sqlite_path = dir.join("bench.db");
-    remove_sqlite(&sqlite_path);
-    rows.push(run_import(
-        "mindpulse → SQLite",
-        &format!("sqlite://{}", sqlite_path.display()),
-        &input,
-    )?);
-    remove_sqlite(&sqlite_path);
-    for (label, server) in [
+    for (label, exe) in &binaries {
+        remove_sqlite(&sqlite_path);
+        rows.push(run_import(
+            exe,
+            &format!("{label} → SQLite"),
+            &format!("sqlite://{}", sqlite_path.display()),
+            &input,
+        )?);
+        remove_sqlite(&sqlite_path);
+    }
+    for (server_label, server) in [
         ("MariaDB/MySQL", &args.mysql),
         ("PostgreSQL", &args.postgres),
     ] {
         let Some(server) = server else { continue };
-        let name = format!("mindpulse_bench_{}", std::process::id());
-        let admin = Store::connect(server).await?;
-        admin
-            .execute_raw(&format!("CREATE DATABASE {name}"))
-            .await?;
-        let result = run_import(
-            &format!("mindpulse → {label}"),
-            &with_database(server, &name),
-            &input,
-        );
-        admin.execute_raw(&format!("DROP DATABASE {name}")).await?;
-        admin.close().await;
-        rows.push(result?);
+        for (label, exe) in &binaries {
+            let name = format!("mindpulse_bench_{}", std::process::id());
+            let admin = Store::connect(server).await?;
+            admin
+                .execute_raw(&format!("CREATE DATABASE {name}"))
+                .await?;
+            let result = run_import(
+                exe,
+                &format!("{label} → {server_label}"),
+                &with_database(server, &name),
+                &input,
+            );
+            admin.execute_raw(&format!("DROP DATABASE {name}")).await?;
+            admin.close().await;
+            rows.push(result?);
+        }
     }
     if !args.no_peer {
         match run_peer(&input, &dir.join("peer.db")) {
@@ -114,9 +128,9 @@ fn remove_sqlite(path: &Path) {
     }
 }
 
-/// Runs `mindpulse import` on `input` as a child process; returns its time and peak RSS.
-fn run_import(name: &str, db_url: &str, input: &Path) -> anyhow::Result<Row> {
-    let exe = std::env::current_exe()?;
+/// Runs `mindpulse import` (the binary `exe`) on `input` as a child process; returns its
+/// time and peak RSS.
+fn run_import(exe: &Path, name: &str, db_url: &str, input: &Path) -> anyhow::Result<Row> {
     let mut cmd = Command::new(exe);
     cmd.args([
         "--no-progress",

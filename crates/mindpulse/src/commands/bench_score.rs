@@ -38,8 +38,12 @@ pub struct BenchScoreArgs {
     #[arg(long, env = "MINDPULSE_BENCH_POSTGRES")]
     pub postgres: Option<String>,
     /// Posts for the PostgreSQL workers comparison.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 4_000)]
     pub server_posts: u64,
+    /// Batch size of the workers on PostgreSQL (small batches end a pass evenly: the last
+    /// batch of one worker is all that the other may wait for).
+    #[arg(long, default_value_t = 64)]
+    pub server_batch_size: usize,
     /// Working directory (default: a temporary one).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -165,14 +169,20 @@ pub async fn run(ctx: &Context, args: BenchScoreArgs) -> anyhow::Result<ExitCode
         s.rows
     );
     if let Some(server) = &args.postgres {
-        workers_on_server(server, &dir, args.server_posts).await?;
+        workers_on_server(
+            server,
+            &dir,
+            args.server_posts,
+            args.server_batch_size.max(1),
+        )
+        .await?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One `mindpulse score --threads 1` per database in `urls`, all at once; returns the wall
+/// One `mindpulse score --threads 1 --batch-size B` per database in `urls`, all at once; returns the wall
 /// time of the slowest and the posts each scored.
-fn score_processes(urls: &[String]) -> anyhow::Result<(f64, Vec<u64>)> {
+fn score_processes(urls: &[String], batch: usize) -> anyhow::Result<(f64, Vec<u64>)> {
     let exe = std::env::current_exe()?;
     let started = Instant::now();
     let handles: Vec<_> = urls
@@ -188,7 +198,8 @@ fn score_processes(urls: &[String]) -> anyhow::Result<(f64, Vec<u64>)> {
                 "--threads",
                 "1",
                 "--json",
-            ]);
+            ])
+            .args(["--batch-size", &batch.to_string()]);
             std::thread::spawn(move || run_measured(cmd))
         })
         .collect();
@@ -204,7 +215,7 @@ fn score_processes(urls: &[String]) -> anyhow::Result<(f64, Vec<u64>)> {
     Ok((started.elapsed().as_secs_f64(), posts))
 }
 
-async fn workers_on_server(server: &str, dir: &Path, n: u64) -> anyhow::Result<()> {
+async fn workers_on_server(server: &str, dir: &Path, n: u64, batch: usize) -> anyhow::Result<()> {
     let input = dir.join("bench-score-server.jsonl");
     write_posts(&input, n)?;
     let admin = Store::connect(server).await?;
@@ -227,12 +238,12 @@ async fn workers_on_server(server: &str, dir: &Path, n: u64) -> anyhow::Result<(
     }
     if result.is_ok() {
         result = (|| {
-            let (one_s, one) = score_processes(&urls[..1])?;
-            let (two_s, two) = score_processes(&[urls[1].clone(), urls[1].clone()])?;
+            let (one_s, one) = score_processes(&urls[..1], batch)?;
+            let (two_s, two) = score_processes(&[urls[1].clone(), urls[1].clone()], batch)?;
             let one_n: u64 = one.iter().sum();
             let two_n: u64 = two.iter().sum();
             println!(
-                "\nworkers on PostgreSQL: {n} posts, each worker `mindpulse score --threads 1`"
+                "\nworkers on PostgreSQL: {n} posts, each worker `mindpulse score --threads 1 --batch-size {batch}`"
             );
             println!("| workers | posts scored (per worker) | seconds | posts/s | vs one worker |");
             println!("|---:|---|---:|---:|---:|");
