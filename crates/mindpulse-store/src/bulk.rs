@@ -85,9 +85,19 @@ impl Store {
             return Ok(());
         }
         on_pool!(&self.pool, p => {
+            let mut conn = p.acquire().await?;
+            // Sort through temporary files, not memory: building an index over a million
+            // rows would otherwise hold the whole sort in RAM.
+            sqlx::query("PRAGMA temp_store = FILE").execute(&mut *conn).await?;
+            let mut built = Ok(());
             for (_, create) in SECONDARY {
-                sqlx::query(create).execute(p).await?;
+                if let Err(e) = sqlx::query(create).execute(&mut *conn).await {
+                    built = Err(e);
+                    break;
+                }
             }
+            sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *conn).await?;
+            built?;
         });
         Ok(())
     }

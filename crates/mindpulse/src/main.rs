@@ -48,8 +48,11 @@ fn init_tracing(global: &cli::GlobalArgs) {
             _ => "trace",
         }
     };
+    // sqlx reports slow statements as warnings; a bulk import's index build is one by
+    // design, so they show only with -vv.
+    let sqlx_level = if global.verbose >= 2 { "warn" } else { "error" };
     let filter = EnvFilter::try_from_env("MINDPULSE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx={sqlx_level}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

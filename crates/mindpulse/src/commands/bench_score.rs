@@ -38,11 +38,11 @@ pub struct BenchScoreArgs {
     #[arg(long, env = "MINDPULSE_BENCH_POSTGRES")]
     pub postgres: Option<String>,
     /// Posts for the PostgreSQL workers comparison.
-    #[arg(long, default_value_t = 4_000)]
+    #[arg(long, default_value_t = 8_000)]
     pub server_posts: u64,
     /// Batch size of the workers on PostgreSQL (small batches end a pass evenly: the last
     /// batch of one worker is all that the other may wait for).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     pub server_batch_size: usize,
     /// Working directory (default: a temporary one).
     #[arg(long)]
