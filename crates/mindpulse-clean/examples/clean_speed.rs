@@ -72,25 +72,34 @@ impl Lcg {
 }
 
 fn synth_post(rng: &mut Lcg, i: usize) -> RawPost {
-    let zh = rng.next() % 3 != 0;
+    let zh = !rng.next().is_multiple_of(3);
     let mut text = String::new();
     let target = 100 + rng.next() % 100;
     while text.chars().count() < target {
         if zh {
             text.push_str(rng.pick(ZH));
-            text.push_str(if rng.next() % 4 == 0 { "。" } else { "，" });
+            text.push_str(if rng.next().is_multiple_of(4) {
+                "。"
+            } else {
+                "，"
+            });
         } else {
             text.push_str(rng.pick(EN));
-            text.push_str(if rng.next() % 4 == 0 { ". " } else { ", " });
+            text.push_str(if rng.next().is_multiple_of(4) {
+                ". "
+            } else {
+                ", "
+            });
         }
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             text.push_str(rng.pick(EXTRAS));
             text.push(' ');
         }
     }
     RawPost {
         platform: if zh { "weibo" } else { "reddit" }.into(),
-        platform_id: (rng.next() % 10 != 0).then(|| format!("{}", 5_000_000_000_000_000 + i)),
+        platform_id: (!rng.next().is_multiple_of(10))
+            .then(|| format!("{}", 5_000_000_000_000_000 + i)),
         author: Some(RawAuthor {
             id: format!("{}", 1_000_000_000 + rng.next() % 50_000),
             screen_name: Some(format!("user{}", rng.next() % 50_000)),

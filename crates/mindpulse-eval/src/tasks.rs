@@ -86,6 +86,10 @@ pub struct TaskSpec {
     pub description: &'static str,
     /// At most this many training rows (a deterministic sample) to bound embedding time.
     pub max_train: Option<usize>,
+    /// The population screen a post must pass before this head scores it: the head was
+    /// trained on posts already selected for the condition (a mental-health forum, a
+    /// suicide-related topic), so its answer means something only for such posts.
+    pub requires: Option<&'static str>,
 }
 
 impl TaskSpec {
@@ -119,9 +123,10 @@ pub static TASKS: &[TaskSpec] = &[
         metric: Metric::WeightedF1,
         published: Some(0.818),
         published_by: "MentalRoBERTa (BERT 0.783; zero-shot GPT-3.5 0.718)",
-        dimension: "stress",
+        dimension: "stress_clinical",
         description: "stress in Reddit posts (1 = stressed)",
         max_train: None,
+        requires: Some("stress"),
     },
     TaskSpec {
         name: "imhi_dr",
@@ -133,9 +138,10 @@ pub static TASKS: &[TaskSpec] = &[
         metric: Metric::WeightedF1,
         published: Some(0.945),
         published_by: "RoBERTa / MentalRoBERTa ≈ 0.94–0.95 (zero-shot GPT-3.5 0.824)",
-        dimension: "depression",
+        dimension: "depression_clinical",
         description: "depression in Reddit posts (yes / no)",
         max_train: None,
+        requires: Some("depression"),
     },
     TaskSpec {
         name: "depseverity",
@@ -150,6 +156,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "depression_severity",
         description: "depression severity, 4 levels (the Dreaddit posts relabelled)",
         max_train: None,
+        requires: Some("depression"),
     },
     TaskSpec {
         name: "imhi_sad",
@@ -174,6 +181,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "stress_cause",
         description: "cause of stress, 9 classes",
         max_train: None,
+        requires: Some("stress"),
     },
     TaskSpec {
         name: "sdcnl",
@@ -185,9 +193,10 @@ pub static TASKS: &[TaskSpec] = &[
         metric: Metric::BalancedAccuracy,
         published: Some(0.723),
         published_by: "MentalRoBERTa (Mental-Alpaca 0.724)",
-        dimension: "suicide_risk",
+        dimension: "suicide_risk_level",
         description: "suicidal (1) vs depressed (0) posts; labels from subreddits",
         max_train: None,
+        requires: Some("suicide_risk"),
     },
     TaskSpec {
         name: "irf_belong",
@@ -202,6 +211,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "thwarted_belongingness",
         description: "interpersonal risk factor of suicide: thwarted belongingness",
         max_train: None,
+        requires: Some("suicide_risk"),
     },
     TaskSpec {
         name: "irf_burden",
@@ -216,6 +226,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "perceived_burdensomeness",
         description: "interpersonal risk factor of suicide: perceived burdensomeness",
         max_train: None,
+        requires: Some("suicide_risk"),
     },
     TaskSpec {
         name: "smm4h2020_task4",
@@ -227,9 +238,10 @@ pub static TASKS: &[TaskSpec] = &[
         metric: Metric::PositiveF1,
         published: Some(0.51),
         published_by: "SMM4H 2020 Task 4 best (hidden test)",
-        dimension: "substance_use",
+        dimension: "substance_use_kind",
         description: "prescription-drug abuse in tweets (value = P(abuse))",
         max_train: None,
+        requires: Some("substance_use"),
     },
     TaskSpec {
         name: "tweeteval_sentiment",
@@ -244,6 +256,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "sentiment",
         description: "tweet sentiment; negativity = P(negative)",
         max_train: None,
+        requires: None,
     },
     TaskSpec {
         name: "tweeteval_emotion",
@@ -258,6 +271,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "tweet_emotion",
         description: "tweet emotion, 4 classes",
         max_train: None,
+        requires: None,
     },
     TaskSpec {
         name: "goemotions_ekman",
@@ -274,6 +288,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "emotion",
         description: "Ekman emotions + neutral in Reddit comments, multi-label",
         max_train: Some(15_000),
+        requires: None,
     },
     TaskSpec {
         name: "goemotions_group",
@@ -288,6 +303,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "valence_group",
         description: "positive / negative / ambiguous / neutral, multi-label",
         max_train: Some(15_000),
+        requires: None,
     },
     TaskSpec {
         name: "smp2020ewect_usual",
@@ -302,6 +318,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "emotion",
         description: "Weibo emotion (SMP2020-EWECT, general posts)",
         max_train: Some(15_000),
+        requires: None,
     },
     TaskSpec {
         name: "smp2020ewect_virus",
@@ -316,6 +333,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "emotion_epidemic",
         description: "Weibo emotion (SMP2020-EWECT, COVID-19 posts)",
         max_train: None,
+        requires: None,
     },
     TaskSpec {
         name: "clue_emotion2020",
@@ -338,6 +356,7 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "emotion_clue",
         description: "Weibo emotion, 7 classes (validation split only: 5-fold CV)",
         max_train: None,
+        requires: None,
     },
     TaskSpec {
         name: "sos_hl_1k",
@@ -349,9 +368,10 @@ pub static TASKS: &[TaskSpec] = &[
         metric: Metric::PositiveF1,
         published: Some(0.828),
         published_by: "fine-tuned Chinese BERT (SupervisedVsLLM-EfficacyEval)",
-        dimension: "suicide_risk",
+        dimension: "suicide_risk_level",
         description: "Weibo suicide risk, high / low",
         max_train: None,
+        requires: Some("suicide_risk"),
     },
     TaskSpec {
         name: "socialcd_3k",
@@ -379,12 +399,60 @@ pub static TASKS: &[TaskSpec] = &[
         dimension: "cognitive_distortion",
         description: "cognitive distortions in Weibo posts, 12 types, multi-label",
         max_train: None,
+        requires: None,
     },
 ];
 
-/// Finds a task by name.
+const fn screen_task(
+    name: &'static str,
+    dimension: &'static str,
+    description: &'static str,
+) -> TaskSpec {
+    TaskSpec {
+        name,
+        lang: "en",
+        kind: TaskKind::Single,
+        labels: &["no", "yes"],
+        positive: Some("yes"),
+        encoders: EN_BOTH,
+        metric: Metric::BalancedAccuracy,
+        published: None,
+        published_by: "",
+        dimension,
+        description,
+        max_train: None,
+        requires: None,
+    }
+}
+
+/// The population screens as tasks (their data come from many sets: see
+/// [`crate::screening`]). Not in [`TASKS`]: they have no folder of their own.
+pub static SCREEN_TASKS: &[TaskSpec] = &[
+    screen_task(
+        "screen_depression",
+        "depression",
+        "signs of depression in any post (yes/no)",
+    ),
+    screen_task(
+        "screen_suicide_risk",
+        "suicide_risk",
+        "signs of suicidal thoughts in any post (yes/no)",
+    ),
+    screen_task(
+        "screen_stress",
+        "stress",
+        "signs of stress in any post (yes/no)",
+    ),
+    screen_task(
+        "screen_substance_use",
+        "substance_use",
+        "signs of substance use in any post (yes/no)",
+    ),
+];
+
+/// Finds a task (or a screen's task) by name.
 pub fn task(name: &str) -> Option<&'static TaskSpec> {
-    TASKS.iter().find(|t| t.name == name)
+    TASKS.iter().chain(SCREEN_TASKS).find(|t| t.name == name)
 }
 
 /// All task names, for error messages.

@@ -20,8 +20,14 @@ fn pct(v: f64) -> String {
     format!("{:.1}", v * 100.0)
 }
 
-/// Renders the card.
-pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
+/// Renders the card: the population screens (from their cards), the population section
+/// `population` (written by `eval --population`, kept as it is), then every other head.
+pub fn render(
+    entries: &[CardEntry<'_>],
+    screens: &[&Head],
+    notes: &str,
+    population: &str,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# mindpulse heads — model card\n");
     let _ = writeln!(
@@ -41,6 +47,10 @@ pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
         s,
         "mindpulse is not a diagnostic tool: these heads measure population-level signals.\n"
     );
+    render_screens(&mut s, screens);
+    if !population.is_empty() {
+        let _ = writeln!(s, "{population}\n");
+    }
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(
         s,
@@ -153,4 +163,101 @@ pub fn render(entries: &[CardEntry<'_>], notes: &str) -> String {
         let _ = writeln!(s);
     }
     s
+}
+
+/// The screens' section: what each measures, its operating point, its held-out rates, and
+/// where its rows came from with what the labels mean.
+fn render_screens(s: &mut String, screens: &[&Head]) {
+    if screens.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Population screens\n");
+    let _ = writeln!(
+        s,
+        "The numbers mindpulse reports for a population are shares of *all* posts, so `depression`, `suicide_risk`, \
+         `stress` and `substance_use` come from screens: \"does this post show signs of X at all\", trained on the clinical \
+         sets' positives against everyday posts (and the clinical sets' own negatives), with an operating point chosen \
+         so that at most {:.0} % of everyday tuning posts are flagged. The finer heads below (severity, suicidal vs \
+         depressed, high vs low risk, abuse vs consumption, causes of stress) answer questions about posts that already \
+         show the signs, so they score only posts the screen flagged. The value stored for a screen is the calibrated \
+         probability at equal class priors; population shares come from `mindpulse trends`, which corrects the flagged \
+         share with the held-out recall and false-flag rate below (ACC) and gives a 95 % interval.\n",
+        crate::screen::TARGET_FPR * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "| screen | dimension | language | threshold | held-out recall | held-out false flags (everyday) | recall validated in this language |"
+    );
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---|");
+    for h in screens {
+        let Some(sc) = &h.card.screen else { continue };
+        for (lang, r) in &sc.rates {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {lang} | {:.4} | {} % of {} | {} % of {} | {} |",
+                h.card.id,
+                h.card.dimension,
+                sc.threshold,
+                pct(r.tpr()),
+                r.n_pos,
+                pct(r.fpr()),
+                r.n_neg,
+                if r.recall_validated {
+                    "yes"
+                } else {
+                    "**no** (English positives through the multilingual encoder)"
+                }
+            );
+        }
+    }
+    let _ = writeln!(s);
+    for h in screens {
+        let Some(sc) = &h.card.screen else { continue };
+        let _ = writeln!(s, "### `{}` → `{}`\n", h.card.id, h.card.dimension);
+        if let Some(screen) = mindpulse_eval::screening::screen(&h.card.task) {
+            let _ = writeln!(
+                s,
+                "Signs of {}.\n",
+                screen.about.trim_start_matches("signs of ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "- encoder `{}` (sha256 `{}…`), head version `{}`, λ = {}; operating point set on {} everyday tuning posts",
+            h.card.encoder.name,
+            &h.card.encoder.sha256[..16],
+            h.card.version,
+            h.card.training.lambda,
+            sc.lang
+        );
+        for (lang, (recall, fpr)) in &sc.tune {
+            let _ = writeln!(
+                s,
+                "- tuning rows, {lang}: recall {} %, false flags {} %",
+                pct(*recall),
+                pct(*fpr)
+            );
+        }
+        for n in &sc.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+        let _ = writeln!(s, "\n| set | lang | kind | rows used (train / tune / held-out) | positives / negatives | what the labels mean |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        for src in &sc.sources {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} / {} / {} | {} / {} | {} |",
+                src.folder,
+                src.lang,
+                src.kind,
+                src.train,
+                src.tune,
+                src.held,
+                src.positives,
+                src.negatives,
+                src.semantics
+            );
+        }
+        let _ = writeln!(s);
+    }
 }

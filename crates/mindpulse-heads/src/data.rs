@@ -55,8 +55,17 @@ fn canonical_label(task: &TaskSpec, raw: &str) -> Option<usize> {
     None
 }
 
-/// Reads a TSV file for `task`. Rows with an empty text are an error (file, line).
-pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
+/// One row of a labeled TSV file: its line number, text and raw label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    pub line: usize,
+    pub text: String,
+    pub label: String,
+}
+
+/// Reads a labeled TSV file's rows without interpreting the labels (texts trimmed, empty
+/// ones kept for the caller to judge); returns the file's sha256 too.
+pub fn read_rows(path: &Path) -> Result<(String, Vec<RawRow>)> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     let sha256 = mindpulse_models::hash::sha256_bytes(&bytes);
     let text = String::from_utf8(bytes).map_err(|e| HeadsError::Data {
@@ -92,8 +101,7 @@ pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
             ))
         }
     };
-    let mut examples = Vec::new();
-    let mut unknown = BTreeSet::new();
+    let mut rows = Vec::new();
     for (i, line) in lines {
         let line_no = i + 1;
         if line.trim().is_empty() {
@@ -111,9 +119,38 @@ pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
             ));
         };
         let text = text.trim();
+        rows.push(RawRow {
+            line: line_no,
+            text: text.to_string(),
+            label: label.trim().to_string(),
+        });
+    }
+    if rows.is_empty() {
+        return Err(data_err(2, "no examples after the header".into()));
+    }
+    Ok((sha256, rows))
+}
+
+/// Reads a TSV file for `task`. Rows with an empty text are an error (file, line).
+pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
+    let (sha256, rows) = read_rows(path)?;
+    let data_err = |line: usize, reason: String| HeadsError::Data {
+        file: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let mut examples = Vec::new();
+    let mut unknown = BTreeSet::new();
+    for RawRow {
+        line: line_no,
+        text,
+        label,
+    } in rows
+    {
         if text.is_empty() {
             return Err(data_err(line_no, "field `text` is empty".into()));
         }
+        let label = label.as_str();
         let mut labels = Vec::new();
         let parts: Vec<&str> = if task.kind == TaskKind::Multi {
             label
@@ -150,10 +187,7 @@ pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
             }
         }
         labels.sort_unstable();
-        examples.push(Example {
-            text: text.to_string(),
-            labels,
-        });
+        examples.push(Example { text, labels });
     }
     if !unknown.is_empty() {
         return Err(HeadsError::UnknownLabels {
@@ -162,9 +196,6 @@ pub fn read_tsv(task: &TaskSpec, path: &Path) -> Result<LabeledSet> {
             labels: unknown.into_iter().collect::<Vec<_>>().join(", "),
             expected: task.labels.join(", "),
         });
-    }
-    if examples.is_empty() {
-        return Err(data_err(2, "no examples after the header".into()));
     }
     Ok(LabeledSet {
         path: path.to_path_buf(),

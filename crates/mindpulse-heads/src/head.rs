@@ -61,6 +61,10 @@ pub struct HeadCard {
     pub weights_sha256: String,
     /// Head version: the first 16 hex digits of sha256(weights ‖ calibration ‖ decision).
     pub version: String,
+    /// For a population screen: its operating point, the rates its held-out rows measured
+    /// (the prevalence correction's input) and where its rows came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<crate::screen::ScreenCard>,
 }
 
 /// A head ready to predict.
@@ -369,6 +373,7 @@ mod round_trip {
             },
             metrics: report(t, &[vec![0]], &[vec![0]]),
             weights_sha256: mindpulse_models::hash::sha256_bytes(&w),
+            screen: None,
         };
         let head = Head::from_parts(card, 2, 2, weight, bias);
         let dir = tempfile::tempdir().unwrap();

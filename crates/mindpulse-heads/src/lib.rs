@@ -20,8 +20,9 @@ pub mod linear;
 pub mod optim;
 pub mod route;
 pub mod scorer;
+pub mod screen;
 pub mod train;
-pub use mindpulse_eval::{metrics, tasks};
+pub use mindpulse_eval::{metrics, screening, tasks};
 
 pub use error::{HeadsError, Result};
 pub use head::{Head, HeadCard, Prediction};

@@ -148,6 +148,26 @@ impl HeadSet {
             .collect()
     }
 
+    /// The held-out rates of every screen, by dimension and language (recorded with each
+    /// scoring run: the prevalence correction reads them from there).
+    pub fn screen_rates(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for h in &self.heads {
+            let Some(screen) = &h.card.screen else {
+                continue;
+            };
+            let dim = out
+                .entry(h.card.dimension.clone())
+                .or_insert_with(|| serde_json::json!({}));
+            for (lang, rates) in &screen.rates {
+                dim[lang] = serde_json::json!({
+                    "head": h.card.id, "v": h.card.version, "threshold": screen.threshold, "rates": rates,
+                });
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+
     /// Checks that the loaded encoders match the ones the heads were trained on.
     pub fn check_encoder(&self, route: Route, sha256: &str) -> Result<()> {
         for h in self.for_route(route) {
@@ -162,10 +182,26 @@ impl HeadSet {
     }
 
     /// Scores one embedding on a route.
+    ///
+    /// The population screens come first; a head trained on posts already selected for a
+    /// condition (its task `requires` a screen) scores the post only when that screen
+    /// flagged it, so its dimension is filled for screened-positive posts only.
     pub fn score(&self, route: Route, x: &[f32]) -> Vec<DimScore> {
         let mut out = Vec::new();
-        for h in self.for_route(route) {
+        let mut heads = self.for_route(route);
+        // Screens first (stable: otherwise in id order).
+        heads.sort_by_key(|h| h.card.screen.is_none());
+        let mut flagged: BTreeMap<String, bool> = BTreeMap::new();
+        for h in heads {
+            if let Some(req) = h.task().and_then(|t| t.requires) {
+                if !flagged.get(req).copied().unwrap_or(false) {
+                    continue;
+                }
+            }
             let p = h.predict_one(x);
+            if h.card.screen.is_some() {
+                flagged.insert(h.card.dimension.clone(), p.labels.contains(&1));
+            }
             let zh_emotion = h.card.task.starts_with("smp2020ewect");
             let name = |i: usize| {
                 let l = label_name(h, i);
@@ -180,6 +216,9 @@ impl HeadSet {
                 .collect();
             let mut meta =
                 serde_json::json!({"head": h.card.id, "v": h.card.version, "route": route.short()});
+            if let Some(screen) = &h.card.screen {
+                meta["threshold"] = serde_json::json!(screen.threshold);
+            }
             let positive = h
                 .card
                 .positive

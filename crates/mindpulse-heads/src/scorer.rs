@@ -78,6 +78,7 @@ impl HeadsScorer {
                 "scorer": "heads", "encoders": encoders, "heads": heads.versions(),
                 "routing": {"en": Route::English.encoder(), "other": Route::Multilingual.encoder()},
                 "threads": threads,
+                "screens": heads.screen_rates(),
             }),
         };
         Ok(HeadsScorer {

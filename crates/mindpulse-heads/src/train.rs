@@ -263,6 +263,7 @@ pub fn train_head(
         metrics: rep,
         weights_sha256,
         version,
+        screen: None,
     };
     Ok(Head::from_parts(card, k, x.dim, fitted.weight, fitted.bias))
 }

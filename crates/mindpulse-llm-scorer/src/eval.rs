@@ -62,6 +62,7 @@ pub static EXTRA_SPECS: &[TaskSpec] = &[TaskSpec {
     dimension: "sentiment",
     description: "Chinese product-review sentiment, 1 positive / 0 negative (not Weibo)",
     max_train: None,
+    requires: None,
 }];
 
 pub const TASKS: &[TaskMap] = &[

@@ -298,7 +298,7 @@ impl<'a> E5s1<'a> {
             let want = match dtype {
                 DType::F32 => elements * 4,
                 DType::Q4_0 => {
-                    if elements % QK != 0 {
+                    if !elements.is_multiple_of(QK) {
                         return Err(format!(
                             "tensor {name}: {elements} elements is not a multiple of {QK}"
                         ));

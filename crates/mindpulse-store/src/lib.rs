@@ -19,6 +19,7 @@ mod posts_sqlite;
 mod query;
 mod runs;
 mod scores;
+mod series;
 pub mod testing;
 
 pub use bulk::BulkLoad;
@@ -31,6 +32,7 @@ pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerSt
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
 pub use query::{Count, DupSeed, ExportFilter, ExportPost, ExportScore, Stats};
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
+pub use series::{ScorerOfDimension, SeriesFilter, SeriesRow};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

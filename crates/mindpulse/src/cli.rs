@@ -69,6 +69,8 @@ pub enum Command {
     Train(crate::commands::train::TrainArgs),
     /// Evaluate a head (or the LLM scorer) on a labeled TSV: accuracy, macro-F1, per-class P/R/F1, confusion.
     Eval(crate::commands::eval::EvalArgs),
+    /// Trends: posts and corrected prevalence (95 % CI) per time bucket and group; small cells suppressed.
+    Trends(crate::commands::trends::TrendsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.
     Score(crate::commands::score::ScoreArgs),
     /// Generate text with a local GGUF LLM (greedy; a smoke test of the LLM runtime).

@@ -30,6 +30,21 @@ pub struct Config {
     /// with (`[score]`, `[score.llm]`).
     #[serde(default)]
     pub score: ScoreConfig,
+    /// `mindpulse trends` defaults (`[trends]`).
+    #[serde(default)]
+    pub trends: TrendsConfig,
+}
+
+/// `[trends]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendsConfig {
+    /// Cells with fewer posts are suppressed (default 10).
+    pub min_cell: Option<u64>,
+    /// Time zone of buckets and dates (IANA name; default UTC).
+    pub tz: Option<String>,
+    /// `acc` (default) or `pacc`.
+    pub method: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

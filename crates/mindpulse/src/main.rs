@@ -10,6 +10,7 @@ mod measure;
 mod progress;
 mod render;
 mod scoring;
+mod series;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -224,8 +224,9 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
         "negativity",
         "emotion",
         "stress",
-        "depression_severity",
+        "depression",
         "suicide_risk",
+        "substance_use",
         "cognitive_distortion",
     ] {
         assert!(
@@ -256,6 +257,49 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
         }
     }
     assert_eq!(dims(&by_id("x1")), vec!["route".to_string()]);
+    // The finer heads answer questions about posts that already show the signs: they
+    // score only posts their screen flagged.
+    let label = |p: &serde_json::Value, d: &str| {
+        p["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["dimension"] == d)
+            .and_then(|s| s["label"].as_str().map(str::to_string))
+    };
+    for p in &posts {
+        for (fine, screen) in [
+            ("depression_severity", "depression"),
+            ("depression_clinical", "depression"),
+            ("suicide_risk_level", "suicide_risk"),
+            ("stress_cause", "stress"),
+            ("stress_clinical", "stress"),
+            ("substance_use_kind", "substance_use"),
+        ] {
+            if dims(p).contains(&fine.to_string()) {
+                assert_eq!(
+                    label(p, screen).as_deref(),
+                    Some("yes"),
+                    "{fine} without {screen}: {p}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        label(&by_id("e2"), "depression").as_deref(),
+        Some("no"),
+        "a walk in the park"
+    );
+    assert!(!dims(&by_id("e2")).contains(&"depression_severity".to_string()));
+    assert_eq!(
+        label(&en, "depression").as_deref(),
+        Some("yes"),
+        "hopeless and tired: {en}"
+    );
+    assert!(
+        dims(&en).contains(&"depression_severity".to_string()),
+        "{en}"
+    );
     // Provenance: the scoring runs record the encoders and every head version.
     let runs = ok(&mindpulse(tmp.path(), &["--db", &db, "runs", "--json"]));
     let score_runs: Vec<serde_json::Value> = runs
@@ -281,19 +325,88 @@ fn quickstart_scores_the_sample_and_summarizes_each_dimension() {
         .unwrap_or_else(|| panic!("no scoring summary: {out}"));
     let n: u64 = scored.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(n > 300, "{scored}");
-    for d in [
-        "negativity",
-        "depression",
-        "suicide_risk",
-        "emotion",
-        "stress",
-    ] {
-        assert!(
-            out.lines().any(|l| l.starts_with(d)),
-            "no summary line for {d}: {out}"
-        );
+    assert!(out.contains("population estimates"), "{out}");
+    for d in ["depression", "suicide_risk", "stress", "substance_use"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(d))
+            .unwrap_or_else(|| panic!("no population line for {d}: {out}"));
+        assert!(line.contains('%') && line.contains("n "), "{line}");
     }
     // A second quickstart finds everything scored already.
     let again = ok(&mindpulse(tmp.path(), &["quickstart", "--dir", "qs"]));
     assert!(again.contains("scored 0 posts"), "{again}");
+}
+
+/// A population screen trains end to end on a small slice of every set it names: roles by
+/// text hash, everyday negatives, the operating point, held-out rates in the card; and
+/// training twice gives the same bytes.
+#[test]
+fn a_screen_trains_on_its_sets_and_records_its_rates() {
+    let Some(data) = data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let slice = tmp.path().join("data");
+    let screen = mindpulse_heads::screening::screen("substance_use").unwrap();
+    for src in screen.sources {
+        let dir = slice.join(src.folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["train.tsv", "all.tsv", "val.tsv"] {
+            let Ok(text) = std::fs::read_to_string(data.join(src.folder).join(f)) else {
+                continue;
+            };
+            let keep: String = text.lines().take(121).map(|l| format!("{l}\n")).collect();
+            std::fs::write(dir.join(f), keep).unwrap();
+        }
+    }
+    let train = |out: &str| {
+        ok(&mindpulse(
+            tmp.path(),
+            &[
+                "train",
+                "--task",
+                "screen_substance_use",
+                "--encoder",
+                "minilm-l6-v2",
+                "--data",
+                slice.to_str().unwrap(),
+                "--out",
+                out,
+                "--no-cache",
+            ],
+        ))
+    };
+    let out = train("a");
+    assert!(out.contains("held-out en: recall"), "{out}");
+    train("b");
+    let read = |d: &str, ext: &str| {
+        std::fs::read(
+            tmp.path()
+                .join(d)
+                .join(format!("screen_substance_use@minilm.{ext}")),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        read("a", "safetensors"),
+        read("b", "safetensors"),
+        "seeded and deterministic"
+    );
+    assert_eq!(read("a", "json"), read("b", "json"));
+    let card: serde_json::Value = serde_json::from_slice(&read("a", "json")).unwrap();
+    assert_eq!(card["dimension"], "substance_use");
+    let sc = &card["screen"];
+    assert_eq!(sc["lang"], "en");
+    let en = &sc["rates"]["en"];
+    assert!(
+        en["n_neg"].as_u64().unwrap() > 0 && en["n_pos"].as_u64().unwrap() > 0,
+        "{sc}"
+    );
+    assert_eq!(en["recall_validated"], true);
+    let t = sc["threshold"].as_f64().unwrap();
+    assert!(t > 0.0 && t < 1.0, "{t}");
+    let sources = sc["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), screen.sources.len());
+    assert!(sources
+        .iter()
+        .any(|s| s["kind"] == "everyday" && s["lang"] == "zh"));
 }

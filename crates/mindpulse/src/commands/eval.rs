@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod llm;
+mod population;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -25,11 +26,19 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value = "heads")]
     pub scorer: ScorerKind,
     /// Task name (a folder name in the data directory); decides the labels and the head.
-    #[arg(long, required_unless_present = "all")]
+    #[arg(long, required_unless_present_any = ["all", "population"])]
     pub task: Option<String>,
     /// Labeled TSV (`text<TAB>label[<TAB>…]`; multi-labels comma-separated; yes/no or 1/0).
-    #[arg(long, required_unless_present = "all")]
+    #[arg(long, required_unless_present_any = ["all", "population"])]
     pub data: Option<PathBuf>,
+    /// The population screens on held-out posts: false flags on everyday posts, recall on
+    /// clinical positives, and the error and interval coverage of the prevalence at known
+    /// mixtures (1–20 %), raw vs corrected.
+    #[arg(long, conflicts_with_all = ["task", "data", "all"])]
+    pub population: bool,
+    /// With --population: replace the population section of this model card.
+    #[arg(long, requires = "population")]
+    pub population_card: Option<PathBuf>,
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -74,6 +83,7 @@ fn load_heads(dir: Option<&Path>) -> anyhow::Result<HeadSet> {
 pub async fn run(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
     match args.scorer {
         ScorerKind::Llm => llm::eval(ctx, args).await,
+        ScorerKind::Heads if args.population => population::run(&args),
         ScorerKind::Heads if args.all => eval_all(&args),
         ScorerKind::Heads => eval_one(&args),
     }
@@ -154,10 +164,16 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             .push(h);
     }
     let mut entries = Vec::new();
+    let mut screens = Vec::new();
     for (encoder, hs) in by_encoder {
         // Loaded only when something is embedded (--from-cards embeds nothing).
         let mut loaded: Option<Embedder> = None;
         for head in hs {
+            // Screens are judged on held-out posts (their card's rates; `--population`).
+            if head.card.screen.is_some() {
+                screens.push(head);
+                continue;
+            }
             let task = tasks::task(&head.card.task)
                 .with_context(|| format!("head {} names an unknown task", head.card.id))?;
             let files = task_files(&data_dir, task)?;
@@ -219,7 +235,14 @@ fn eval_all(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             String::new()
         }
     };
-    let md = render(&entries, notes.trim());
+    // The population section (written by --population) survives a rewrite of the rest.
+    let old = std::fs::read_to_string(&args.card).unwrap_or_default();
+    let population = match (old.find(population::BEGIN), old.find(population::END)) {
+        (Some(a), Some(b)) if b > a => old[a..b + population::END.len()].to_string(),
+        _ => String::new(),
+    };
+    screens.sort_by(|a, b| a.card.id.cmp(&b.card.id));
+    let md = render(&entries, &screens, notes.trim(), &population);
     std::fs::write(&args.card, md).with_context(|| format!("writing {}", args.card.display()))?;
     println!("wrote {} ({} heads)", args.card.display(), entries.len());
     Ok(ExitCode::SUCCESS)

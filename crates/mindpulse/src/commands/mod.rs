@@ -15,6 +15,7 @@ mod quickstart;
 pub(crate) mod score;
 mod stats;
 pub(crate) mod train;
+pub(crate) mod trends;
 
 use crate::cli::{BenchCommand, Cli, Command};
 use crate::context::Context;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,
+        Command::Trends(args) => trends::run(&ctx, args).await,
         Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Models(args) => models::run(&ctx, args).await,

@@ -86,11 +86,69 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
         let summary =
             crate::scoring::drive(&store, Arc::new(scorer), &opts, ctx.show_progress, &cancel)
                 .await?;
-        println!("\n{}", crate::scoring::render_summary(&summary));
+        // The run's line; the population numbers below replace per-label counts.
+        let rendered = crate::scoring::render_summary(&summary);
+        println!("\n{}", rendered.lines().next().unwrap_or_default());
+        println!("\n{}", population(&store).await?);
     }
     let stats = store.stats(7).await?;
     println!("\n{}", crate::render::render(&stats));
     println!("next: mindpulse --db {db_url} export --scores --format jsonl | head");
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Corrected prevalence with its 95 % interval per population dimension, over all posts
+/// and per language (duplicates left out, cells under 10 posts suppressed).
+async fn population(store: &Store) -> anyhow::Result<String> {
+    use crate::series::{read_series, GroupBy, POPULATION};
+    use mindpulse_analyze::{Bucket, Method, TrendRow};
+    use std::fmt::Write;
+    let cell = |r: Option<&TrendRow>| match r {
+        None => "—".to_string(),
+        Some(r) if r.suppressed => "suppressed (< 10 posts)".to_string(),
+        Some(r) => format!(
+            "{:.1} % ({:.1}–{:.1}), n {}{}",
+            r.value.unwrap_or(0.0) * 100.0,
+            r.ci_low.unwrap_or(0.0) * 100.0,
+            r.ci_high.unwrap_or(0.0) * 100.0,
+            r.n.unwrap_or(0),
+            if r.validated == Some(false) { " !" } else { "" }
+        ),
+    };
+    let mut out = String::from(
+        "population estimates: share of posts with signs of each condition, corrected for the screens' errors, 95 % CI\n\
+         (duplicates left out; ! = recall not validated in that language; `mindpulse trends` for series)\n",
+    );
+    let _ = writeln!(
+        out,
+        "{:<15} {:<32} {:<32} {:<32}",
+        "dimension", "all posts", "en", "zh"
+    );
+    let filter = mindpulse_store::SeriesFilter::default();
+    for dim in POPULATION {
+        let (all, rates, _) =
+            read_series(store, dim, None, &filter, Bucket::All, chrono_tz::UTC).await?;
+        let (by_lang, _, _) = read_series(
+            store,
+            dim,
+            Some(GroupBy::Lang),
+            &filter,
+            Bucket::All,
+            chrono_tz::UTC,
+        )
+        .await?;
+        let all = all.prevalence(&|l| rates.get(l), Method::Acc, 10);
+        let by_lang = by_lang.prevalence(&|l| rates.get(l), Method::Acc, 10);
+        let lang = |l: &str| by_lang.iter().find(|r| r.group.as_deref() == Some(l));
+        let _ = writeln!(
+            out,
+            "{:<15} {:<32} {:<32} {:<32}",
+            dim,
+            cell(all.first()),
+            cell(lang("en")),
+            cell(lang("zh"))
+        );
+    }
+    Ok(out)
 }

@@ -7,6 +7,8 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mindpulse_heads::embed::{default_cache_dir, Embedder};
+use mindpulse_heads::screen::train_screen;
+use mindpulse_heads::screening;
 use mindpulse_heads::tasks::{self, TaskSpec};
 use mindpulse_heads::train::{train_head, TrainOptions, DEFAULT_SEED};
 use std::collections::BTreeMap;
@@ -15,10 +17,12 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Task name (a folder name in the data directory, e.g. dreaddit, sos_hl_1k).
+    /// Task name (a folder name in the data directory, e.g. dreaddit, sos_hl_1k), or a
+    /// population screen (screen_depression, screen_suicide_risk, screen_stress,
+    /// screen_substance_use).
     #[arg(long, required_unless_present = "all", conflicts_with = "all")]
     pub task: Option<String>,
-    /// Train every known task.
+    /// Train every known task and screen.
     #[arg(long)]
     pub all: bool,
     /// Only the head on this encoder (default: every encoder the task is trained for).
@@ -46,7 +50,7 @@ pub struct TrainArgs {
 
 pub async fn run(ctx: &Context, args: TrainArgs) -> anyhow::Result<ExitCode> {
     let selected: Vec<&'static TaskSpec> = if args.all {
-        tasks::TASKS.iter().collect()
+        tasks::TASKS.iter().chain(tasks::SCREEN_TASKS).collect()
     } else {
         let name = args.task.as_deref().unwrap_or_default();
         vec![tasks::task(name)
@@ -101,16 +105,37 @@ pub async fn run(ctx: &Context, args: TrainArgs) -> anyhow::Result<ExitCode> {
                 ProgressBar::hidden()
             };
             let started = std::time::Instant::now();
-            let result = train_head(task, &mut embedder, &opts, &mut |stage, done, total| {
+            let mut progress = |stage: &str, done: usize, total: usize| {
                 pb.set_message(stage.to_string());
                 pb.set_length(total as u64);
                 pb.set_position(done as u64);
-            });
+            };
+            let result = match screening::screen(task.name) {
+                Some(screen) => train_screen(screen, &mut embedder, &opts, &mut progress),
+                None => train_head(task, &mut embedder, &opts, &mut progress),
+            };
             pb.finish_and_clear();
             match result {
                 Ok(head) => {
                     head.save(&args.out)
                         .with_context(|| format!("writing {}", args.out.display()))?;
+                    if let Some(sc) = &head.card.screen {
+                        for (lang, r) in &sc.rates {
+                            println!(
+                                "{id}: threshold {:.4} (≤ {:.0} % false flags on {} everyday tuning posts); held-out {lang}: recall {:.1} % of {} positives{}, false flags {:.1} % of {} everyday posts; {:.1}s",
+                                sc.threshold,
+                                sc.target_fpr * 100.0,
+                                sc.lang,
+                                r.tpr() * 100.0,
+                                r.n_pos,
+                                if r.recall_validated { "" } else { " (English, cross-lingual)" },
+                                r.fpr() * 100.0,
+                                r.n_neg,
+                                started.elapsed().as_secs_f64()
+                            );
+                        }
+                        continue;
+                    }
                     let m = &head.card.metrics;
                     let published = task
                         .published

@@ -1,0 +1,132 @@
+//! Reading stored posts into trend series, shared by `trends` and `quickstart`: the posts
+//! of a metric (`volume` or a population dimension) with their bucket and group, and the
+//! screen's validation rates recorded with the scoring run.
+
+use anyhow::{bail, Context as _};
+use chrono_tz::Tz;
+use clap::ValueEnum;
+use mindpulse_analyze::{Bucket, Obs, Rates, Series};
+use mindpulse_store::{SeriesFilter, Store};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    Topic,
+    Region,
+    Platform,
+    Lang,
+}
+
+/// Posts read per page.
+pub const PAGE: i64 = 20_000;
+
+/// The dimensions a screen measures in any post.
+pub const POPULATION: &[&str] = &["depression", "suicide_risk", "stress", "substance_use"];
+
+pub type Built = (Series, BTreeMap<String, Rates>, Option<String>);
+
+/// Reads the posts of `metric` (`volume` or a dimension) into a series, with the screen's
+/// validation rates by language and a line saying where the scores come from.
+pub async fn read_series(
+    store: &Store,
+    metric: &str,
+    group: Option<GroupBy>,
+    filter: &SeriesFilter,
+    bucket: Bucket,
+    tz: Tz,
+) -> anyhow::Result<Built> {
+    let mut rates = BTreeMap::new();
+    let mut source = None;
+    let score = if metric == "volume" {
+        None
+    } else {
+        let Some(scorer) = store.scorer_of_dimension(metric, None).await? else {
+            let hint = if POPULATION.contains(&metric) {
+                "run `mindpulse score` first".to_string()
+            } else {
+                format!(
+                    "the population dimensions are {} (or `volume`)",
+                    POPULATION.join(", ")
+                )
+            };
+            bail!(
+                "no scores on dimension {:?} in this database: {hint}",
+                metric
+            );
+        };
+        let params: serde_json::Value = scorer
+            .params
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .context("the scoring run's parameters are not JSON")?
+            .unwrap_or_default();
+        if let Some(langs) = params["screens"][metric].as_object() {
+            for (lang, v) in langs {
+                let r: Rates = serde_json::from_value(v["rates"].clone())
+                    .with_context(|| format!("the screen rates of {}/{lang}", metric))?;
+                rates.insert(lang.clone(), r);
+            }
+        }
+        if rates.is_empty() {
+            tracing::warn!(
+                "the scores of {} come from {} {}, which records no screen rates: the shares are not corrected (re-score with the current heads)",
+                metric, scorer.model_id, scorer.version
+            );
+        }
+        source = Some(format!(
+            "scores of {} {} (scorer {}), validation rates for {}",
+            scorer.model_id,
+            scorer.version,
+            scorer.scorer_id,
+            if rates.is_empty() {
+                "no language".to_string()
+            } else {
+                rates.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
+        ));
+        Some(scorer.scorer_id)
+    };
+    let mut series = Series::new();
+    let mut after = 0i64;
+    loop {
+        let page = store
+            .series_page(score.map(|s| (s, metric)), filter, after, PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let topics = if group == Some(GroupBy::Topic) {
+            let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
+            store.topics_of_posts(&ids).await?
+        } else {
+            Default::default()
+        };
+        for r in &page {
+            let lang = r.lang.as_deref().unwrap_or("und");
+            let obs = Obs {
+                at: r.created_at,
+                lang,
+                flagged: r.label.as_deref() == Some("yes"),
+                p: r.value.unwrap_or(0.0),
+            };
+            let key = bucket.of(r.created_at, tz);
+            match group {
+                None => series.add(&key, None, &obs),
+                Some(GroupBy::Platform) => series.add(&key, Some(&r.platform), &obs),
+                Some(GroupBy::Region) => {
+                    series.add(&key, Some(r.region.as_deref().unwrap_or("(unknown)")), &obs)
+                }
+                Some(GroupBy::Lang) => series.add(&key, Some(lang), &obs),
+                Some(GroupBy::Topic) => match topics.get(&r.id) {
+                    Some(ts) if !ts.is_empty() => {
+                        for t in ts {
+                            series.add(&key, Some(t), &obs);
+                        }
+                    }
+                    _ => series.add(&key, Some("(no topic)"), &obs),
+                },
+            }
+        }
+    }
+    Ok((series, rates, source))
+}

@@ -1,0 +1,291 @@
+//! `mindpulse trends` end to end with the real heads and screens: volume by day in a time
+//! zone, corrected prevalence with its interval per language, suppressed small cells,
+//! duplicates left out, the JSON shape, and clear errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mindpulse(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mindpulse"))
+        .current_dir(dir)
+        .env("MINDPULSE_KEY_FILE", dir.join("pseudonym.key"))
+        .env_remove("MINDPULSE_DB")
+        .env_remove("MINDPULSE_CONFIG")
+        .env_remove("MINDPULSE_HEADS")
+        .arg("--no-progress")
+        .args(args)
+        .output()
+        .expect("run mindpulse")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const EN_A: [&str; 8] = [
+    "Had a lovely walk in the park",
+    "The new coffee place downtown is great",
+    "Traffic was terrible this morning",
+    "Finally finished the book club novel",
+    "Our team won the pub quiz last night",
+    "Tried a new pasta recipe for dinner",
+    "The train was on time for once",
+    "Planted tomatoes on the balcony",
+];
+const EN_B: [&str; 5] = [
+    "and the weather was perfect",
+    "while my cat slept on the sofa",
+    "before the football match started",
+    "after a long meeting about budgets",
+    "with my sister visiting from Leeds",
+];
+const EN_C: [&str; 4] = [
+    "Saturday plans next.",
+    "Time for tea.",
+    "Might do it again tomorrow.",
+    "Photos coming soon.",
+];
+const ZH_A: [&str; 5] = [
+    "今天和朋友去吃火锅",
+    "周末去公园散步",
+    "新开的奶茶店很好喝",
+    "下班后去健身房",
+    "和家人一起看电影",
+];
+const ZH_B: [&str; 4] = ["天气特别好", "心情很不错", "人有点多", "下次还想再来"];
+
+/// 40 English and 20 Chinese posts on 2025-11-20 (UTC), 12 English ones at 16:30 UTC
+/// (the next day in Shanghai), a duplicate, and 5 posts on 2025-11-22.
+fn posts() -> String {
+    let mut s = String::new();
+    let distress = [
+        "I feel so hopeless and empty, nothing matters anymore and I can't get out of bed",
+        "I don't want to be alive anymore, I keep thinking about ending it all",
+        "Another night crying alone, I am worthless and everyone would be better off without me",
+        "The depression is back, I haven't showered in a week and I hate myself",
+    ];
+    let mut first = String::new();
+    for i in 0..40 {
+        let text = if i % 10 == 0 {
+            distress[i / 10].to_string()
+        } else {
+            format!(
+                "{} {} {}",
+                EN_A[i % 8],
+                EN_B[(i * 3) % 5],
+                EN_C[(i / 8) % 4]
+            )
+        };
+        if i == 1 {
+            first = text.clone();
+        }
+        let time = if i < 12 {
+            "2025-11-20T16:30:00Z"
+        } else {
+            "2025-11-20T09:00:00Z"
+        };
+        s.push_str(&format!(
+            "{{\"id\":\"e{i}\",\"lang\":\"en\",\"text\":\"{text}\",\"created_at\":\"{time}\",\"topic\":\"daily\"}}\n"
+        ));
+    }
+    for i in 0..20 {
+        s.push_str(&format!(
+            "{{\"id\":\"z{i}\",\"lang\":\"zh\",\"text\":\"{}，{}，{}\",\"created_at\":\"2025-11-20T03:00:00Z\"}}\n",
+            ZH_A[i % 5],
+            ZH_B[i / 5],
+            ["第一次来", "老地方", "朋友推荐的", "排了很久"][(i * 3) % 4]
+        ));
+    }
+    s.push_str(&format!(
+        "{{\"id\":\"dup\",\"lang\":\"en\",\"text\":\"{first}\",\"created_at\":\"2025-11-20T09:00:00Z\"}}\n"
+    ));
+    for (i, t) in [
+        "Quiet Saturday baking bread",
+        "Rain all day so we stayed in",
+        "Visited the science museum",
+        "Fixed the bike chain myself",
+        "Long call with grandma",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.push_str(&format!(
+            "{{\"id\":\"late{i}\",\"lang\":\"en\",\"text\":\"{t}\",\"created_at\":\"2025-11-22T12:00:00Z\"}}\n"
+        ));
+    }
+    s
+}
+
+fn json(out: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    v.as_array().unwrap().clone()
+}
+
+#[test]
+fn trends_volume_and_corrected_prevalence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = format!("sqlite://{}", dir.join("t.db").display());
+    std::fs::write(dir.join("p.jsonl"), posts()).unwrap();
+    ok(&mindpulse(
+        dir,
+        &["--db", &db, "import", "p.jsonl", "--platform", "test"],
+    ));
+
+    // Volume by day, UTC: 60 on the 20th (the duplicate left out), 5 on the 22nd suppressed.
+    let v = json(&ok(&mindpulse(dir, &["--db", &db, "trends", "--json"])));
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(
+        (v[0]["bucket"].as_str(), v[0]["n"].as_u64()),
+        (Some("2025-11-20"), Some(60))
+    );
+    assert_eq!(v[0]["group"], serde_json::Value::Null);
+    assert_eq!(v[0]["value"], 60.0);
+    assert_eq!(
+        (v[1]["suppressed"].as_bool(), v[1]["n"].is_null()),
+        (Some(true), true)
+    );
+    let with_dups = json(&ok(&mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "trends",
+            "--json",
+            "--include-duplicates",
+            "--min-cell",
+            "1",
+        ],
+    )));
+    assert_eq!(with_dups[0]["n"], 61);
+    assert_eq!(with_dups[1]["n"], 5);
+    // In Shanghai the 16:30 UTC posts fall on the 21st.
+    let sh = json(&ok(&mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "trends",
+            "--json",
+            "--tz",
+            "Asia/Shanghai",
+            "--min-cell",
+            "1",
+        ],
+    )));
+    let day = |v: &[serde_json::Value], d: &str| {
+        v.iter().find(|r| r["bucket"] == d).map(|r| r["n"].clone())
+    };
+    assert_eq!(day(&sh, "2025-11-20"), Some(serde_json::json!(48)));
+    assert_eq!(day(&sh, "2025-11-21"), Some(serde_json::json!(12)));
+    // Weeks start on Monday.
+    let wk = json(&ok(&mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "trends",
+            "--json",
+            "--by",
+            "week",
+            "--min-cell",
+            "1",
+        ],
+    )));
+    assert_eq!(wk[0]["bucket"], "2025-11-17");
+    assert_eq!(wk[0]["n"], 65);
+
+    // A dimension needs scores first.
+    let o = mindpulse(dir, &["--db", &db, "trends", "--metric", "depression"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mindpulse score"));
+    ok(&mindpulse(dir, &["--db", &db, "score", "--json"]));
+    let dep = json(&ok(&mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "trends",
+            "--metric",
+            "depression",
+            "--group",
+            "lang",
+            "--json",
+        ],
+    )));
+    let en = dep
+        .iter()
+        .find(|r| r["bucket"] == "2025-11-20" && r["group"] == "en")
+        .unwrap();
+    assert_eq!(en["n"], 40, "{en}");
+    let (raw, value, lo, hi) = (
+        en["raw"].as_f64().unwrap(),
+        en["value"].as_f64().unwrap(),
+        en["ci_low"].as_f64().unwrap(),
+        en["ci_high"].as_f64().unwrap(),
+    );
+    assert!(
+        en["flagged"].as_u64().unwrap() >= 3,
+        "the distress posts are flagged: {en}"
+    );
+    assert!(
+        (0.0..=1.0).contains(&value) && lo <= value && value <= hi,
+        "{en}"
+    );
+    assert!(
+        value <= raw + 1e-9,
+        "the correction removes false flags, it does not add flags: {en}"
+    );
+    assert_eq!(en["validated"], true, "{en}");
+    let zh = dep.iter().find(|r| r["group"] == "zh").unwrap();
+    assert_eq!(zh["n"], 20, "{zh}");
+    // Every row has the documented keys.
+    for r in &dep {
+        for k in [
+            "bucket",
+            "group",
+            "n",
+            "value",
+            "ci_low",
+            "ci_high",
+            "suppressed",
+        ] {
+            assert!(r.get(k).is_some(), "{k} missing: {r}");
+        }
+    }
+    // The table names the correction and the scores' source.
+    let table = ok(&mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "trends",
+            "--metric",
+            "depression",
+            "--group",
+            "topic",
+        ],
+    ));
+    assert!(table.contains("corrected with ACC"), "{table}");
+    assert!(table.contains("daily"), "{table}");
+
+    // Bad input: a clear error.
+    let o = mindpulse(dir, &["--db", &db, "trends", "--tz", "Mars/Olympus"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("IANA"), "{o:?}");
+    let o = mindpulse(dir, &["--db", &db, "trends", "--since", "20/11/2025"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("YYYY-MM-DD"),
+        "{o:?}"
+    );
+    let o = mindpulse(dir, &["--db", &db, "trends", "--metric", "happiness"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("population dimensions"),
+        "{o:?}"
+    );
+}
