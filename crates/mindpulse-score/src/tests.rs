@@ -305,32 +305,20 @@ async fn follow_scores_new_posts(db: &TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drivers_share_a_database_on_every_backend() {
-    for db in TestDb::all().await {
-        drivers_share_a_database(&db).await;
-        db.drop_db().await;
-    }
+    mindpulse_store::on_every_backend!(drivers_share_a_database);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_stops_and_failures_on_every_backend() {
-    for db in TestDb::all().await {
-        limits_stops_and_failures(&db).await;
-        db.drop_db().await;
-    }
+    mindpulse_store::on_every_backend!(limits_stops_and_failures);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_workers_lease_is_taken_over_on_every_backend() {
-    for db in TestDb::all().await {
-        dead_worker_is_taken_over(&db).await;
-        db.drop_db().await;
-    }
+    mindpulse_store::on_every_backend!(dead_worker_is_taken_over);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_mode_scores_posts_as_they_arrive_on_every_backend() {
-    for db in TestDb::all().await {
-        follow_scores_new_posts(&db).await;
-        db.drop_db().await;
-    }
+    mindpulse_store::on_every_backend!(follow_scores_new_posts);
 }

@@ -362,6 +362,11 @@ impl Store {
             .bind(lease.scorer_id)
             .fetch_all(p)
             .await?);
+        self.with_topics(rows).await
+    }
+
+    /// Posts to score, with their topics.
+    async fn with_topics(&self, rows: Vec<PostRow>) -> Result<Vec<PostToScore>, StoreError> {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut topics = self.topics_of(&ids).await?;
         Ok(rows
@@ -538,17 +543,7 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await?);
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut topics = self.topics_of(&ids).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| PostToScore {
-                topics: topics.remove(&r.id).unwrap_or_default(),
-                id: r.id,
-                text: r.text,
-                lang: r.lang,
-            })
-            .collect())
+        self.with_topics(rows).await
     }
 }
 

@@ -324,16 +324,10 @@ async fn concurrent(db: &TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leases_on_every_backend() {
-    for db in TestDb::all().await {
-        suite(&db).await;
-        db.drop_db().await;
-    }
+    crate::on_every_backend!(suite);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_never_share_a_post() {
-    for db in TestDb::all().await {
-        concurrent(&db).await;
-        db.drop_db().await;
-    }
+    crate::on_every_backend!(concurrent);
 }

@@ -242,9 +242,6 @@ mod tests {
 
     #[tokio::test]
     async fn series_reads_on_every_backend() {
-        for db in TestDb::all().await {
-            suite(&db).await;
-            db.drop_db().await;
-        }
+        crate::on_every_backend!(suite);
     }
 }

@@ -251,3 +251,15 @@ pub fn sample_posts(n: usize) -> Vec<crate::NewPost> {
         })
         .collect()
 }
+
+/// Runs `suite(&db)` (an async fn taking `&TestDb`) on every available backend, dropping
+/// each server database afterwards.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($suite:expr) => {
+        for db in $crate::testing::TestDb::all().await {
+            $suite(&db).await;
+            db.drop_db().await;
+        }
+    };
+}

@@ -303,10 +303,7 @@ async fn suite(db: &TestDb) {
 
 #[tokio::test]
 async fn store_suite_on_every_backend() {
-    for db in TestDb::all().await {
-        suite(&db).await;
-        db.drop_db().await;
-    }
+    crate::on_every_backend!(suite);
 }
 
 #[test]
@@ -398,8 +395,5 @@ async fn migrates_v2_scores(db: &TestDb) {
 
 #[tokio::test]
 async fn v2_databases_migrate_to_scale_out() {
-    for db in TestDb::all().await {
-        migrates_v2_scores(&db).await;
-        db.drop_db().await;
-    }
+    crate::on_every_backend!(migrates_v2_scores);
 }

@@ -3,7 +3,8 @@
 //! scores with provenance, resumes, and handles text it cannot read.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{mindpulse, ok};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -25,29 +26,6 @@ fn data_dir() -> Option<PathBuf> {
     );
     eprintln!("skipping: no labeled data at {}", d.display());
     None
-}
-
-fn mindpulse(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mindpulse"))
-        .current_dir(dir)
-        .env("MINDPULSE_KEY_FILE", dir.join("pseudonym.key"))
-        .env_remove("MINDPULSE_DB")
-        .env_remove("MINDPULSE_CONFIG")
-        .env_remove("MINDPULSE_HEADS")
-        .arg("--no-progress")
-        .args(args)
-        .output()
-        .expect("run mindpulse")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]

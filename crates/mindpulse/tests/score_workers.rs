@@ -9,29 +9,16 @@ use mindpulse_store::testing::TestDb;
 use mindpulse_store::Store;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
+
+mod common;
+use common::{command, ok};
 use std::time::{Duration, Instant};
 
 fn cmd(dir: &Path, db: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mindpulse"));
-    c.current_dir(dir)
-        .env("MINDPULSE_KEY_FILE", dir.join("pseudonym.key"))
-        .env_remove("MINDPULSE_DB")
-        .env_remove("MINDPULSE_CONFIG")
-        .env_remove("MINDPULSE_HEADS")
-        .args(["--no-progress", "--db", db])
-        .args(args);
-    c
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let mut all = vec!["--db", db];
+    all.extend_from_slice(args);
+    command(dir, &all)
 }
 
 /// `n` English posts (one encoder, so workers start fast) and two with nothing to read.

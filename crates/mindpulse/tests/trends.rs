@@ -2,31 +2,8 @@
 //! zone, corrected prevalence with its interval per language, suppressed small cells,
 //! duplicates left out, the JSON shape, and clear errors.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn mindpulse(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mindpulse"))
-        .current_dir(dir)
-        .env("MINDPULSE_KEY_FILE", dir.join("pseudonym.key"))
-        .env_remove("MINDPULSE_DB")
-        .env_remove("MINDPULSE_CONFIG")
-        .env_remove("MINDPULSE_HEADS")
-        .arg("--no-progress")
-        .args(args)
-        .output()
-        .expect("run mindpulse")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{mindpulse, ok};
 
 const EN_A: [&str; 8] = [
     "Had a lovely walk in the park",
