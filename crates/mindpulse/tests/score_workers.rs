@@ -163,18 +163,20 @@ async fn workers_share_a_database_and_survive_a_kill_on_every_backend() {
             .collect();
         std::thread::sleep(Duration::from_millis(300));
         let tag = format!(":{}:", victim.id());
-        let before = status(dir, &db.url);
-        let held = scorer(&before, None).unwrap()["leases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l["owner"].as_str().unwrap_or("").contains(&tag));
         victim.kill().unwrap();
         let killed = victim.wait().unwrap();
         assert!(
             !killed.success(),
             "{name}: the victim finished before it was killed"
         );
+        // What the dead worker still holds (looked at once it is dead, so it cannot end the
+        // batch itself any more): the others must take it over when its lease runs out.
+        let after_kill = status(dir, &db.url);
+        let held = scorer(&after_kill, None).unwrap()["leases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["owner"].as_str().unwrap_or("").contains(&tag));
         let summaries: Vec<serde_json::Value> = others.into_iter().map(summary).collect();
         let takeovers: i64 = summaries
             .iter()
