@@ -106,8 +106,11 @@ pub struct WeiboConfig {
     pub fetch_detail: bool,
     /// Fetch the profile (followers, region, verification) of every post author once.
     pub fetch_profiles: bool,
-    /// Collect comments, replies and reposts of every new post in `run`.
+    /// Collect comments, replies and reposts of every new post in `run` (and of matched
+    /// posts already stored whose conversation is not complete yet).
     pub conversations: bool,
+    /// Also collect the conversations of the originals that matched reposts quote.
+    pub conversations_of_originals: bool,
     /// Caps per post.
     pub comment_pages: u32,
     pub reply_pages: u32,
@@ -130,6 +133,10 @@ impl std::fmt::Debug for WeiboConfig {
             .field("fetch_detail", &self.fetch_detail)
             .field("fetch_profiles", &self.fetch_profiles)
             .field("conversations", &self.conversations)
+            .field(
+                "conversations_of_originals",
+                &self.conversations_of_originals,
+            )
             .field("comment_pages", &self.comment_pages)
             .field("reply_pages", &self.reply_pages)
             .field("repost_pages", &self.repost_pages)
@@ -153,6 +160,7 @@ impl Default for WeiboConfig {
             fetch_detail: true,
             fetch_profiles: true,
             conversations: true,
+            conversations_of_originals: false,
             comment_pages: 10,
             reply_pages: 5,
             repost_pages: 5,

@@ -56,6 +56,9 @@ pub struct Fetcher {
     next_slot: Mutex<HashMap<String, Instant>>,
     in_flight: Semaphore,
     cancel: Arc<AtomicBool>,
+    /// Set by a job when one of its requests hit a stop (rate limit, expired cookie): the
+    /// job's other requests in flight end at once too. Cleared when the next job starts.
+    halted: AtomicBool,
     requests: AtomicU64,
 }
 
@@ -74,6 +77,7 @@ impl Fetcher {
             polite,
             next_slot: Mutex::new(HashMap::new()),
             cancel,
+            halted: AtomicBool::new(false),
             requests: AtomicU64::new(0),
         })
     }
@@ -87,8 +91,25 @@ impl Fetcher {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Interrupted by the user (SIGINT/SIGTERM) or halted by the job.
     pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed) || self.halted.load(Ordering::Relaxed)
+    }
+
+    /// Whether the user interrupted (as opposed to a halt after a stop signal).
+    pub fn interrupted(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Ends every request of the current job (in flight or waiting for its turn) with
+    /// [`CrawlError::Cancelled`]: a rate limit or an expired cookie stops everything at once.
+    pub fn halt(&self) {
+        self.halted.store(true, Ordering::Relaxed);
+    }
+
+    /// Lets requests through again (a new job starts).
+    pub fn resume(&self) {
+        self.halted.store(false, Ordering::Relaxed);
     }
 
     /// GETs `url` politely. `classify` judges a response whose status is not already a

@@ -121,32 +121,32 @@ pub trait ScoreHook: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send + 'a>>;
 }
 
-/// Everything a crawler's step may use.
+/// Everything a crawler's step may use. Steps of different tasks run at the same time
+/// (up to `[crawl] concurrency`): each has its own coverage row, and they share the
+/// writer (one write at a time) and the heartbeat.
 pub struct StepCtx<'a> {
     pub store: &'a Store,
-    pub sink: &'a mut RawWriter,
+    sink: &'a tokio::sync::Mutex<RawWriter>,
+    cleaner: &'a Cleaner,
     pub job_id: i64,
     pub run_id: i64,
-    coverage: &'a mut HashMap<String, Coverage>,
-    platform: &'a str,
-    last_beat: &'a mut Instant,
+    coverage: Coverage,
+    last_beat: &'a Mutex<Instant>,
 }
 
 impl StepCtx<'_> {
-    /// The coverage row of `task` in this run.
+    /// The coverage row of `task` (the task this step works on) in this run.
     pub fn cov(&mut self, task: &CrawlTask) -> &mut Coverage {
-        let platform = self.platform.to_string();
-        let run_id = self.run_id;
-        self.coverage
-            .entry(task.key.clone())
-            .or_insert_with(|| Coverage {
-                run_id,
-                key: task.key.clone(),
-                platform,
-                kind: task.kind.clone(),
-                query: describe_query(&task.kind, &task.query),
-                ..Coverage::default()
-            })
+        debug_assert_eq!(
+            task.key, self.coverage.key,
+            "a step only counts for its own task"
+        );
+        &mut self.coverage
+    }
+
+    /// The cleaner the writer uses (pseudonyms of authors the crawler looks up).
+    pub fn cleaner(&self) -> &Cleaner {
+        self.cleaner
     }
 
     /// Stores posts and counts them as items of `task`.
@@ -156,7 +156,7 @@ impl StepCtx<'_> {
         posts: Vec<RawPost>,
     ) -> Result<WriteReport, CrawlError> {
         let n = posts.len() as i64;
-        let r = self.sink.write(posts).await?;
+        let r = self.sink.lock().await.write(posts).await?;
         let c = self.cov(task);
         c.items_seen += n;
         c.items_new += r.inserted as i64;
@@ -170,9 +170,19 @@ impl StepCtx<'_> {
 
     /// Tells other processes the job is alive (at most once a minute).
     pub async fn heartbeat(&mut self) -> Result<(), CrawlError> {
-        if self.last_beat.elapsed() > Duration::from_secs(60) {
+        let due = self
+            .last_beat
+            .lock()
+            .map(|mut b| {
+                let due = b.elapsed() > Duration::from_secs(60);
+                if due {
+                    *b = Instant::now();
+                }
+                due
+            })
+            .unwrap_or(true);
+        if due {
             self.store.heartbeat_crawl_job(self.job_id).await?;
-            *self.last_beat = Instant::now();
         }
         Ok(())
     }
@@ -218,13 +228,11 @@ pub fn describe_query(kind: &str, query: &str) -> String {
     }
 }
 
-/// A crawler: how to work one step of a task.
+/// A crawler: how to work one step of a task. Steps of different tasks may run at the
+/// same time, so a stepper keeps any state of its own behind a lock.
 pub(crate) trait Stepper {
-    async fn step(
-        &mut self,
-        ctx: &mut StepCtx<'_>,
-        task: &CrawlTask,
-    ) -> Result<StepResult, CrawlError>;
+    async fn step(&self, ctx: &mut StepCtx<'_>, task: &CrawlTask)
+        -> Result<StepResult, CrawlError>;
 }
 
 /// What to run.
@@ -243,7 +251,13 @@ pub struct JobSpec {
     pub force: bool,
     /// Name of the `sources` row.
     pub source_name: String,
+    /// Kinds of failed tasks (of this or earlier jobs of the platform) this job takes up
+    /// again from where they failed; empty for none.
+    pub retry_kinds: Vec<&'static str>,
 }
+
+/// How many later runs take up a failed task before it is left failed for good.
+pub const MAX_TASK_ATTEMPTS: i64 = 3;
 
 /// How a job run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -287,7 +301,7 @@ pub(crate) async fn run_job<S: Stepper>(
     store: &Store,
     cleaner: Arc<Cleaner>,
     spec: &JobSpec,
-    stepper: &mut S,
+    stepper: &S,
     fetcher: &crate::http::Fetcher,
     scorer: Option<&dyn ScoreHook>,
 ) -> Result<JobReport, CrawlError> {
@@ -354,6 +368,17 @@ pub(crate) async fn run_job<S: Stepper>(
             (id, false)
         }
     };
+    if !spec.retry_kinds.is_empty() {
+        let n = store
+            .adopt_failed_crawl_tasks(&spec.platform, job_id, &spec.retry_kinds, MAX_TASK_ATTEMPTS)
+            .await?;
+        if n > 0 {
+            tracing::info!(
+                "{n} task(s) that failed in an earlier run are tried again from where they failed"
+            );
+        }
+    }
+    fetcher.resume();
     let guard = ActiveGuard::new(store.url(), job_id);
     let result = work(
         store, cleaner, spec, stepper, fetcher, source_id, run_id, job_id, started,
@@ -427,12 +452,38 @@ pub(crate) async fn run_job<S: Stepper>(
 
 type Worked = (Ending, Option<String>, RunCounts, usize);
 
+/// What the workers of one run share; the lock is never held across an await.
+#[derive(Default)]
+struct Shared {
+    coverage: HashMap<String, Coverage>,
+    /// Tasks a worker is stepping now (each task runs in one step at a time).
+    busy: Vec<i64>,
+    /// The first error that stops the run; the steps still in flight end (halted) first.
+    stop: Option<CrawlError>,
+    budget_reached: bool,
+    failed_tasks: usize,
+}
+
+/// What a worker does next.
+enum Pick {
+    Step(Box<(CrawlTask, Coverage)>),
+    /// Nothing open now, but running steps may add tasks.
+    Wait,
+    Exit,
+}
+
+/// Runs the job's tasks with up to `[crawl] concurrency` steps in flight. Each worker
+/// picks the next open task no other worker holds, steps it and saves its cursor and
+/// coverage; all workers are polled together, so none waits on a paused one. Politeness
+/// per host is the fetcher's: workers on one host queue there, workers on different
+/// hosts overlap. The first rate limit, expired cookie or interrupt halts the fetcher,
+/// which ends every step in flight; each keeps its task's cursor.
 #[allow(clippy::too_many_arguments)]
 async fn work<S: Stepper>(
     store: &Store,
     cleaner: Arc<Cleaner>,
     spec: &JobSpec,
-    stepper: &mut S,
+    stepper: &S,
     fetcher: &crate::http::Fetcher,
     source_id: i64,
     run_id: i64,
@@ -440,127 +491,189 @@ async fn work<S: Stepper>(
     started: Instant,
 ) -> Result<Worked, CrawlError> {
     // Items are keyed by (platform, platform id): re-collecting one refreshes its counts.
-    let mut sink = RawWriter::open(
+    let sink = RawWriter::open(
         store.clone(),
-        cleaner,
+        cleaner.clone(),
         Some(source_id),
         Some(run_id),
         OnConflict::UpdateCounts,
     )
     .await?;
-    let mut coverage: HashMap<String, Coverage> = HashMap::new();
-    let mut last_beat = Instant::now();
-    let mut failed_tasks = 0usize;
-    loop {
+    let sink = tokio::sync::Mutex::new(sink);
+    let last_beat = Mutex::new(Instant::now());
+    let slots = fetcher.politeness().concurrency.max(1);
+    let shared = Mutex::new(Shared::default());
+    let picking = tokio::sync::Mutex::new(());
+    let finished_one = tokio::sync::Notify::new();
+    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
+
+    let pick = || async {
+        // One worker picks at a time, so two never take the same task.
+        let _one = picking.lock().await;
+        let busy = {
+            let s = lock();
+            if s.stop.is_some() || s.budget_reached {
+                return Ok(Pick::Exit);
+            }
+            s.busy.clone()
+        };
         if fetcher.cancelled() {
-            return Ok((
-                Ending::Interrupted,
-                Some("interrupted".into()),
-                totals(&sink, &coverage),
-                failed_tasks,
-            ));
+            return Ok(Pick::Exit);
         }
         if let Some(budget) = spec.budget {
             if started.elapsed() >= budget {
-                let skipped = store.close_open_crawl_tasks(job_id, "skipped").await?;
-                let msg = format!(
-                    "time budget of {} min reached; {skipped} task(s) not finished were skipped",
-                    budget.as_secs_f64() / 60.0
-                );
-                tracing::warn!("{msg}");
-                return Ok((
-                    Ending::BudgetReached,
-                    Some(msg),
-                    totals(&sink, &coverage),
-                    failed_tasks,
-                ));
+                lock().budget_reached = true;
+                return Ok(Pick::Exit);
             }
         }
-        let Some(task) = store.next_crawl_task(job_id).await? else {
-            return Ok((Ending::Done, None, totals(&sink, &coverage), failed_tasks));
+        let Some(task) = store.next_crawl_task_except(job_id, &busy).await? else {
+            return Ok(if busy.is_empty() {
+                Pick::Exit
+            } else {
+                Pick::Wait
+            });
         };
         if task.status == "pending" {
             store
                 .save_crawl_task(task.id, task.cursor.as_deref(), "running", None)
                 .await?;
         }
-        let mut ctx = StepCtx {
-            store,
-            sink: &mut sink,
-            job_id,
-            run_id,
-            coverage: &mut coverage,
-            platform: &spec.platform,
-            last_beat: &mut last_beat,
-        };
-        ctx.cov(&task);
-        let outcome = stepper.step(&mut ctx, &task).await;
-        let stop = match outcome {
-            Ok(StepResult {
-                cursor: Some(c),
-                reported_total,
-            }) => {
-                store
-                    .save_crawl_task(task.id, Some(&c), "running", reported_total)
-                    .await?;
-                None
-            }
-            Ok(StepResult {
-                cursor: None,
-                reported_total,
-            }) => {
-                store
-                    .save_crawl_task(task.id, task.cursor.as_deref(), "done", reported_total)
-                    .await?;
-                None
-            }
-            Err(e) if e.stops_run() => Some(e),
-            Err(e) => {
-                tracing::warn!(
-                    "task {} ({}) failed and is skipped: {e}",
-                    task.id,
-                    describe_query(&task.kind, &task.query)
-                );
-                failed_tasks += 1;
-                store
-                    .save_crawl_task(task.id, task.cursor.as_deref(), "failed", None)
-                    .await?;
-                None
-            }
-        };
-        if let Some(reported) = coverage
+        let mut s = lock();
+        s.busy.push(task.id);
+        let cov = s
+            .coverage
             .get(&task.key)
-            .and_then(|c| c.reported_total)
-            .or(task.reported_total)
-        {
-            if let Some(c) = coverage.get_mut(&task.key) {
-                c.reported_total = Some(reported);
-            }
-        }
-        if let Some(c) = coverage.get(&task.key) {
-            store.record_coverage(c).await?;
-        }
-        store
-            .update_run_counts(run_id, totals(&sink, &coverage))
-            .await?;
-        store.heartbeat_crawl_job(job_id).await?;
-        last_beat = Instant::now();
-        if let Some(e) = stop {
-            let ending = match &e {
-                CrawlError::Cancelled => Ending::Interrupted,
-                CrawlError::RateLimited { .. } => Ending::RateLimited,
-                CrawlError::LoginRequired { .. } => Ending::LoginRequired,
-                _ => Ending::Failed,
+            .cloned()
+            .unwrap_or_else(|| Coverage {
+                run_id,
+                key: task.key.clone(),
+                platform: spec.platform.clone(),
+                kind: task.kind.clone(),
+                query: describe_query(&task.kind, &task.query),
+                ..Coverage::default()
+            });
+        Ok::<_, CrawlError>(Pick::Step(Box::new((task, cov))))
+    };
+
+    let worker = || async {
+        loop {
+            let (task, cov) = match pick().await? {
+                Pick::Step(step) => *step,
+                Pick::Wait => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(100), finished_one.notified())
+                            .await;
+                    continue;
+                }
+                Pick::Exit => {
+                    finished_one.notify_waiters();
+                    return Ok::<_, CrawlError>(());
+                }
             };
-            tracing::warn!("stopping: {e}");
-            return Ok((
-                ending,
-                Some(e.to_string()),
-                totals(&sink, &coverage),
-                failed_tasks,
-            ));
+            let mut ctx = StepCtx {
+                store,
+                sink: &sink,
+                cleaner: &cleaner,
+                job_id,
+                run_id,
+                coverage: cov,
+                last_beat: &last_beat,
+            };
+            let outcome = stepper.step(&mut ctx, &task).await;
+            let mut cov = ctx.coverage;
+            match outcome {
+                Ok(StepResult {
+                    cursor: Some(c),
+                    reported_total,
+                }) => {
+                    store
+                        .save_crawl_task(task.id, Some(&c), "running", reported_total)
+                        .await?;
+                }
+                Ok(StepResult {
+                    cursor: None,
+                    reported_total,
+                }) => {
+                    store
+                        .save_crawl_task(task.id, task.cursor.as_deref(), "done", reported_total)
+                        .await?;
+                }
+                Err(e) if e.stops_run() => {
+                    // A step ended by the halt of another one keeps its task's cursor.
+                    let mut s = lock();
+                    if s.stop.is_none() {
+                        fetcher.halt();
+                        s.stop = Some(e);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "task {} ({}) failed; kept with its position for the next run: {e}",
+                        task.id,
+                        describe_query(&task.kind, &task.query)
+                    );
+                    lock().failed_tasks += 1;
+                    store
+                        .save_crawl_task(task.id, task.cursor.as_deref(), "failed", None)
+                        .await?;
+                }
+            }
+            if cov.reported_total.is_none() {
+                cov.reported_total = task.reported_total;
+            }
+            store.record_coverage(&cov).await?;
+            let counts = {
+                let sink = sink.lock().await;
+                let mut s = lock();
+                s.coverage.insert(task.key.clone(), cov);
+                s.busy.retain(|id| *id != task.id);
+                totals(&sink, &s.coverage)
+            };
+            store.update_run_counts(run_id, counts).await?;
+            store.heartbeat_crawl_job(job_id).await?;
+            if let Ok(mut b) = last_beat.lock() {
+                *b = Instant::now();
+            }
+            finished_one.notify_waiters();
         }
+    };
+    futures_util::future::try_join_all((0..slots).map(|_| worker())).await?;
+
+    let (stop, budget_reached, failed_tasks, counts) = {
+        let sink = sink.lock().await;
+        let mut s = lock();
+        let counts = totals(&sink, &s.coverage);
+        (s.stop.take(), s.budget_reached, s.failed_tasks, counts)
+    };
+    if let Some(e) = stop {
+        let ending = match &e {
+            CrawlError::Cancelled if fetcher.interrupted() => Ending::Interrupted,
+            CrawlError::Cancelled => Ending::Failed,
+            CrawlError::RateLimited { .. } => Ending::RateLimited,
+            CrawlError::LoginRequired { .. } => Ending::LoginRequired,
+            _ => Ending::Failed,
+        };
+        tracing::warn!("stopping: {e}");
+        return Ok((ending, Some(e.to_string()), counts, failed_tasks));
     }
+    if fetcher.interrupted() {
+        return Ok((
+            Ending::Interrupted,
+            Some("interrupted".into()),
+            counts,
+            failed_tasks,
+        ));
+    }
+    if budget_reached {
+        let skipped = store.close_open_crawl_tasks(job_id, "skipped").await?;
+        let msg = format!(
+            "time budget of {} min reached; {skipped} task(s) not finished were skipped",
+            spec.budget.unwrap_or_default().as_secs_f64() / 60.0
+        );
+        tracing::warn!("{msg}");
+        return Ok((Ending::BudgetReached, Some(msg), counts, failed_tasks));
+    }
+    Ok((Ending::Done, None, counts, failed_tasks))
 }
 
 fn totals(sink: &RawWriter, coverage: &HashMap<String, Coverage>) -> RunCounts {

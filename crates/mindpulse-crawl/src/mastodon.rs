@@ -96,9 +96,10 @@ pub async fn run(
         budget,
         force,
         source_name: "mastodon-crawler".into(),
+        retry_kinds: Vec::new(),
     };
-    let mut crawler = MastodonCrawler { fetcher };
-    run_job(store, cleaner, &spec, &mut crawler, fetcher, scorer).await
+    let crawler = MastodonCrawler { fetcher };
+    run_job(store, cleaner, &spec, &crawler, fetcher, scorer).await
 }
 
 struct MastodonCrawler<'f> {
@@ -201,7 +202,7 @@ fn status_post(v: &Value, host: &str, url: &str) -> Option<RawPost> {
 
 impl Stepper for MastodonCrawler<'_> {
     async fn step(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         task: &CrawlTask,
     ) -> Result<StepResult, CrawlError> {

@@ -109,6 +109,8 @@ pub struct Logged {
     pub query: Vec<(String, String)>,
     /// Lower-case header names.
     pub headers: Vec<(String, String)>,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 impl Logged {
@@ -323,6 +325,7 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             path: path.clone(),
             query: query.clone(),
             headers,
+            at: std::time::Instant::now(),
         });
         let fault = s
             .faults

@@ -20,6 +20,10 @@ const SECONDARY: &[(&str, &str)] = &[
         "CREATE INDEX IF NOT EXISTS posts_parent ON posts (platform, parent_platform_id)",
     ),
     (
+        "posts_root",
+        "CREATE INDEX IF NOT EXISTS posts_root ON posts (platform, root_platform_id, kind)",
+    ),
+    (
         "post_topics_topic",
         "CREATE INDEX IF NOT EXISTS post_topics_topic ON post_topics (topic_id)",
     ),

@@ -58,9 +58,52 @@ pub struct CrawlTask {
     pub query: String,
     /// Where the task stopped, as JSON; None before the first page.
     pub cursor: Option<String>,
-    /// `pending`, `running`, `done`, `failed` or `skipped`.
+    /// `pending`, `running`, `done`, `failed`, `skipped` or `retried` (a failed task a
+    /// later job took up).
     pub status: String,
     pub reported_total: Option<i64>,
+    /// How many later jobs took this task up again after it failed.
+    pub attempts: i64,
+}
+
+/// A stored post's conversation as far as it is collected: the totals the platform
+/// reported with the post, and the comments (replies included) and reposts stored under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationState {
+    pub platform_id: String,
+    pub comment_count: i64,
+    pub repost_count: i64,
+    pub comments_stored: i64,
+    pub reposts_stored: i64,
+    /// An earlier crawl read the post's comment pages to the end (set by the caller from
+    /// [`Store::done_crawl_task_keys`]).
+    pub comments_read_to_end: bool,
+    /// An earlier crawl read the post's repost pages to the end.
+    pub reposts_read_to_end: bool,
+}
+
+impl ConversationState {
+    /// Every comment the platform reported is stored, or an earlier crawl read them all
+    /// (the reported total counts deleted and hidden comments too).
+    pub fn comments_complete(&self) -> bool {
+        self.comments_read_to_end || self.comments_stored >= self.comment_count
+    }
+
+    /// Every repost the platform reported is stored, or an earlier crawl read them all.
+    pub fn reposts_complete(&self) -> bool {
+        self.reposts_read_to_end || self.reposts_stored >= self.repost_count
+    }
+}
+
+/// Which stored posts a conversation crawl is for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PostSelection {
+    /// A topic keyword (matched with and without the surrounding `#`).
+    pub topic: Option<String>,
+    /// Created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before this time.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// What a run saw for one query: the coverage report's row.
@@ -121,7 +164,7 @@ pub struct AuthorRecord {
 const JOB_COLUMNS: &str =
     "id, name, platform, status, spec, run_id, owner, started_at, heartbeat_at, finished_at, note";
 const TASK_COLUMNS: &str =
-    "id, job_id, task_key, kind, priority, query, cursor_json, status, reported_total";
+    "id, job_id, task_key, kind, priority, query, cursor_json, status, reported_total, attempts";
 
 /// Reads a [`CrawlJob`] from a row of any backend (a macro: the row types differ).
 macro_rules! job_from_row {
@@ -157,6 +200,7 @@ macro_rules! task_from_row {
             cursor: row.try_get("cursor_json")?,
             status: row.try_get("status")?,
             reported_total: row.try_get("reported_total")?,
+            attempts: row.try_get("attempts")?,
         })
     }};
 }
@@ -357,6 +401,245 @@ impl Store {
             }
         });
         Ok(task)
+    }
+
+    /// Like [`Store::next_crawl_task`], leaving out the tasks in `busy` (being worked on by
+    /// this process's other steps).
+    pub async fn next_crawl_task_except(
+        &self,
+        job_id: i64,
+        busy: &[i64],
+    ) -> Result<Option<CrawlTask>, StoreError> {
+        if busy.is_empty() {
+            return self.next_crawl_task(job_id).await;
+        }
+        let marks = vec!["?"; busy.len()].join(", ");
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM crawl_tasks WHERE job_id = ? AND status IN ('pending', 'running') \
+             AND id NOT IN ({marks}) \
+             ORDER BY priority, CASE WHEN status = 'running' THEN 0 ELSE 1 END, id LIMIT 1"
+        );
+        let sql = self.dialect.sql(&sql);
+        let task = on_pool!(&self.pool, p => {
+            let mut q = sqlx::query(&sql).bind(job_id);
+            for id in busy {
+                q = q.bind(*id);
+            }
+            match q.fetch_optional(p).await? {
+                Some(row) => Some(task_from_row!(&row)?),
+                None => None,
+            }
+        });
+        Ok(task)
+    }
+
+    /// Takes up the failed tasks of `kinds` that jobs of `platform` left (a page that failed
+    /// after its retries, with the cursor it failed at): each is copied into `job_id` as
+    /// pending, with one more attempt, and the old row becomes `retried` (the job's own
+    /// failed tasks are simply opened again). Tasks of other jobs still running and tasks
+    /// tried `max_attempts` times are left alone; a key `job_id` already has is not copied
+    /// (the job does that work anyway). Returns how many were taken up.
+    pub async fn adopt_failed_crawl_tasks(
+        &self,
+        platform: &str,
+        job_id: i64,
+        kinds: &[&str],
+        max_attempts: i64,
+    ) -> Result<u64, StoreError> {
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        let marks = vec!["?"; kinds.len()].join(", ");
+        let find_sql = format!(
+            "SELECT t.id, t.job_id, t.task_key, t.kind, t.priority, t.query, t.cursor_json, t.status, t.reported_total, t.attempts \
+             FROM crawl_tasks t JOIN crawl_jobs j ON j.id = t.job_id \
+             WHERE t.status = 'failed' AND t.kind IN ({marks}) AND j.platform = ? \
+             AND (j.status <> 'running' OR t.job_id = ?) AND t.attempts < ? ORDER BY t.id"
+        );
+        let find = self.dialect.sql(&find_sql);
+        let taken = self.dialect.sql(
+            "UPDATE crawl_tasks SET status = 'retried', updated_at = ? WHERE id = ? AND status = 'failed'",
+        );
+        let reopen = self.dialect.sql(
+            "UPDATE crawl_tasks SET status = 'pending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'failed'",
+        );
+        let d = self.dialect;
+        let insert_sql = format!(
+            "{} crawl_tasks (job_id, task_key, kind, priority, query, cursor_json, status, reported_total, attempts, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?){}",
+            d.insert_ignore(),
+            d.ignore_suffix("job_id, task_key")
+        );
+        let insert = d.sql(&insert_sql);
+        let n = on_pool!(&self.pool, p => {
+            let mut q = sqlx::query(&find);
+            for k in kinds {
+                q = q.bind(*k);
+            }
+            let rows = q.bind(platform).bind(job_id).bind(max_attempts).fetch_all(p).await?;
+            let mut failed = Vec::with_capacity(rows.len());
+            for row in &rows {
+                failed.push(task_from_row!(row)?);
+            }
+            let mut n = 0u64;
+            for t in failed {
+                if t.job_id == job_id {
+                    // The job's own failed task (a resumed job): open again in place.
+                    n += sqlx::query(&reopen).bind(Utc::now()).bind(t.id).execute(p).await?.rows_affected();
+                    continue;
+                }
+                let mut tx = p.begin().await?;
+                let now = Utc::now();
+                let claimed = sqlx::query(&taken).bind(now).bind(t.id).execute(&mut *tx).await?.rows_affected();
+                if claimed == 1 {
+                    n += sqlx::query(&insert)
+                        .bind(job_id)
+                        .bind(t.key.as_str())
+                        .bind(t.kind.as_str())
+                        .bind(t.priority)
+                        .bind(t.query.as_str())
+                        .bind(t.cursor.as_deref())
+                        .bind(t.reported_total)
+                        .bind(t.attempts + 1)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+            }
+            n
+        });
+        Ok(n)
+    }
+
+    /// Failed tasks of `platform` that no later job has taken up yet (the next crawl
+    /// retries those with fewer than `max_attempts` attempts).
+    pub async fn failed_crawl_tasks(&self, platform: &str) -> Result<Vec<CrawlTask>, StoreError> {
+        let sql = self.dialect.sql(
+            "SELECT t.id, t.job_id, t.task_key, t.kind, t.priority, t.query, t.cursor_json, t.status, t.reported_total, t.attempts \
+             FROM crawl_tasks t JOIN crawl_jobs j ON j.id = t.job_id WHERE t.status = 'failed' AND j.platform = ? ORDER BY t.id",
+        );
+        let tasks = on_pool!(&self.pool, p => {
+            let rows = sqlx::query(&sql).bind(platform).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(task_from_row!(row)?);
+            }
+            out
+        });
+        Ok(tasks)
+    }
+
+    /// Platform ids of the stored posts and reposts (not comments) of `platform` that
+    /// `selection` picks, oldest first.
+    pub async fn select_post_ids(
+        &self,
+        platform: &str,
+        selection: &PostSelection,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sql = String::from(
+            "SELECT platform_id FROM posts WHERE platform = ? AND kind IN ('post', 'repost')",
+        );
+        if selection.since.is_some() {
+            sql.push_str(" AND created_at >= ?");
+        }
+        if selection.until.is_some() {
+            sql.push_str(" AND created_at < ?");
+        }
+        let topic = selection.topic.as_deref().map(|t| {
+            let bare = t.trim().trim_matches('#').trim().to_string();
+            (format!("#{bare}#"), bare)
+        });
+        if topic.is_some() {
+            sql.push_str(" AND id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE t.keyword IN (?, ?))");
+        }
+        sql.push_str(" ORDER BY created_at, platform_id");
+        let sql = self.dialect.sql(&sql);
+        let ids = on_pool!(&self.pool, p => {
+            let mut q = sqlx::query_scalar::<_, String>(&sql).bind(platform);
+            if let Some(s) = selection.since {
+                q = q.bind(s);
+            }
+            if let Some(u) = selection.until {
+                q = q.bind(u);
+            }
+            if let Some((hashed, bare)) = &topic {
+                q = q.bind(hashed.as_str()).bind(bare.as_str());
+            }
+            q.fetch_all(p).await?
+        });
+        Ok(ids)
+    }
+
+    /// How complete the stored conversation of each of these posts is (posts not stored are
+    /// left out).
+    pub async fn conversation_states(
+        &self,
+        platform: &str,
+        platform_ids: &[String],
+    ) -> Result<Vec<ConversationState>, StoreError> {
+        let mut out = Vec::with_capacity(platform_ids.len());
+        let per = (self.dialect.max_params() - 1).clamp(1, 500);
+        for chunk in platform_ids.chunks(per) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql_text = format!(
+                "SELECT p.platform_id, p.comment_count, p.repost_count, \
+                 (SELECT COUNT(*) FROM posts c WHERE c.platform = p.platform AND c.root_platform_id = p.platform_id AND c.kind = 'comment') AS comments_stored, \
+                 (SELECT COUNT(*) FROM posts r WHERE r.platform = p.platform AND r.root_platform_id = p.platform_id AND r.kind = 'repost') AS reposts_stored \
+                 FROM posts p WHERE p.platform = ? AND p.platform_id IN ({marks}) ORDER BY p.platform_id"
+            );
+            let sql = self.dialect.sql(&sql_text);
+            let rows = on_pool!(&self.pool, p => {
+                let mut q = sqlx::query(&sql).bind(platform);
+                for id in chunk {
+                    q = q.bind(id.as_str());
+                }
+                let rows = q.fetch_all(p).await?;
+                let mut v = Vec::with_capacity(rows.len());
+                for row in rows {
+                    v.push(ConversationState {
+                        platform_id: row.try_get("platform_id")?,
+                        comment_count: row.try_get("comment_count")?,
+                        repost_count: row.try_get("repost_count")?,
+                        comments_stored: row.try_get("comments_stored")?,
+                        reposts_stored: row.try_get("reposts_stored")?,
+                        comments_read_to_end: false,
+                        reposts_read_to_end: false,
+                    });
+                }
+                v
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Which of `keys` name a task of `platform` that some job finished (read to its end).
+    pub async fn done_crawl_task_keys(
+        &self,
+        platform: &str,
+        keys: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut out = HashSet::new();
+        let per = (self.dialect.max_params() - 1).clamp(1, 500);
+        for chunk in keys.chunks(per) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql_text = format!(
+                "SELECT DISTINCT t.task_key FROM crawl_tasks t JOIN crawl_jobs j ON j.id = t.job_id \
+                 WHERE t.task_key IN ({marks}) AND t.status = 'done' AND j.platform = ?"
+            );
+            let sql = self.dialect.sql(&sql_text);
+            let found: Vec<String> = on_pool!(&self.pool, p => {
+                let mut q = sqlx::query_scalar(&sql);
+                for k in chunk {
+                    q = q.bind(k.as_str());
+                }
+                q.bind(platform).fetch_all(p).await?
+            });
+            out.extend(found);
+        }
+        Ok(out)
     }
 
     /// Every task of a job, in working order.

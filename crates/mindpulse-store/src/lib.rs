@@ -24,7 +24,8 @@ pub mod testing;
 
 pub use bulk::BulkLoad;
 pub use crawl::{
-    AuthorRecord, Coverage, CrawlJob, CrawlTask, NewCrawlTask, TopicRecord, TopicSighting,
+    AuthorRecord, ConversationState, Coverage, CrawlJob, CrawlTask, NewCrawlTask, PostSelection,
+    TopicRecord, TopicSighting,
 };
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;

@@ -3,7 +3,8 @@
 //! sqlx passes every bound value through its worker thread and re-binds whole multi-row
 //! statements; for million-post imports into the embedded default that overhead dominates.
 //! Here the batch runs on sqlx's own pooled connection, locked for us, through rusqlite's
-//! prepared single-row statements inside one `BEGIN IMMEDIATE` transaction: the same SQL
+//! prepared single-row statements inside one `BEGIN IMMEDIATE` transaction (opened and
+//! committed through sqlx, so a busy database is waited out off the runtime's thread): the same SQL
 //! semantics as the generic path (insert-or-ignore on `(platform, platform_id)`, author
 //! upserts, topic links), and the same text encoding of timestamps as sqlx uses, so rows
 //! written here read back identically through sqlx.
@@ -31,46 +32,40 @@ pub(crate) async fn insert_posts(
     on_conflict: OnConflict,
     topics: &mut TopicCache,
 ) -> Result<InsertReport, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let mut handle = conn.lock_handle().await?;
-    let raw = handle.as_raw_handle();
-    // SAFETY: `lock_handle` gives us exclusive use of this connection until `handle` is
-    // dropped (sqlx's worker does not touch it meanwhile); rusqlite's `from_handle` borrows
-    // the handle without closing it on drop, and `db` is dropped before `handle`.
-    let db = unsafe { Connection::from_handle(raw.as_ptr()) }.map_err(sql_err)?;
-    let result = write_batch(&db, batch, source_id, run_id, on_conflict, topics);
-    drop(db);
-    drop(handle);
-    result
-}
-
-fn write_batch(
-    db: &Connection,
-    batch: &[NewPost],
-    source_id: Option<i64>,
-    run_id: Option<i64>,
-    on_conflict: OnConflict,
-    topics: &mut TopicCache,
-) -> Result<InsertReport, StoreError> {
-    db.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
+    // The write lock is taken through sqlx, whose worker thread waits out a busy database:
+    // waiting here, on the runtime's thread, would starve a task of this process that holds
+    // the lock in a transaction of its own and needs the thread to finish it.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut staged = TopicCache::new();
-    match write_in_tx(
-        db,
-        batch,
-        source_id,
-        run_id,
-        on_conflict,
-        topics,
-        &mut staged,
-    ) {
+    let result = {
+        let mut handle = tx.lock_handle().await?;
+        let raw = handle.as_raw_handle();
+        // SAFETY: `lock_handle` gives us exclusive use of this connection until `handle` is
+        // dropped (sqlx's worker does not touch it meanwhile); rusqlite's `from_handle`
+        // borrows the handle without closing it on drop, and `db` is dropped before `handle`.
+        let db = unsafe { Connection::from_handle(raw.as_ptr()) }.map_err(sql_err)?;
+        let result = write_in_tx(
+            &db,
+            batch,
+            source_id,
+            run_id,
+            on_conflict,
+            topics,
+            &mut staged,
+        );
+        drop(db);
+        drop(handle);
+        result
+    };
+    match result {
         Ok(report) => {
-            db.execute_batch("COMMIT").map_err(sql_err)?;
+            tx.commit().await?;
             // Topic ids become known to the writer only once they are committed.
             topics.merge(staged);
             Ok(report)
         }
         Err(e) => {
-            let _ = db.execute_batch("ROLLBACK");
+            let _ = tx.rollback().await;
             Err(e)
         }
     }

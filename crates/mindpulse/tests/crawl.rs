@@ -152,6 +152,7 @@ fn help_on_the_crawl_commands() {
         vec!["crawl", "weibo", "hot"],
         vec!["crawl", "weibo", "search"],
         vec!["crawl", "weibo", "run"],
+        vec!["crawl", "weibo", "conversations"],
         vec!["crawl", "mastodon"],
         vec!["schedule"],
         vec!["coverage"],
@@ -459,4 +460,98 @@ fn mastodon_tag_crawl() {
         &["crawl", "mastodon", "--instance", "not a url", "--tag", "x"],
     );
     assert!(!o.status.success());
+}
+
+/// `crawl weibo conversations` collects the comments and reposts of stored posts of a
+/// topic; a comment page that fails is listed by `coverage` and taken up by the next crawl
+/// from that page; a bad `--post` is refused.
+#[test]
+fn weibo_conversations_of_stored_posts_and_a_failed_page_retried() {
+    let env = Env::new();
+    let server = TestServer::from_index(&fixtures("weibo")).unwrap();
+    let db = env.sqlite();
+    let mut args = run_args(&server, "0");
+    args.push("--no-conversations".into());
+    let o = env.run(&db, &strs(&args));
+    assert!(o.status.success(), "{}\n{}", out(&o), err(&o));
+    let originals = json(&o)["counts"]["accepted"].as_i64().unwrap();
+    assert!(originals < 24, "{originals}");
+
+    // The main post's second comment page fails however often it is asked.
+    let exp: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures("weibo").join("EXPECTED.json")).unwrap(),
+    )
+    .unwrap();
+    let main = exp["main_post"]["mid"].as_str().unwrap().to_string();
+    let page2 = exp["main_post"]["comments_max_id"].to_string();
+    server.fault(
+        Matcher::new(
+            "/ajax/statuses/buildComments",
+            &[("id", &main), ("fetch_level", "0"), ("max_id", &page2)],
+        ),
+        Behavior::Respond(Resp::status(500)),
+        1000,
+    );
+    // `conversations` takes the run's flags but `--top`.
+    let mut conv: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--no-conversations")
+        .cloned()
+        .collect();
+    let top = conv.iter().position(|a| a == "--top").unwrap();
+    conv.drain(top..top + 2);
+    conv[2] = "conversations".into();
+    let mut topic = conv.clone();
+    topic.extend(["--topic".to_string(), "考研倒计时".to_string()]);
+    let o = env.run(&db, &strs(&topic));
+    assert!(o.status.success(), "{}\n{}", out(&o), err(&o));
+    let r = json(&o);
+    assert_eq!(r["ending"], "done", "{r}");
+    assert_eq!(r["tasks_failed"], 1, "{r}");
+    let first = r["counts"]["accepted"].as_i64().unwrap();
+    assert!(first > 0, "{r}");
+
+    let o = env.run(&db, &["coverage"]);
+    let table = out(&o);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        table.contains("1 failed task(s) to retry on the next crawl")
+            && table.contains(&format!("comments of {main}"))
+            && table.contains("retry 1 of 3, resumes at the page that failed"),
+        "{table}"
+    );
+
+    // The next crawl (here: of the one post) takes the page up where it failed.
+    server.clear_faults();
+    let mut one = conv.clone();
+    one.extend(["--post".to_string(), main.clone(), "--only-missing".into()]);
+    let o = env.run(&db, &strs(&one));
+    assert!(o.status.success(), "{}\n{}", out(&o), err(&o));
+    let r = json(&o);
+    assert_eq!(
+        (r["ending"].as_str(), r["tasks_failed"].as_i64()),
+        (Some("done"), Some(0)),
+        "{r}"
+    );
+    let second = r["counts"]["accepted"].as_i64().unwrap();
+    assert!(second > 0, "{r}");
+    assert_eq!(originals + first + second, 24, "every fixture post, once");
+    let o = env.run(&db, &["coverage"]);
+    assert!(!out(&o).contains("to retry"), "{}", out(&o));
+
+    // Refused before anything is fetched.
+    let mut bad = conv.clone();
+    bad.extend(["--post".to_string(), "Rsx-1".to_string()]);
+    let o = env.run(&db, &strs(&bad));
+    assert!(!o.status.success());
+    assert!(err(&o).contains("all digits"), "{}", err(&o));
+    let mut none = conv;
+    none.extend(["--topic".to_string(), "没有这个话题".to_string()]);
+    let o = env.run(&db, &strs(&none));
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains("no stored Weibo post matches"),
+        "{}",
+        err(&o)
+    );
 }

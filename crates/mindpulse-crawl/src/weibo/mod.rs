@@ -19,13 +19,15 @@ use crate::job::{run_job, JobReport, JobSpec, ScoreHook, StepCtx, StepResult, St
 use chrono::{DateTime, NaiveDate, Utc};
 use mindpulse_clean::Cleaner;
 use mindpulse_core::{Origin, PostKind, RawAuthor, RawPost};
-use mindpulse_store::{CrawlTask, NewCrawlTask, Store, TopicSighting};
+use mindpulse_store::{
+    ConversationState, CrawlTask, NewCrawlTask, PostSelection, Store, TopicSighting,
+};
 use search::{is_login_page, is_too_frequent, Card, PageProblem, SearchPage};
 use serde::{Deserialize, Serialize};
 use split::Slice;
 use status::{ApiProblem, Comment, Status, User};
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The platform name in the database.
@@ -40,6 +42,9 @@ const PRIO_COMMENTS: i64 = 20;
 const PRIO_REPLIES: i64 = 21;
 const PRIO_REPOSTS: i64 = 30;
 
+/// Kinds of failed Weibo tasks a later crawl (other than `hot`) takes up again from their cursor.
+pub const RETRY_KINDS: &[&str] = &["comments", "replies", "reposts"];
+
 /// What to crawl.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WeiboJob {
@@ -53,12 +58,30 @@ pub enum WeiboJob {
         province: Option<u32>,
         conversations: bool,
     },
-    /// The whole job: hot → search each of the top topics → conversations.
+    /// The whole job: hot → search each of the top topics → conversations. A window that
+    /// ends before today (Beijing time) searches the hot topics stored as seen in it.
     Run {
         top: usize,
         since: NaiveDate,
         until: NaiveDate,
     },
+    /// Comments (with replies) and reposts of stored posts, chosen by topic, window or id.
+    Conversations(ConversationsJob),
+}
+
+/// Which stored posts `crawl weibo conversations` collects the conversations of.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationsJob {
+    /// A topic, with or without `#…#`.
+    pub topic: Option<String>,
+    /// First day (Beijing time).
+    pub since: Option<NaiveDate>,
+    /// Last day, included (Beijing time).
+    pub until: Option<NaiveDate>,
+    /// Post ids (mids); they need not be stored.
+    pub posts: Vec<String>,
+    /// Skip the comments or reposts of a post when as many are stored as the platform reported.
+    pub only_missing: bool,
 }
 
 /// Settings of a Weibo crawl beyond the config file. Its `Debug` output hides the cookie.
@@ -147,17 +170,81 @@ pub async fn run(
             (name, params, vec![search_task(&q)])
         }
         WeiboJob::Run { top, since, until } => {
-            let q = HotQuery {
-                top: *top,
-                search: Some(SearchWindow {
+            let today = beijing_day(settings.now.unwrap_or_else(Utc::now));
+            let past = *until < today;
+            let stored = topics_seen_in(store, *since, *until, *top).await?;
+            let mut seed = Vec::new();
+            if !past || stored.is_empty() {
+                if past {
+                    tracing::warn!(
+                        "no hot topics are stored as seen in {since}..{until}: searching today's hot list over that window"
+                    );
+                }
+                seed.push(hot_task(&HotQuery {
+                    top: *top,
+                    search: Some(SearchWindow {
+                        since: *since,
+                        until: *until,
+                        conversations: cfg.conversations,
+                    }),
+                }));
+            }
+            for topic in &stored {
+                seed.push(search_task(&SearchQuery {
+                    q: format!("#{}#", topic.trim_matches('#')),
                     since: *since,
                     until: *until,
+                    province: None,
                     conversations: cfg.conversations,
-                }),
-            };
+                }));
+            }
             let params = serde_json::json!({"command": "run", "top": top, "since": since, "until": until,
-                "conversations": cfg.conversations, "budget_minutes": budget.map(|b| b.as_secs_f64() / 60.0)});
-            ("weibo:run".to_string(), params, vec![hot_task(&q)])
+                "conversations": cfg.conversations, "stored_topics": stored.len(),
+                "budget_minutes": budget.map(|b| b.as_secs_f64() / 60.0)});
+            // Runs over a window that ends today share one name, so an interrupted one is
+            // resumed by the next; a past window is a job of its own.
+            let name = if past {
+                format!("weibo:run:{since}:{until}")
+            } else {
+                "weibo:run".to_string()
+            };
+            (name, params, seed)
+        }
+        WeiboJob::Conversations(c) => {
+            let (mids, complete) = conversation_targets(store, c).await?;
+            let mut seed = Vec::new();
+            for (mid, (comments, reposts)) in &mids {
+                if *comments {
+                    seed.push(conversation_task("comments", PRIO_COMMENTS, mid, None));
+                }
+                if *reposts {
+                    seed.push(conversation_task("reposts", PRIO_REPOSTS, mid, None));
+                }
+            }
+            if complete > 0 {
+                tracing::info!(
+                    "{complete} post(s) skipped: their conversation is already complete"
+                );
+            }
+            let mut id = blake3::Hasher::new();
+            for part in [
+                c.topic.as_deref().unwrap_or(""),
+                &c.since.map(|d| d.to_string()).unwrap_or_default(),
+                &c.until.map(|d| d.to_string()).unwrap_or_default(),
+                &c.posts.join(","),
+                if c.only_missing { "missing" } else { "all" },
+            ] {
+                id.update(part.as_bytes());
+                id.update(&[0]);
+            }
+            let params = serde_json::json!({"command": "conversations", "topic": c.topic, "since": c.since,
+                "until": c.until, "posts": c.posts.len(), "only_missing": c.only_missing,
+                "selected": mids.len() + complete, "complete": complete});
+            (
+                format!("weibo:conversations:{}", &id.finalize().to_hex()[..16]),
+                params,
+                seed,
+            )
         }
     };
     let spec = JobSpec {
@@ -168,15 +255,131 @@ pub async fn run(
         budget,
         force,
         source_name: "weibo-crawler".into(),
+        retry_kinds: if matches!(job, WeiboJob::Hot { .. }) {
+            Vec::new()
+        } else {
+            RETRY_KINDS.to_vec()
+        },
     };
-    let mut crawler = WeiboCrawler {
+    let crawler = WeiboCrawler {
         fetcher,
         cfg: cfg.clone(),
         cookie: settings.cookie.clone(),
         now: settings.now,
-        profiled: HashSet::new(),
+        profiled: Mutex::new(HashSet::new()),
     };
-    run_job(store, cleaner, &spec, &mut crawler, fetcher, scorer).await
+    run_job(store, cleaner, &spec, &crawler, fetcher, scorer).await
+}
+
+/// The Beijing calendar day of a time (the day Weibo's search windows use).
+fn beijing_day(t: DateTime<Utc>) -> NaiveDate {
+    (t + chrono::Duration::hours(8)).date_naive()
+}
+
+/// The start of a Beijing day, in UTC.
+fn beijing_midnight(d: NaiveDate) -> DateTime<Utc> {
+    d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - chrono::Duration::hours(8)
+}
+
+/// Hot-search topics stored as seen during `since..=until` (Beijing days), best rank
+/// first, at most `top`.
+async fn topics_seen_in(
+    store: &Store,
+    since: NaiveDate,
+    until: NaiveDate,
+    top: usize,
+) -> Result<Vec<String>, CrawlError> {
+    let (start, end) = (
+        beijing_midnight(since),
+        beijing_midnight(until + chrono::Duration::days(1)),
+    );
+    let mut seen: Vec<_> = store
+        .topics(PLATFORM, i64::MAX)
+        .await?
+        .into_iter()
+        .filter(|t| t.sightings > 0 && t.first_seen < end && t.last_seen >= start)
+        .collect();
+    seen.sort_by_key(|t| (t.rank.unwrap_or(i64::MAX), std::cmp::Reverse(t.heat)));
+    Ok(seen.into_iter().take(top).map(|t| t.keyword).collect())
+}
+
+/// The posts a conversations job works on, each with whether its comments and its reposts
+/// are to be collected, and how many selected posts were skipped as complete.
+async fn conversation_targets(
+    store: &Store,
+    c: &ConversationsJob,
+) -> Result<(Vec<(String, (bool, bool))>, usize), CrawlError> {
+    for mid in &c.posts {
+        if mid.is_empty() || !mid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CrawlError::Config(format!(
+                "--post {mid:?}: a Weibo post id (mid) is all digits"
+            )));
+        }
+    }
+    let mut mids: Vec<String> = c.posts.clone();
+    let by_filter = c.topic.is_some() || c.since.is_some() || c.until.is_some();
+    if by_filter || c.posts.is_empty() {
+        let selection = PostSelection {
+            topic: c.topic.clone(),
+            since: c.since.map(beijing_midnight),
+            until: c
+                .until
+                .map(|d| beijing_midnight(d + chrono::Duration::days(1))),
+        };
+        mids.extend(store.select_post_ids(PLATFORM, &selection).await?);
+    }
+    let mut seen = HashSet::new();
+    mids.retain(|m| seen.insert(m.clone()));
+    if mids.is_empty() {
+        let mut what = Vec::new();
+        if let Some(t) = &c.topic {
+            what.push(format!("topic {t}"));
+        }
+        if let Some(d) = c.since {
+            what.push(format!("since {d}"));
+        }
+        if let Some(d) = c.until {
+            what.push(format!("until {d}"));
+        }
+        return Err(CrawlError::Config(format!(
+            "no stored Weibo post matches ({}); collect posts first with `crawl weibo search` or `run`",
+            if what.is_empty() { "any".to_string() } else { what.join(", ") }
+        )));
+    }
+    if !c.only_missing {
+        return Ok((mids.into_iter().map(|m| (m, (true, true))).collect(), 0));
+    }
+    // Totals the platform reports count deleted and hidden items too, so a conversation an
+    // earlier crawl read to its end is complete whatever it holds.
+    let keys: Vec<String> = mids
+        .iter()
+        .flat_map(|m| [comments_key(m), reposts_key(m)])
+        .collect();
+    let done = store.done_crawl_task_keys(PLATFORM, &keys).await?;
+    let states: std::collections::HashMap<String, ConversationState> = store
+        .conversation_states(PLATFORM, &mids)
+        .await?
+        .into_iter()
+        .map(|mut s| {
+            s.comments_read_to_end = done.contains(&comments_key(&s.platform_id));
+            s.reposts_read_to_end = done.contains(&reposts_key(&s.platform_id));
+            (s.platform_id.clone(), s)
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut complete = 0;
+    for m in mids {
+        let want = match states.get(&m) {
+            Some(s) => (!s.comments_complete(), !s.reposts_complete()),
+            None => (true, true),
+        };
+        if want == (false, false) {
+            complete += 1;
+        } else {
+            out.push((m, want));
+        }
+    }
+    Ok((out, complete))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,6 +464,16 @@ fn search_task(q: &SearchQuery) -> NewCrawlTask {
     }
 }
 
+/// The key of a post's top-level comments task (whichever job holds it).
+fn comments_key(mid: &str) -> String {
+    conversation_task("comments", PRIO_COMMENTS, mid, None).key
+}
+
+/// The key of a post's reposts task.
+fn reposts_key(mid: &str) -> String {
+    conversation_task("reposts", PRIO_REPOSTS, mid, None).key
+}
+
 fn conversation_task(kind: &str, priority: i64, mid: &str, cid: Option<&str>) -> NewCrawlTask {
     let q = ConversationQuery {
         mid: mid.to_string(),
@@ -292,8 +505,9 @@ struct WeiboCrawler<'f> {
     cfg: WeiboConfig,
     cookie: Option<String>,
     now: Option<DateTime<Utc>>,
-    /// Pseudonyms of authors whose profile was fetched (or found stored) in this process.
-    profiled: HashSet<String>,
+    /// Pseudonyms of authors whose profile was fetched, is being fetched or was found
+    /// stored in this process.
+    profiled: Mutex<HashSet<String>>,
 }
 
 /// Weibo's ways of saying "slow down" or "log in" (beyond the HTTP status).
@@ -452,11 +666,7 @@ impl WeiboCrawler<'_> {
         }
     }
 
-    async fn hot(
-        &mut self,
-        ctx: &mut StepCtx<'_>,
-        task: &CrawlTask,
-    ) -> Result<StepResult, CrawlError> {
+    async fn hot(&self, ctx: &mut StepCtx<'_>, task: &CrawlTask) -> Result<StepResult, CrawlError> {
         let q: HotQuery = serde_json::from_str(&task.query).map_err(|e| bad_query(task, e))?;
         let url = self.api("/ajax/side/hotSearch");
         ctx.cov(task).pages_asked += 1;
@@ -526,7 +736,7 @@ impl WeiboCrawler<'_> {
     }
 
     async fn search(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         task: &CrawlTask,
     ) -> Result<StepResult, CrawlError> {
@@ -618,20 +828,18 @@ impl WeiboCrawler<'_> {
                 }
                 cur.pages = cur.pages.max(page.page_count as u32);
                 let mut posts = Vec::new();
-                let mut main_ids = Vec::new();
+                let mut wanted = Vec::new();
                 for card in page.cards {
                     ctx.heartbeat().await?;
-                    main_ids.push(card.mid.clone());
+                    wanted.push(card.mid.clone());
+                    if let (Some(o), true) = (&card.original, self.cfg.conversations_of_originals) {
+                        wanted.push(o.mid.clone());
+                    }
                     posts.extend(self.card_posts(ctx, card, &url).await?);
                 }
                 let report = ctx.write(task, posts).await?;
                 if q.conversations {
-                    let new: HashSet<&String> = report.new_ids.iter().collect();
-                    let mut tasks = Vec::new();
-                    for mid in main_ids.iter().filter(|m| new.contains(m)) {
-                        tasks.push(conversation_task("comments", PRIO_COMMENTS, mid, None));
-                        tasks.push(conversation_task("reposts", PRIO_REPOSTS, mid, None));
-                    }
+                    let tasks = Self::conversation_tasks(wanted, &report.new_ids);
                     ctx.add_tasks(&tasks).await?;
                 }
                 advance(&mut cur, page.next.is_some());
@@ -645,9 +853,25 @@ impl WeiboCrawler<'_> {
         })
     }
 
+    /// Comments and reposts tasks for the matched posts that this page stored for the
+    /// first time. Posts stored before keep their conversations as collected then: a
+    /// conversation page that failed is retried by the next crawl from where it failed,
+    /// and `crawl weibo conversations --only-missing` fills the rest on purpose.
+    fn conversation_tasks(mut wanted: Vec<String>, new_ids: &[String]) -> Vec<NewCrawlTask> {
+        let new: HashSet<&String> = new_ids.iter().collect();
+        let mut seen = HashSet::new();
+        wanted.retain(|m| new.contains(m) && seen.insert(m.clone()));
+        let mut tasks = Vec::with_capacity(wanted.len() * 2);
+        for mid in &wanted {
+            tasks.push(conversation_task("comments", PRIO_COMMENTS, mid, None));
+            tasks.push(conversation_task("reposts", PRIO_REPOSTS, mid, None));
+        }
+        tasks
+    }
+
     /// The posts of one card: the reposted original first (if any), then the card's post.
     async fn card_posts(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         mut card: Card,
         url: &str,
@@ -663,7 +887,7 @@ impl WeiboCrawler<'_> {
     }
 
     async fn card_post(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         mut card: Card,
         repost_of: Option<String>,
@@ -761,17 +985,15 @@ impl WeiboCrawler<'_> {
     }
 
     /// The author's profile, once per author (skipped when already stored).
-    async fn profile(
-        &mut self,
-        ctx: &mut StepCtx<'_>,
-        uid: &str,
-    ) -> Result<Option<User>, CrawlError> {
-        let pseudonym = ctx.sink.cleaner().pseudonymizer().pseudonym(PLATFORM, uid);
-        if self.profiled.contains(&pseudonym) {
-            return Ok(None);
-        }
-        if ctx.store.author_profiled(PLATFORM, &pseudonym).await? {
-            self.profiled.insert(pseudonym);
+    async fn profile(&self, ctx: &mut StepCtx<'_>, uid: &str) -> Result<Option<User>, CrawlError> {
+        let pseudonym = ctx.cleaner().pseudonymizer().pseudonym(PLATFORM, uid);
+        // Claimed before the request: a step running at the same time skips this author.
+        let claimed = self
+            .profiled
+            .lock()
+            .map(|mut p| p.insert(pseudonym.clone()))
+            .unwrap_or(false);
+        if !claimed || ctx.store.author_profiled(PLATFORM, &pseudonym).await? {
             return Ok(None);
         }
         let url = self.api(&format!("/ajax/profile/info?uid={uid}"));
@@ -779,13 +1001,17 @@ impl WeiboCrawler<'_> {
             Ok(body) => status::parse_profile(&body).map_err(|p| api_error(&url, p)),
             Err(e) => Err(e),
         };
-        let user = self.soft(r, "author profile")?;
-        self.profiled.insert(pseudonym);
-        Ok(user)
+        let user = self.soft(r, "author profile");
+        if user.is_err() {
+            if let Ok(mut p) = self.profiled.lock() {
+                p.remove(&pseudonym);
+            }
+        }
+        user
     }
 
     async fn comments(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         task: &CrawlTask,
         replies: bool,
@@ -832,15 +1058,10 @@ impl WeiboCrawler<'_> {
             Ok(p) => p,
             Err(e) if e.stops_run() => return Err(e),
             Err(e) => {
-                // The cursor of the next page is in the page we could not read: stop here.
+                // The cursor of the next page is in the page we could not read: the task
+                // fails here, keeping its cursor, and the next run goes on from this page.
                 ctx.cov(task).pages_failed += 1;
-                tracing::warn!(
-                    "comment page skipped (the rest of this thread is not reachable): {e}"
-                );
-                return Ok(StepResult {
-                    cursor: None,
-                    reported_total: None,
-                });
+                return Err(e);
             }
         };
         ctx.cov(task).pages_fetched += 1;
@@ -895,7 +1116,7 @@ impl WeiboCrawler<'_> {
     }
 
     async fn reposts(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         task: &CrawlTask,
     ) -> Result<StepResult, CrawlError> {
@@ -932,12 +1153,9 @@ impl WeiboCrawler<'_> {
             Ok(p) => p,
             Err(e) if e.stops_run() => return Err(e),
             Err(e) => {
+                // Kept with its cursor: the next run asks for this page again.
                 ctx.cov(task).pages_failed += 1;
-                tracing::warn!("repost page skipped: {e}");
-                return Ok(StepResult {
-                    cursor: Some(next_cursor(&cur)),
-                    reported_total: None,
-                });
+                return Err(e);
             }
         };
         ctx.cov(task).pages_fetched += 1;
@@ -1037,7 +1255,7 @@ fn status_post(
 
 impl Stepper for WeiboCrawler<'_> {
     async fn step(
-        &mut self,
+        &self,
         ctx: &mut StepCtx<'_>,
         task: &CrawlTask,
     ) -> Result<StepResult, CrawlError> {

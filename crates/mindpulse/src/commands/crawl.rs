@@ -13,11 +13,11 @@ use clap::{Args, Subcommand};
 use mindpulse_clean::{CleanOptions, Cleaner};
 use mindpulse_crawl::mastodon::{self, MastodonJob};
 use mindpulse_crawl::schedule::{plan, run_schedule, Planned, ScheduleOptions};
-use mindpulse_crawl::weibo::{self, split, WeiboJob, WeiboSettings};
+use mindpulse_crawl::weibo::{self, split, ConversationsJob, WeiboJob, WeiboSettings};
 use mindpulse_crawl::{
     config::secs, CrawlError, Ending, Fetcher, JobReport, Politeness, ScoreHook,
 };
-use mindpulse_store::{Coverage, Store};
+use mindpulse_store::{Coverage, CrawlTask, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +49,8 @@ pub enum WeiboCommand {
     Search(WeiboSearchArgs),
     /// The whole job: hot search → search each top topic → comments, replies and reposts of new posts.
     Run(WeiboRunArgs),
+    /// Comments (with replies) and reposts of stored posts chosen by topic, window or id; resumable.
+    Conversations(WeiboConversationsArgs),
 }
 
 /// Politeness, resume and output options shared by every crawl.
@@ -164,11 +166,42 @@ pub struct WeiboRunArgs {
     #[arg(long)]
     pub top: Option<usize>,
     /// Days back (today included) each topic search covers ([weibo] search_days, default 1).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "since")]
     pub days: Option<u32>,
+    /// First day (YYYY-MM-DD, Beijing time). A window that ends before today searches the
+    /// hot topics stored as seen in it instead of today's hot list.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Last day, included (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub until: Option<String>,
     /// Skip comments, replies and reposts.
     #[arg(long)]
     pub no_conversations: bool,
+    #[command(flatten)]
+    pub weibo: WeiboOptions,
+    #[command(flatten)]
+    pub common: CrawlOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct WeiboConversationsArgs {
+    /// Stored posts of this topic ('#考研倒计时#' or 考研倒计时).
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Stored posts from this day (YYYY-MM-DD, Beijing time).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stored posts up to this day, included (YYYY-MM-DD, Beijing time).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// This post id (mid); repeatable. Added to the posts the filters choose.
+    #[arg(long = "post", value_name = "MID")]
+    pub posts: Vec<String>,
+    /// Skip comments or reposts of a post that an earlier crawl read to the end, or that are
+    /// stored in full (as many as Weibo reported).
+    #[arg(long)]
+    pub only_missing: bool,
     #[command(flatten)]
     pub weibo: WeiboOptions,
     #[command(flatten)]
@@ -259,9 +292,33 @@ pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                     };
                     (job, a.weibo, a.common)
                 }
+                WeiboCommand::Conversations(a) => {
+                    let parse = |flag: &str, s: &Option<String>| {
+                        s.as_deref()
+                            .map(|v| {
+                                NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                                    .with_context(|| format!("--{flag} {v:?}: expected YYYY-MM-DD"))
+                            })
+                            .transpose()
+                    };
+                    let since = parse("since", &a.since)?;
+                    let until = parse("until", &a.until)?;
+                    if let (Some(s), Some(u)) = (since, until) {
+                        anyhow::ensure!(s <= u, "--since {s} is after --until {u}");
+                    }
+                    let job = WeiboJob::Conversations(ConversationsJob {
+                        topic: a.topic.as_deref().map(|t| t.trim().to_string()),
+                        since,
+                        until,
+                        posts: a.posts.iter().map(|p| p.trim().to_string()).collect(),
+                        only_missing: a.only_missing,
+                    });
+                    (job, a.weibo, a.common)
+                }
                 WeiboCommand::Run(a) => {
                     let now = now_of(&a.weibo)?;
-                    let (since, until) = days(ctx, None, None, a.days, now)?;
+                    let (since, until) =
+                        days(ctx, a.since.as_deref(), a.until.as_deref(), a.days, now)?;
                     let top = a.top.unwrap_or(ctx.config.weibo.top);
                     let job = WeiboJob::Run { top, since, until };
                     let scoring = crawl_scoring(ctx, &a.common, &cancel)?;
@@ -742,6 +799,15 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
 pub async fn coverage(ctx: &Context, args: CoverageArgs) -> anyhow::Result<ExitCode> {
     let store: Store = ctx.store().await?;
     let rows = store.coverage(args.run).await?;
+    let waiting: Vec<CrawlTask> = store
+        .failed_crawl_tasks(weibo::PLATFORM)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            weibo::RETRY_KINDS.contains(&t.kind.as_str())
+                && t.attempts < mindpulse_crawl::job::MAX_TASK_ATTEMPTS
+        })
+        .collect();
     store.close().await;
     if rows.is_empty() {
         eprintln!(
@@ -758,8 +824,36 @@ pub async fn coverage(ctx: &Context, args: CoverageArgs) -> anyhow::Result<ExitC
         }
     } else {
         print!("{}", render_coverage(&rows));
+        print!("{}", render_waiting(&waiting));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Failed tasks (of any run) that the next crawl of their platform takes up again.
+fn render_waiting(tasks: &[CrawlTask]) -> String {
+    if tasks.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "\n{} failed task(s) to retry on the next crawl:\n",
+        tasks.len()
+    );
+    for t in tasks {
+        s.push_str(&format!(
+            "  job {:<5} {:<9} {}  (retry {} of {}, {})\n",
+            t.job_id,
+            t.kind,
+            mindpulse_crawl::job::describe_query(&t.kind, &t.query),
+            t.attempts + 1,
+            mindpulse_crawl::job::MAX_TASK_ATTEMPTS,
+            if t.cursor.is_some() {
+                "resumes at the page that failed"
+            } else {
+                "from the first page"
+            }
+        ));
+    }
+    s
 }
 
 /// The coverage table: one line per query, then totals per kind.
