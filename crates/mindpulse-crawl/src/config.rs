@@ -67,6 +67,39 @@ impl Politeness {
     pub fn timeout(&self) -> Duration {
         secs(self.timeout_secs)
     }
+
+    /// Refuses values that would make a crawl impolite or useless: negative or non-finite
+    /// waits, a timeout of zero or less, no request slot. Names the setting and its flag.
+    pub fn validate(&self) -> Result<(), String> {
+        let waits = [
+            ("delay_secs", "--delay", self.delay_secs),
+            ("jitter_secs", "--jitter", self.jitter_secs),
+            ("backoff_secs", "--backoff", self.backoff_secs),
+            ("max_backoff_secs", "--max-backoff", self.max_backoff_secs),
+            (
+                "rate_limit_backoff_secs",
+                "--rate-limit-backoff",
+                self.rate_limit_backoff_secs,
+            ),
+        ];
+        for (name, flag, v) in waits {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!(
+                    "[crawl] {name} ({flag}) is {v}: expected a number of seconds, 0 or more"
+                ));
+            }
+        }
+        if !self.timeout_secs.is_finite() || self.timeout_secs <= 0.0 {
+            return Err(format!(
+                "[crawl] timeout_secs (--timeout) is {}: expected a number of seconds above 0",
+                self.timeout_secs
+            ));
+        }
+        if self.concurrency == 0 {
+            return Err("[crawl] concurrency (--concurrency) is 0: expected 1 or more".into());
+        }
+        Ok(())
+    }
 }
 
 /// Seconds as a duration, negative and non-finite values as zero.
@@ -281,6 +314,41 @@ mod tests {
         let d = ScheduleConfig::default().effective_jobs();
         assert_eq!(d[0].cron, DEFAULT_CRON);
         assert_eq!(Politeness::default().delay_secs, 12.0);
+        assert_eq!(Politeness::default().validate(), Ok(()));
+        assert_eq!(Politeness::for_tests().validate(), Ok(()));
+        for (bad, why) in [
+            (
+                Politeness {
+                    delay_secs: -5.0,
+                    ..Politeness::default()
+                },
+                "delay_secs (--delay) is -5",
+            ),
+            (
+                Politeness {
+                    timeout_secs: -1.0,
+                    ..Politeness::default()
+                },
+                "timeout_secs (--timeout) is -1",
+            ),
+            (
+                Politeness {
+                    jitter_secs: f64::NAN,
+                    ..Politeness::default()
+                },
+                "jitter_secs",
+            ),
+            (
+                Politeness {
+                    concurrency: 0,
+                    ..Politeness::default()
+                },
+                "concurrency",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
         let with_cookie = WeiboConfig {
             cookie: Some("SUB=secret".into()),
             ..WeiboConfig::default()

@@ -64,6 +64,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(polite: Politeness, cancel: Arc<AtomicBool>) -> Result<Fetcher, CrawlError> {
+        polite.validate().map_err(CrawlError::Config)?;
         let client = reqwest::Client::builder()
             .user_agent(polite.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())

@@ -168,7 +168,7 @@ impl StepCtx<'_> {
         Ok(self.store.add_crawl_tasks(self.job_id, tasks).await?)
     }
 
-    /// Tells other processes the job is alive (at most once a minute).
+    /// Tells other processes the job and its run are alive (at most once a minute).
     pub async fn heartbeat(&mut self) -> Result<(), CrawlError> {
         let due = self
             .last_beat
@@ -183,6 +183,7 @@ impl StepCtx<'_> {
             .unwrap_or(true);
         if due {
             self.store.heartbeat_crawl_job(self.job_id).await?;
+            self.store.heartbeat_run(self.run_id).await?;
         }
         Ok(())
     }

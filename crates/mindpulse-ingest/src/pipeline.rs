@@ -95,6 +95,9 @@ pub struct IngestReport {
     /// The reject that stopped a `--strict` import.
     pub stopped_at: Option<String>,
     pub rejects_file: Option<PathBuf>,
+    /// The rejects file could not be written (the rejects are still counted and logged,
+    /// and the good records stored).
+    pub rejects_error: Option<String>,
     pub seconds: f64,
 }
 
@@ -103,12 +106,6 @@ pub struct IngestReport {
 pub enum IngestError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write rejects to {path}: {source}")]
-    Rejects {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("the reading thread failed: {0}")]
     Producer(String),
 }
@@ -290,6 +287,13 @@ pub async fn ingest(
         rejected: report.rejected as i64,
         failed: 0,
     };
+    if let Some((path, source)) = &summary.rejects_error {
+        report.rejects_file = None;
+        report.rejects_error = Some(format!(
+            "cannot write rejects to {}: {source}",
+            path.display()
+        ));
+    }
     if let (Some(store), Some(run_id)) = (store, run_id) {
         let (status, note) = if let Some(e) = &write_error {
             (RunStatus::Failed, Some(e.to_string()))
@@ -301,7 +305,7 @@ pub async fn ingest(
                 Some(format!("--strict: stopped at {stop}")),
             )
         } else {
-            (RunStatus::Done, None)
+            (RunStatus::Done, report.rejects_error.clone())
         };
         store
             .finish_run(run_id, status, counts, note.as_deref())
@@ -315,9 +319,6 @@ pub async fn ingest(
     }
     if let Some(e) = write_error {
         return Err(e.into());
-    }
-    if let Some((path, source)) = summary.rejects_error {
-        return Err(IngestError::Rejects { path, source });
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

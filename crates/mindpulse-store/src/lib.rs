@@ -259,6 +259,18 @@ pub(crate) fn mysql_has_skip_locked(version: &str) -> bool {
     }
 }
 
+/// The file of a SQLite database URL (None for other backends and in-memory databases).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if Backend::from_url(url).ok()? != Backend::Sqlite {
+        return None;
+    }
+    let opts = SqliteConnectOptions::from_str(url).ok()?;
+    let file = opts.get_filename();
+    let name = file.to_string_lossy();
+    (!name.is_empty() && name != ":memory:" && !name.starts_with("file::memory"))
+        .then(|| file.to_path_buf())
+}
+
 /// Replaces the password in a database URL with `***`.
 pub fn redact_url(url: &str) -> String {
     if let Some(scheme_end) = url.find("://") {

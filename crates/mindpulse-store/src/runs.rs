@@ -87,6 +87,8 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
     pub status: String,
     pub counts: RunCounts,
+    /// Why the run ended as it did, or what went wrong on the side (None when nothing).
+    pub note: Option<String>,
 }
 
 impl Store {
@@ -259,7 +261,7 @@ impl Store {
     ) -> Result<Vec<RunRecord>, StoreError> {
         let sql = format!(
             "SELECT r.id, r.kind, s.name AS source, r.model_id, r.model_sha256, r.version, r.params, r.started_at, r.finished_at, r.status, \
-             r.n_input, r.n_accepted, r.n_duplicate, r.n_rejected, r.n_failed \
+             r.n_input, r.n_accepted, r.n_duplicate, r.n_rejected, r.n_failed, r.note \
              FROM runs r LEFT JOIN sources s ON s.id = r.source_id {} ORDER BY r.id DESC LIMIT ?",
             if kind.is_some() { "WHERE r.kind = ?" } else { "" }
         );
@@ -290,6 +292,7 @@ impl Store {
                         rejected: row.try_get("n_rejected")?,
                         failed: row.try_get("n_failed")?,
                     },
+                    note: row.try_get("note")?,
                 });
             }
             out

@@ -122,6 +122,11 @@ pub struct ImportArgs {
     /// Posts per database transaction.
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Where rejected records go: a file (one input only), a folder (`<name>.rejects.jsonl`
+    /// in it, for inputs in read-only folders) or `none` (counted and logged only).
+    /// Default: `<file>.rejects.jsonl` next to each input.
+    #[arg(long, value_name = "PATH|DIR|none")]
+    pub rejects: Option<PathBuf>,
     /// Print the summary as one JSON object per file.
     #[arg(long)]
     pub json: bool,
@@ -138,9 +143,13 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: ExportFormat,
-    /// Output file (default: standard output).
+    /// Output file (default: standard output). Written in full, then put in place; never the
+    /// database.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Include the stored scores.
     #[arg(long)]
     pub scores: bool,

@@ -5,8 +5,15 @@ use crate::cli::GlobalArgs;
 use crate::config::Config;
 use anyhow::Context as _;
 use mindpulse_clean::{default_key_path, PseudonymKey};
-use mindpulse_store::{Store, DEFAULT_DB_URL};
+use mindpulse_store::{RunKind, Store, DEFAULT_DB_URL};
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// An import beats its run's heartbeat with every stored batch.
+pub const STALE_IMPORT: Duration = Duration::from_secs(10 * 60);
+/// A crawl beats it at least once a minute while it works, but may sit out a rate-limit
+/// backoff of several minutes in between.
+pub const STALE_CRAWL: Duration = Duration::from_secs(30 * 60);
 
 /// Env var holding the pseudonym key itself (64 hex chars or any passphrase).
 pub const KEY_ENV: &str = "MINDPULSE_PSEUDONYM_KEY";
@@ -42,14 +49,35 @@ impl Context {
         })
     }
 
-    /// Opens the database, creating or migrating the schema as needed.
+    /// Opens the database, creating or migrating the schema as needed, and marks the
+    /// import and crawl runs whose process died without finishing them (no heartbeat for
+    /// [`STALE_IMPORT`] / [`STALE_CRAWL`]) as `interrupted`. (Score runs are checked by the
+    /// score driver, against its lease length.)
     pub async fn store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.db_url).await.with_context(|| {
+        let store = Store::open(&self.db_url).await.with_context(|| {
             format!(
                 "cannot open the database {}",
                 mindpulse_store::redact_url(&self.db_url)
             )
-        })
+        })?;
+        for (kind, stale) in [
+            (RunKind::Import, STALE_IMPORT),
+            (RunKind::Crawl, STALE_CRAWL),
+        ] {
+            match store
+                .interrupt_stale_runs(kind, stale.as_millis() as i64)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    "marked {n} {} run(s) without a heartbeat as interrupted",
+                    kind.as_str()
+                ),
+                // A read-only database still answers the reading commands.
+                Err(e) => tracing::debug!("cannot mark stale runs: {e}"),
+            }
+        }
+        Ok(store)
     }
 
     /// The pseudonym key: from `MINDPULSE_PSEUDONYM_KEY`, else the key file (created with

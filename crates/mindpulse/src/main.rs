@@ -7,6 +7,7 @@ mod config;
 mod context;
 mod llm_args;
 mod measure;
+mod output_file;
 mod progress;
 mod render;
 mod scoring;
@@ -30,11 +31,31 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
+        // `mindpulse export | head`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether an error comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let io = cause.downcast_ref::<std::io::Error>().or_else(|| {
+            cause
+                .downcast_ref::<csv::Error>()
+                .and_then(|c| match c.kind() {
+                    csv::ErrorKind::Io(io) => Some(io),
+                    _ => None,
+                })
+        });
+        let json = cause
+            .downcast_ref::<serde_json::Error>()
+            .and_then(|j| j.io_error_kind());
+        io.map(|io| io.kind()).or(json) == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_tracing(global: &cli::GlobalArgs) {

@@ -57,10 +57,10 @@ pub enum WeiboCommand {
 #[derive(Debug, Args, Clone)]
 pub struct CrawlOptions {
     /// Seconds between requests to one host ([crawl] delay_secs, default 12).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub delay: Option<f64>,
     /// Up to this many random extra seconds per request ([crawl] jitter_secs).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub jitter: Option<f64>,
     /// Requests in flight at once ([crawl] concurrency).
     #[arg(long)]
@@ -69,16 +69,16 @@ pub struct CrawlOptions {
     #[arg(long)]
     pub user_agent: Option<String>,
     /// Request timeout in seconds ([crawl] timeout_secs).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Retries on timeouts and 5xx ([crawl] retries).
     #[arg(long)]
     pub retries: Option<u32>,
     /// First retry wait in seconds, doubled each retry ([crawl] backoff_secs).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub backoff: Option<f64>,
     /// Wait after a rate-limit signal before the last try ([crawl] rate_limit_backoff_secs).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rate_limit_backoff: Option<f64>,
     /// Time cap in minutes (default: [weibo]/[mastodon] budget_minutes).
     #[arg(long)]

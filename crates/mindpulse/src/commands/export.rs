@@ -2,7 +2,8 @@
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::context::Context;
-use anyhow::{bail, Context as _};
+use crate::output_file::OutputFile;
+use anyhow::bail;
 use chrono::{DateTime, NaiveDate, Utc};
 use mindpulse_store::{ExportFilter, ExportPost};
 use std::collections::BTreeMap;
@@ -13,8 +14,44 @@ const PAGE: i64 = 5000;
 
 /// Where exported rows go.
 enum Sink {
-    Csv(Box<csv::Writer<std::io::BufWriter<Box<dyn Write>>>>),
-    Jsonl(std::io::BufWriter<Box<dyn Write>>),
+    Csv(Box<csv::Writer<std::io::BufWriter<Out>>>),
+    Jsonl(std::io::BufWriter<Out>),
+}
+
+/// The output: a file put in place when complete, or standard output.
+enum Out {
+    File(OutputFile),
+    Stdout(std::io::Stdout),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Stdout(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::File(f) => f.flush(),
+            Out::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+impl Sink {
+    /// Flushes everything and puts an output file in place.
+    fn finish(self) -> anyhow::Result<()> {
+        let buffered = match self {
+            Sink::Csv(w) => w.into_inner().map_err(|e| e.into_error())?,
+            Sink::Jsonl(w) => w,
+        };
+        match buffered.into_inner().map_err(|e| e.into_error())? {
+            Out::File(f) => f.finish(),
+            Out::Stdout(mut s) => Ok(s.flush()?),
+        }
+    }
 }
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -32,14 +69,12 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         topic: args.topic.clone(),
         platform: args.platform.clone(),
     };
-    let store = ctx.store().await?;
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
+    // Checked before the database is opened: the output may never be the database.
+    let out = match &args.output {
+        Some(path) => Out::File(OutputFile::create(path, args.force, &ctx.db_url)?),
+        None => Out::Stdout(std::io::stdout()),
     };
+    let store = ctx.store().await?;
     let out = std::io::BufWriter::new(out);
     let dims = if args.scores && args.format == ExportFormat::Csv {
         store.score_dimensions().await?
@@ -64,7 +99,11 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         after = last.id;
         for post in &page {
             match &mut sink {
-                Sink::Csv(w) => w.write_record(csv_row(post, &dims))?,
+                Sink::Csv(w) => w.write_record(
+                    csv_row(post, &dims)
+                        .iter()
+                        .map(|c| safe_cell(c).into_owned()),
+                )?,
                 Sink::Jsonl(out) => {
                     serde_json::to_writer(&mut *out, post)?;
                     out.write_all(b"\n")?;
@@ -73,13 +112,21 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
             n += 1;
         }
     }
-    match &mut sink {
-        Sink::Csv(w) => w.flush()?,
-        Sink::Jsonl(out) => out.flush()?,
-    }
+    sink.finish()?;
     tracing::info!(posts = n, "export done");
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A CSV cell a spreadsheet will not run as a formula: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading `'` (numbers are left as they are).
+fn safe_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 const CSV_COLUMNS: [&str; 19] = [
@@ -168,6 +215,23 @@ pub fn parse_bound(flag: &str, s: &str) -> anyhow::Result<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_are_neutralized_numbers_are_not() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1+2", "'+1+2"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("-0.25", "-0.25"),
+            ("+3", "+3"),
+            ("普通的帖子 = 文本", "普通的帖子 = 文本"),
+            ("", ""),
+        ] {
+            assert_eq!(safe_cell(cell), want, "{cell:?}");
+        }
+    }
 
     #[test]
     fn bounds_parse_dates_and_times() {

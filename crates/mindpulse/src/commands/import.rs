@@ -3,11 +3,11 @@
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::context::Context;
 use crate::progress;
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use mindpulse_clean::{CleanOptions, Cleaner};
 use mindpulse_collect::{guess_format, open, CollectError, FieldMap, Format, ImportOptions};
 use mindpulse_ingest::{ingest, IngestOptions, IngestReport, RejectsWriter};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -46,6 +46,15 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(2000)
         });
 
+    if let Some(r) = &args.rejects {
+        if r.as_os_str() != "none" && !r.is_dir() && args.files.len() > 1 {
+            bail!(
+                "--rejects {}: one rejects file for {} inputs; give a folder (or none)",
+                r.display(),
+                args.files.len()
+            );
+        }
+    }
     let mut reports: Vec<IngestReport> = Vec::new();
     let mut failed = false;
     // Files that could not be opened (or their format guessed): reported, skipped.
@@ -92,7 +101,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             batch_size,
             dry_run: args.dry_run,
             strict: args.strict,
-            rejects_path: Some(RejectsWriter::path_for(file)),
+            rejects_path: rejects_path(args.rejects.as_deref(), file),
             params: serde_json::json!({
                 "file": file.display().to_string(),
                 "format": format.to_string(),
@@ -124,6 +133,14 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("importing {} failed", file.display()))?;
         pb.finish_and_clear();
         print_report(&report, &format, args.json, args.dry_run)?;
+        if let Some(e) = &report.rejects_error {
+            // The good records are stored; the other files still import.
+            eprintln!(
+                "{}: {e}; the rejects were counted and logged (choose a place with --rejects DIR, or --rejects none)",
+                file.display()
+            );
+            failed = true;
+        }
         if report.stopped_at.is_some()
             || (report.rejected > 0 && report.accepted + report.duplicate == 0)
         {
@@ -224,8 +241,23 @@ fn print_report(
     if let Some(path) = &r.rejects_file {
         println!("  rejects written to {}", path.display());
     }
+
     if let Some(stop) = &r.stopped_at {
         println!("  --strict: stopped at {stop}");
     }
     Ok(())
+}
+
+/// Where the rejects of `file` go (`--rejects`: a file, a folder or `none`; by default
+/// `<file>.rejects.jsonl` next to it).
+fn rejects_path(choice: Option<&Path>, file: &Path) -> Option<PathBuf> {
+    match choice {
+        None => Some(RejectsWriter::path_for(file)),
+        Some(c) if c.as_os_str() == "none" => None,
+        Some(dir) if dir.is_dir() => {
+            let name = Path::new(file.file_name().unwrap_or(file.as_os_str()));
+            Some(RejectsWriter::path_for(&dir.join(name)))
+        }
+        Some(path) => Some(path.to_path_buf()),
+    }
 }

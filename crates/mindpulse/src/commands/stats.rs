@@ -39,6 +39,9 @@ pub async fn runs(ctx: &Context, args: RunsArgs) -> anyhow::Result<ExitCode> {
                 r.counts.rejected,
                 r.counts.failed
             );
+            if let Some(note) = &r.note {
+                println!("       {note}");
+            }
         }
     }
     store.close().await;

@@ -1,0 +1,253 @@
+//! Regression tests for the data-loss and robustness reproductions of the hardening issue:
+//! an export never lands on the database or over a file, a closed pipe ends an export
+//! quietly, CSV cells cannot run as formulas, rejects files are private and never written
+//! through a link (and can go elsewhere, and a failure to write them stops no other
+//! file), runs whose process died are marked interrupted, and impolite crawl timings are
+//! refused.
+
+mod common;
+
+use common::{command, mindpulse, ok};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+
+fn err(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `mindpulse --db sqlite://t.db ARGS` in `dir`.
+fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--db", "sqlite://t.db"];
+    all.extend_from_slice(args);
+    mindpulse(dir, &all)
+}
+
+fn posts(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"p{i}\",\"text\":\"post number {i}, a line long enough to fill a pipe quickly\",\"created_at\":\"2025-11-20T10:00:00Z\"}}\n"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_export_never_overwrites_the_database_or_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("in.jsonl"),
+        posts(3)
+            + "{\"id\":\"f1\",\"text\":\"=HYPERLINK(\\\"http://x.invalid\\\",\\\"click\\\")\",\"created_at\":\"2025-11-20T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    ok(&run(d, &["import", "in.jsonl"]));
+    let db_before = std::fs::read(d.join("t.db")).unwrap();
+    assert!(!db_before.is_empty());
+    for target in ["t.db", "./t.db", "t.db-wal", "t.db-shm"] {
+        let o = run(d, &["export", "-o", target, "--force"]);
+        assert!(!o.status.success(), "export -o {target} succeeded");
+        assert!(err(&o).contains("is the database"), "{}", err(&o));
+    }
+    let o = run(d, &["stats", "--json"]);
+    assert!(ok(&o).contains("\"posts\":4"), "the database is intact");
+
+    ok(&run(d, &["export", "-o", "out.jsonl"]));
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+    std::fs::write(d.join("keep.csv"), "mine").unwrap();
+    let o = run(d, &["export", "--format", "csv", "-o", "keep.csv"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("--force"), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(d.join("keep.csv")).unwrap(), "mine");
+    ok(&run(
+        d,
+        &["export", "--format", "csv", "-o", "keep.csv", "--force"],
+    ));
+    let csv = std::fs::read_to_string(d.join("keep.csv")).unwrap();
+    assert!(
+        csv.contains("'=HYPERLINK(")
+            && !csv.contains(",=HYPERLINK(")
+            && !csv.contains("\"=HYPERLINK("),
+        "a formula is written as text: {csv}"
+    );
+    // No temporary file is left behind.
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
+}
+
+#[test]
+fn an_export_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.jsonl"), posts(4000)).unwrap();
+    ok(&run(d, &["import", "in.jsonl"]));
+    let mut child = command(d, &["--db", "sqlite://t.db", "export"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    lines.read_line(&mut first).unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    drop(lines); // `| head -1`
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{:?}: {}", o.status, err(&o));
+    assert!(err(&o).trim().is_empty(), "{}", err(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn rejects_are_private_never_through_a_link_and_can_go_elsewhere() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bad = "{\"id\":\"b1\",\"text\":\"fine\",\"created_at\":\"2025-11-20T10:00:00Z\"}\nnot json, with alice@example.org\n";
+    std::fs::write(d.join("bad.jsonl"), bad).unwrap();
+    std::fs::write(d.join("ok.jsonl"), posts(2)).unwrap();
+    std::fs::write(d.join("victim.txt"), "precious").unwrap();
+    std::os::unix::fs::symlink(d.join("victim.txt"), d.join("bad.jsonl.rejects.jsonl")).unwrap();
+
+    // The link is refused; the good record of bad.jsonl and all of ok.jsonl are stored.
+    let o = run(d, &["import", "bad.jsonl", "ok.jsonl"]);
+    assert!(
+        !o.status.success(),
+        "a rejects file that cannot be written fails the command"
+    );
+    assert!(
+        err(&o).contains("symbolic link") && err(&o).contains("--rejects"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("victim.txt")).unwrap(),
+        "precious"
+    );
+    let stats = ok(&run(d, &["stats", "--json"]));
+    assert!(stats.contains("\"posts\":3"), "{stats}");
+    let runs = ok(&run(d, &["runs", "--json"]));
+    assert!(runs.contains("cannot write rejects"), "{runs}");
+
+    // --rejects DIR: private files in that folder.
+    std::fs::create_dir(d.join("rejects")).unwrap();
+    let o = run(d, &["import", "--rejects", "rejects", "bad.jsonl"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let file = d.join("rejects/bad.jsonl.rejects.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"line\":2"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // --rejects none: counted, nowhere written.
+    std::fs::remove_file(&file).unwrap();
+    let o = run(d, &["import", "--json", "--rejects", "none", "bad.jsonl"]);
+    assert!(ok(&o).contains("\"rejected\":1"));
+    assert!(!file.exists());
+    // One rejects file for two inputs is refused before anything is read.
+    let o = run(
+        d,
+        &["import", "--rejects", "r.jsonl", "bad.jsonl", "ok.jsonl"],
+    );
+    assert!(!o.status.success());
+    assert!(err(&o).contains("give a folder"), "{}", err(&o));
+}
+
+#[tokio::test]
+async fn a_run_whose_process_died_is_marked_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.jsonl"), posts(2)).unwrap();
+    ok(&run(d, &["import", "in.jsonl"]));
+    // What a SIGKILLed import and crawl leave: runs `running`, their heartbeats long gone.
+    let url = format!("sqlite://{}", d.join("t.db").display());
+    let store = mindpulse_store::Store::open(&url).await.unwrap();
+    for kind in ["import", "crawl", "import"] {
+        store
+            .execute_raw(&format!(
+                "INSERT INTO runs (kind, started_at, status, heartbeat_ms) VALUES ('{kind}', '2025-11-20T10:00:00+00:00', 'running', 1000)"
+            ))
+            .await
+            .unwrap();
+    }
+    // A live one (beating now) stays running.
+    store
+        .execute_raw(
+            "INSERT INTO runs (kind, started_at, status, heartbeat_ms) VALUES ('import', '2025-11-20T10:00:00+00:00', 'running', CAST(strftime('%s','now') AS INTEGER) * 1000)",
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    let o = run(d, &["runs", "--json"]);
+    let statuses: Vec<String> = ok(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "interrupted").count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "running").count(),
+        1,
+        "{statuses:?}"
+    );
+}
+
+#[test]
+fn impolite_or_useless_crawl_timings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (flag, value, why) in [
+        ("--delay", "-5", "delay_secs (--delay) is -5"),
+        ("--timeout", "-1", "timeout_secs (--timeout) is -1"),
+        ("--jitter", "NaN", "jitter_secs (--jitter) is NaN"),
+    ] {
+        let o = run(
+            d,
+            &[
+                "crawl",
+                "mastodon",
+                "--instance",
+                "http://127.0.0.1:9",
+                "--tag",
+                "x",
+                flag,
+                value,
+            ],
+        );
+        assert!(!o.status.success(), "{flag} {value} accepted");
+        assert!(err(&o).contains(why), "{flag}: {}", err(&o));
+    }
+    std::fs::write(d.join("mindpulse.toml"), "[crawl]\ndelay_secs = -5.0\n").unwrap();
+    let o = mindpulse(
+        d,
+        &[
+            "--config",
+            "mindpulse.toml",
+            "--db",
+            "sqlite://t.db",
+            "crawl",
+            "mastodon",
+            "--instance",
+            "http://127.0.0.1:9",
+            "--tag",
+            "x",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(err(&o).contains("delay_secs"), "{}", err(&o));
+}
