@@ -29,7 +29,18 @@ pub enum KeyError {
     Invalid { path: PathBuf },
     #[error("cannot read random bytes from {}: {source}", path.display())]
     Random { path: PathBuf, source: io::Error },
+    #[error(
+        "the pseudonym key passphrase is too weak: {why}; give 64 hex characters or a \
+         passphrase of at least {MIN_PASSPHRASE_BYTES} bytes with at least \
+         {MIN_PASSPHRASE_DISTINCT} different characters"
+    )]
+    Weak { why: String },
 }
+
+/// Shortest passphrase accepted from the environment (bytes).
+pub const MIN_PASSPHRASE_BYTES: usize = 32;
+/// Fewest different characters in an accepted passphrase (rules out `aaaa…`, `1212…`).
+pub const MIN_PASSPHRASE_DISTINCT: usize = 10;
 
 /// 32-byte secret key for pseudonyms. Its `Debug` output does not show the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,6 +66,33 @@ impl PseudonymKey {
             Some(bytes) => PseudonymKey(bytes),
             None => PseudonymKey(blake3::derive_key(DERIVE_CONTEXT, s.as_bytes())),
         }
+    }
+
+    /// [`PseudonymKey::from_secret`] for a secret a user typed: 64 hex characters, or a
+    /// passphrase long and varied enough that guessing it is not easier than guessing ids.
+    pub fn from_user_secret(s: &str) -> Result<Self, KeyError> {
+        let s = s.trim();
+        if parse_hex32(s).is_none() {
+            let distinct = s.chars().collect::<std::collections::HashSet<_>>().len();
+            if s.len() < MIN_PASSPHRASE_BYTES {
+                return Err(KeyError::Weak {
+                    why: format!("{} bytes", s.len()),
+                });
+            }
+            if distinct < MIN_PASSPHRASE_DISTINCT {
+                return Err(KeyError::Weak {
+                    why: format!("only {distinct} different characters"),
+                });
+            }
+        }
+        Ok(Self::from_secret(s))
+    }
+
+    /// A public name for the key: a keyed hash that tells two keys apart without revealing
+    /// either (32 hex characters). Databases store it to refuse a writer with another key.
+    pub fn fingerprint(&self) -> String {
+        let h = blake3::keyed_hash(&self.0, b"mindpulse pseudonym key fingerprint v1");
+        crate::normalize::hex(&h.as_bytes()[..16])
     }
 
     /// A fresh random key from `/dev/urandom`.
@@ -259,6 +297,11 @@ impl Pseudonymizer {
         Pseudonymizer { key }
     }
 
+    /// The key's public fingerprint ([`PseudonymKey::fingerprint`]).
+    pub fn key_fingerprint(&self) -> String {
+        self.key.fingerprint()
+    }
+
     /// `u_` + 20 hex characters (80 bits) of keyed BLAKE3 over the platform (trimmed,
     /// lowercased) and the id.
     ///
@@ -318,6 +361,30 @@ mod tests {
 
     fn key() -> PseudonymKey {
         PseudonymKey::from_secret("test secret")
+    }
+
+    #[test]
+    fn weak_passphrases_are_refused_and_fingerprints_tell_keys_apart() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        assert!(PseudonymKey::from_user_secret(hex).is_ok());
+        for weak in [
+            "correct horse",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "12121212121212121212121212121212",
+        ] {
+            let e = PseudonymKey::from_user_secret(weak).unwrap_err();
+            assert!(e.to_string().contains("too weak"), "{weak}: {e}");
+        }
+        let good = "the staff room kettle whistles at 7:15 each morning";
+        assert_eq!(
+            PseudonymKey::from_user_secret(good).unwrap(),
+            PseudonymKey::from_secret(good)
+        );
+        let (a, b) = (key(), PseudonymKey::from_secret("another secret"));
+        assert_eq!(a.fingerprint(), key().fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint().len(), 32);
+        assert!(!a.fingerprint().contains(&a.to_hex()[..8]));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod crawl;
 mod dialect;
 mod error;
 mod leases;
+mod meta;
 mod posts;
 mod posts_pg;
 mod posts_sqlite;
@@ -30,6 +31,7 @@ pub use crawl::{
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
 pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerStatus};
+pub use meta::KeyCheck;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
 pub use query::{Count, DupSeed, ExportFilter, ExportPost, ExportScore, Stats};
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};

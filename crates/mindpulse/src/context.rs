@@ -5,7 +5,7 @@ use crate::cli::GlobalArgs;
 use crate::config::Config;
 use anyhow::Context as _;
 use mindpulse_clean::{default_key_path, PseudonymKey};
-use mindpulse_store::{RunKind, Store, DEFAULT_DB_URL};
+use mindpulse_store::{KeyCheck, RunKind, Store, DEFAULT_DB_URL};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +22,9 @@ pub struct Context {
     pub db_url: String,
     pub config: Config,
     pub key_file: PathBuf,
+    /// The key file was named with `--key-file` (it then wins over the environment, and
+    /// must exist unless `init` is creating it).
+    pub key_file_from_flag: bool,
     pub show_progress: bool,
 }
 
@@ -41,10 +44,15 @@ impl Context {
         let show_progress = !global.no_progress
             && !global.quiet
             && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let key_file_from_flag = std::env::args_os().any(|a| {
+            let a = a.to_string_lossy();
+            a == "--key-file" || a.starts_with("--key-file=")
+        });
         Ok(Context {
             db_url,
             config,
             key_file,
+            key_file_from_flag,
             show_progress,
         })
     }
@@ -80,13 +88,34 @@ impl Context {
         Ok(store)
     }
 
-    /// The pseudonym key: from `MINDPULSE_PSEUDONYM_KEY`, else the key file (created with
-    /// mode 0600 when `create` and missing).
+    /// The pseudonym key: the `--key-file` flag's file, else `MINDPULSE_PSEUDONYM_KEY`
+    /// (64 hex characters or a strong passphrase), else the key file of the environment,
+    /// config or default path, created (mode 0600) when `create` and missing. A file named
+    /// with `--key-file` is created only by `init` ([`Context::key_for_init`]).
     pub fn key(&self, create: bool) -> anyhow::Result<PseudonymKey> {
-        if let Ok(secret) = std::env::var(KEY_ENV) {
-            if !secret.trim().is_empty() {
-                return Ok(PseudonymKey::from_secret(secret.trim()));
+        self.resolve_key(create, false)
+    }
+
+    /// The key `init` uses: like [`Context::key`], creating a missing `--key-file` too.
+    pub fn key_for_init(&self) -> anyhow::Result<PseudonymKey> {
+        self.resolve_key(true, true)
+    }
+
+    fn resolve_key(&self, create: bool, init: bool) -> anyhow::Result<PseudonymKey> {
+        if !self.key_file_from_flag {
+            if let Ok(secret) = std::env::var(KEY_ENV) {
+                if !secret.trim().is_empty() {
+                    return PseudonymKey::from_user_secret(&secret)
+                        .with_context(|| format!("{KEY_ENV} is not usable"));
+                }
             }
+        }
+        if self.key_file_from_flag && !init && !self.key_file.exists() {
+            anyhow::bail!(
+                "--key-file {}: no such file; create a key there with `mindpulse init --key-file {0}` \
+                 (or copy the key file of the machines that write to this database)",
+                self.key_file.display()
+            );
         }
         if create {
             let (key, created) = PseudonymKey::load_or_create(&self.key_file)?;
@@ -100,6 +129,23 @@ impl Context {
         } else {
             PseudonymKey::load(&self.key_file)
                 .with_context(|| format!("no pseudonym key: run `mindpulse init` or set {KEY_ENV}"))
+        }
+    }
+
+    /// Refuses to write into `store` with `key` when the database was written with another
+    /// pseudonym key (its fingerprint is recorded by the first writer).
+    pub async fn check_key(&self, store: &Store, fingerprint: &str) -> anyhow::Result<()> {
+        let mine = fingerprint;
+        match store.check_key_fingerprint(mine).await? {
+            KeyCheck::Same | KeyCheck::Recorded => Ok(()),
+            KeyCheck::Different(theirs) => anyhow::bail!(
+                "{} was written with another pseudonym key (fingerprint {}…; this one is {}…): \
+                 its authors would get a second pseudonym each. Use the key file of the machines \
+                 that write to it (--key-file or {KEY_ENV})",
+                mindpulse_store::redact_url(&self.db_url),
+                &theirs[..theirs.len().min(12)],
+                &mine[..mine.len().min(12)]
+            ),
         }
     }
 }

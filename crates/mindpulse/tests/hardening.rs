@@ -251,3 +251,62 @@ fn impolite_or_useless_crawl_timings_are_refused() {
     assert!(!o.status.success());
     assert!(err(&o).contains("delay_secs"), "{}", err(&o));
 }
+
+#[test]
+fn one_database_one_pseudonym_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.jsonl"), posts(2)).unwrap();
+    let with = |key_file: Option<&str>, env_key: Option<&str>, args: &[&str]| {
+        let mut all = vec!["--db", "sqlite://t.db"];
+        if let Some(k) = key_file {
+            all.extend(["--key-file", k]);
+        }
+        all.extend_from_slice(args);
+        let mut c = command(d, &all);
+        if key_file.is_some() {
+            c.env_remove("MINDPULSE_KEY_FILE");
+        }
+        match env_key {
+            Some(k) => c.env("MINDPULSE_PSEUDONYM_KEY", k),
+            None => c.env_remove("MINDPULSE_PSEUDONYM_KEY"),
+        };
+        c.output().unwrap()
+    };
+    // A --key-file that does not exist is an error, not a new key (init creates one).
+    let o = with(Some("k1.key"), None, &["import", "in.jsonl"]);
+    assert!(!o.status.success());
+    assert!(
+        err(&o).contains("no such file") && err(&o).contains("mindpulse init"),
+        "{}",
+        err(&o)
+    );
+    assert!(!d.join("k1.key").exists());
+    let o = with(Some("k1.key"), None, &["init"]);
+    let out = ok(&o);
+    assert!(out.contains("pseudonym key fingerprint:"), "{out}");
+    ok(&with(Some("k1.key"), None, &["import", "in.jsonl"]));
+
+    // The flag wins over the environment.
+    let strong = "the staff room kettle whistles at 7:15 each morning";
+    ok(&with(Some("k1.key"), Some(strong), &["import", "in.jsonl"]));
+    // Another key is refused before anything is written.
+    let o = with(None, Some(strong), &["import", "in.jsonl"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("another pseudonym key"), "{}", err(&o));
+    let o = with(None, None, &["import", "in.jsonl"]);
+    assert!(
+        !o.status.success(),
+        "the default key file is another key too"
+    );
+    // A weak passphrase is refused outright.
+    let o = with(None, Some("secret"), &["import", "in.jsonl"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("too weak"), "{}", err(&o));
+    let runs = ok(&run(d, &["runs", "--json"]));
+    assert_eq!(
+        runs.lines().count(),
+        2,
+        "only the two imports with the database's key ran: {runs}"
+    );
+}

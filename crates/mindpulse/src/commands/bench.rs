@@ -143,7 +143,10 @@ fn run_import(exe: &Path, name: &str, db_url: &str, input: &Path) -> anyhow::Res
         "jsonl",
     ])
     .arg(input)
-    .env("MINDPULSE_PSEUDONYM_KEY", "mindpulse bench key");
+    .env(
+        "MINDPULSE_PSEUDONYM_KEY",
+        "mindpulse bench key: not a secret, only for the benchmark databases",
+    );
     let (stdout, seconds, rss) = run_measured(cmd)?;
     let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .with_context(|| format!("{name}: unexpected import output: {stdout}"))?;

@@ -533,6 +533,8 @@ async fn run_weibo(
     let settings = weibo_settings(ctx, w, no_conversations)?;
     let cleaner = cleaner(ctx, common)?;
     let store = ctx.store().await?;
+    ctx.check_key(&store, &cleaner.pseudonymizer().key_fingerprint())
+        .await?;
     let fetcher = Fetcher::new(politeness(ctx, common), cancel)?;
     let minutes = budget_override
         .or(common.budget_minutes)
@@ -602,6 +604,8 @@ async fn run_mastodon(
     };
     let cleaner = cleaner(ctx, &a.common)?;
     let store = ctx.store().await?;
+    ctx.check_key(&store, &cleaner.pseudonymizer().key_fingerprint())
+        .await?;
     let fetcher = Fetcher::new(politeness(ctx, &a.common), cancel)?;
     let minutes = budget_override
         .or(a.common.budget_minutes)

@@ -33,7 +33,10 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let store = if args.dry_run {
         None
     } else {
-        Some(ctx.store().await?)
+        let store = ctx.store().await?;
+        ctx.check_key(&store, &cleaner.pseudonymizer().key_fingerprint())
+            .await?;
+        Some(store)
     };
     let cancel = super::cancel_on_signal();
     let batch_size = args
