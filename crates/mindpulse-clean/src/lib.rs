@@ -129,7 +129,17 @@ impl Cleaner {
             Some(id) => id,
             None => self.derive_platform_id(&platform, author.id, raw.created_at, &text),
         };
-        let redacted = self.redactor.redact_owned(text, &mut mention);
+        let mut redacted = self.redactor.redact_owned(text, &mut mention);
+        // The author's own id written out without `@` ("my uid is 5712340001").
+        if let (Some(id), Some(pseudonym)) = (author.id, author.pseudonym.as_deref()) {
+            if id.chars().count() >= 5 && redacted.text.contains(id) {
+                let replaced = raw::replace_tokens(&redacted.text, id, pseudonym);
+                if replaced != redacted.text {
+                    redacted.counts.handles += 1;
+                    redacted.text = replaced;
+                }
+            }
+        }
         let content_hash = content_hash(&redacted.text);
         let simhash = dedup::simhash(&redacted.text);
         let post_raw = match (self.opts.keep_raw, raw.raw) {

@@ -4,10 +4,14 @@
 //! One precompiled regex finds every candidate in a single left-to-right pass; candidates
 //! are then checked by code that a regex cannot express (digit boundaries, ID-card dates
 //! and checksums). Text with no `@`, fewer than 8 digits, no `://`, `www.` or `u/` cannot
-//! contain anything to redact and is returned without running the regex at all.
+//! contain anything to redact and is returned without running the regex at all (nor can
+//! text without a QQ/WeChat label or a weibo.com/reddit.com link to a user).
+//!
+//! QQ numbers and WeChat ids after their label, and links to a user's profile (or to a post
+//! under the user's numeric id) are redacted even when URLs are kept.
 //!
 //! What is not caught: phone numbers written with unusual separators or spelled out,
-//! landlines without a `+` country code, e-mail addresses obfuscated as `a at b dot com`,
+//! landlines without a `+` country code (North American numbers excepted), e-mail addresses obfuscated as `a at b dot com`,
 //! and names written without `@`.
 
 use std::sync::LazyLock;
@@ -23,8 +27,13 @@ const PATTERN: &str = r"(?x)
         (?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}
     # URL (ASCII only, so it stops at CJK text glued to it)
     | (?i:https?://|www\.)[A-Za-z0-9\-._~:/?\#\[\]@!$&'()*+,;=%]+
-    # @mention, optionally Mastodon @user@instance.tld
-    | @[\p{L}\p{M}\p{N}_\-]{1,30}(?:@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)?
+    # bare profile and post links that name a user: weibo.com/u/…, weibo.com/<uid>/…, reddit.com/user/…
+    | (?i:(?:[a-z0-9\-]+\.)*(?:weibo\.com|weibo\.cn|reddit\.com))/[A-Za-z0-9_\-./@%]+
+    # a QQ number or WeChat id after its label: QQ: 12345678, 微信：wxid_abc1, vx abc_123
+    | (?i:qq|扣扣|微信|威信|薇信|v信|vx|wx|weixin|wechat)(?:号|id)?\ {0,2}[:：]?\ {0,2}
+        (?:[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9][0-9]{4,11})
+    # @mention (the whole name, however long), optionally Mastodon @user@instance.tld
+    | @[\p{L}\p{M}\p{N}_\-]+(?:@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)?
     # Reddit u/name, /u/name
     | /?u/[A-Za-z0-9_\-]{3,20}
     # ID card: 18 (last may be X) or 15 digits
@@ -33,7 +42,14 @@ const PATTERN: &str = r"(?x)
     | (?:(?:\+|00)?86[\ \-]?)?1[3-9][0-9](?:[0-9]{8}|[\ \-][0-9]{4}[\ \-][0-9]{4})
     # international: + then 8-15 digits with separators
     | \+[0-9](?:[\ \-.()]{0,2}[0-9]){7,14}
+    # North American without +: (555) 123-4567, 555-123-4567, 1-555-123-4567
+    | (?:1[\ \-.])?(?:\([2-9][0-9]{2}\)\ ?|[2-9][0-9]{2}[\ \-.])[0-9]{3}[\ \-.][0-9]{4}
 ";
+
+/// Labels a QQ number or WeChat id follows (lowercase).
+const CONTACT_LABELS: [&str; 10] = [
+    "qq", "扣扣", "微信", "威信", "薇信", "v信", "vx", "wx", "weixin", "wechat",
+];
 
 // The pattern is a compile-time constant covered by tests, so building it cannot fail.
 static CANDIDATES: LazyLock<Regex> =
@@ -55,11 +71,13 @@ pub struct PiiCounts {
     pub id_cards: u32,
     pub urls: u32,
     pub mentions: u32,
+    /// QQ numbers, WeChat ids and links to a user's profile (always redacted).
+    pub handles: u32,
 }
 
 impl PiiCounts {
     pub fn total(&self) -> u32 {
-        self.emails + self.phones + self.id_cards + self.urls + self.mentions
+        self.emails + self.phones + self.id_cards + self.urls + self.mentions + self.handles
     }
 
     /// Adds `other` into `self`.
@@ -69,6 +87,7 @@ impl PiiCounts {
         self.id_cards += other.id_cards;
         self.urls += other.urls;
         self.mentions += other.mentions;
+        self.handles += other.handles;
     }
 }
 
@@ -95,6 +114,10 @@ enum Kind {
     Mention(usize),
     Phone,
     IdCard,
+    /// A QQ number or WeChat id; the handle starts this many bytes into the match.
+    Contact(usize),
+    /// A link to a user's profile (or to a post under the user's id).
+    Profile,
 }
 
 impl Redactor {
@@ -154,10 +177,31 @@ impl Redactor {
                 }
                 Kind::Url => {
                     end = start + url_len(&text[start..end]);
-                    self.opts.redact_urls.then(|| {
-                        counts.urls += 1;
-                        "[URL]".to_string()
-                    })
+                    if names_a_user(&text[start..end]) {
+                        counts.handles += 1;
+                        Some("[PROFILE_URL]".into())
+                    } else {
+                        self.opts.redact_urls.then(|| {
+                            counts.urls += 1;
+                            "[URL]".to_string()
+                        })
+                    }
+                }
+                Kind::Profile => {
+                    end = start + url_len(&text[start..end]);
+                    if names_a_user(&text[start..end]) {
+                        counts.handles += 1;
+                        Some("[PROFILE_URL]".into())
+                    } else {
+                        self.opts.redact_urls.then(|| {
+                            counts.urls += 1;
+                            "[URL]".to_string()
+                        })
+                    }
+                }
+                Kind::Contact(handle_at) => {
+                    counts.handles += 1;
+                    Some(format!("{}[CONTACT]", &text[start..start + handle_at]))
                 }
                 Kind::Mention(name_at) => {
                     counts.mentions += 1;
@@ -178,17 +222,59 @@ impl Redactor {
 }
 
 /// Cheap test: could `text` contain anything the regex would act on? That needs an `@`,
-/// a `u/`, an `http`/`www.`, or at least 8 digits (the shortest phone number).
+/// a `u/`, an `http`/`www.`, at least 8 digits (the shortest phone number), a link to a
+/// user's page, or a QQ/WeChat label.
 fn may_contain_pii(text: &str) -> bool {
     // A few whole-text scans that the standard library vectorizes beat one byte loop.
     let b = text.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
     b.contains(&b'@')
-        || b.iter().filter(|c| c.is_ascii_digit()).count() >= 8
+        || digits >= 8
         || text.contains("u/")
         || text.contains("://")
         || text
             .match_indices('.')
             .any(|(i, _)| i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www"))
+        || (text.contains(".com/") || text.contains(".cn/")) && names_a_user(text)
+        || has_contact_label(text) && b.iter().any(|c| c.is_ascii_alphanumeric())
+}
+
+/// Whether `text` holds a QQ or WeChat label (any case).
+fn has_contact_label(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(2).any(|w| {
+        let w = [w[0].to_ascii_lowercase(), w[1]];
+        matches!(
+            &w,
+            [b'q', b'q' | b'Q'] | [b'v', b'x' | b'X'] | [b'w', b'x' | b'X']
+        )
+    }) || [
+        "扣扣", "微信", "威信", "薇信", "v信", "V信", "weixin", "Weixin", "WeChat", "wechat",
+    ]
+    .iter()
+    .any(|l| text.contains(l))
+}
+
+/// Whether a link names a user: a Weibo profile (`/u/…`, `/n/…`, `/profile/…`) or a post
+/// under the author's numeric id (`weibo.com/5712340001/…`), a Reddit `/user/…` or `/u/…`,
+/// or a `/@name` path (Mastodon and others).
+fn names_a_user(link: &str) -> bool {
+    let lower = link.to_ascii_lowercase();
+    let hosts = ["weibo.com/", "weibo.cn/", "reddit.com/"];
+    for host in hosts {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(host) {
+            let path = &lower[from + i + host.len()..];
+            let first = path.split(['/', '?', '#']).next().unwrap_or("");
+            let user_path = matches!(first, "u" | "n" | "user" | "profile");
+            let uid = first.len() >= 5 && first.bytes().all(|c| c.is_ascii_digit());
+            if user_path || uid {
+                return true;
+            }
+            from += i + host.len();
+        }
+    }
+    lower.contains("/@")
 }
 
 fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
@@ -203,6 +289,9 @@ fn classify(text: &str, start: usize, end: usize) -> Option<Kind> {
     let before = preceding.next();
     let before2 = preceding.next();
     let after = text[end..].chars().next();
+    if let Some(label) = contact_label(s) {
+        return classify_contact(s, label, before);
+    }
     match b[0] {
         b'@' => {
             let ok = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -219,8 +308,51 @@ fn classify(text: &str, start: usize, end: usize) -> Option<Kind> {
         _ if starts_with_ci(b, b"http://") || starts_with_ci(b, b"https://") => Some(Kind::Url),
         _ if b.contains(&b'@') && !s.contains('/') => Some(Kind::Email),
         _ if starts_with_ci(b, b"www.") => Some(Kind::Url),
+        _ if s.contains('/') && !b[0].is_ascii_digit() && b[0] != b'(' => {
+            // A bare weibo.com / reddit.com link, not inside a longer name or link.
+            let inside = before
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '@'));
+            (!inside).then_some(Kind::Profile)
+        }
         _ => classify_number(s, [before2, before], [after, text[end..].chars().nth(1)]),
     }
+}
+
+/// The contact label `s` starts with, if any.
+fn contact_label(s: &str) -> Option<&'static str> {
+    let lower = s.to_lowercase();
+    CONTACT_LABELS
+        .iter()
+        .copied()
+        .find(|l| lower.starts_with(l))
+}
+
+/// A QQ number or WeChat id after its label; `before` is the character before the label.
+/// A letter handle needs a colon or a digit or `_` in it (`WeChat everyday` is words).
+fn classify_contact(s: &str, label: &str, before: Option<char>) -> Option<Kind> {
+    if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let handle_at = s
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .last()
+        .map(|(i, _)| i)?;
+    // The handle is what follows the label and its separators.
+    let label_end = s
+        .char_indices()
+        .nth(label.chars().count())
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    let handle_at = handle_at.max(label_end);
+    let handle = &s[handle_at..];
+    let separated = s[label_end..handle_at].contains([':', '：']);
+    let letters_only = handle.bytes().all(|c| c.is_ascii_alphabetic());
+    if handle.is_empty() || (letters_only && !separated) {
+        return None;
+    }
+    Some(Kind::Contact(handle_at))
 }
 
 /// Phone or ID-card number, checked against its surroundings.
@@ -245,7 +377,7 @@ fn classify_number(
     let b = s.as_bytes();
     let all_digits = b.iter().all(u8::is_ascii_digit);
     match b.len() {
-        18 if b[..17].iter().all(u8::is_ascii_digit) => valid_id18(b).then_some(Kind::IdCard),
+        18 if b[..17].iter().all(u8::is_ascii_digit) => id18_shape(b).then_some(Kind::IdCard),
         15 if all_digits && !s.starts_with("0086") => valid_id15(b).then_some(Kind::IdCard),
         _ => {
             let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
@@ -266,27 +398,25 @@ fn valid_date(year: u32, month: u32, day: u32) -> bool {
     NaiveDate::from_ymd_opt(year, month, day).is_some()
 }
 
-/// 18-character resident ID: area code, birth date YYYYMMDD, sequence, ISO 7064 MOD 11-2
-/// check character.
-pub(crate) fn valid_id18(b: &[u8]) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    if b.len() != 18 || !(b'1'..=b'8').contains(&b[0]) || !b[..17].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let year = digits_value(&b[6..10]);
-    if !(1900..=2100).contains(&year)
-        || !valid_date(year, digits_value(&b[10..12]), digits_value(&b[12..14]))
+/// Province-level area codes (the first two digits of a resident ID).
+const ID_REGIONS: [u32; 34] = [
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+];
+
+/// An 18-character resident ID's shape: a province code, a real birth date, and a check
+/// character whether or not it is right (a mistyped ID still identifies a person).
+pub(crate) fn id18_shape(b: &[u8]) -> bool {
+    if b.len() != 18
+        || !b[..17].iter().all(u8::is_ascii_digit)
+        || !(b[17].is_ascii_digit() || b[17] == b'X' || b[17] == b'x')
     {
         return false;
     }
-    let sum: u32 = b[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(&d, w)| u32::from(d - b'0') * w)
-        .sum();
-    let expected = CHECK[(sum % 11) as usize];
-    b[17].to_ascii_uppercase() == expected
+    let year = digits_value(&b[6..10]);
+    ID_REGIONS.contains(&digits_value(&b[..2]))
+        && (1900..=2100).contains(&year)
+        && valid_date(year, digits_value(&b[10..12]), digits_value(&b[12..14]))
 }
 
 /// Old 15-digit resident ID: area code, birth date YYMMDD (19YY), sequence.
@@ -392,8 +522,12 @@ mod tests {
             "1999-2025",
             "1,380,000,000 people",
             "a1b2c3 version 2.0.1",
-            "QQ 12345678",
             "粉丝 1,234,567 人",
+            "WeChat everyday",
+            "wechat is great",
+            "QQ群 123456",
+            "wxyz 1234567",
+            "2025-11-22 10:30:00",
         ] {
             let r = redact_with(s, true);
             assert_eq!(r.text, s, "{s}");
@@ -403,15 +537,18 @@ mod tests {
 
     #[test]
     fn id_cards() {
-        assert!(valid_id18(b"11010519491231002X"));
-        assert!(valid_id18(b"11010519491231002x"));
-        assert!(!valid_id18(b"110105194912310021"));
-        assert!(!valid_id18(b"110105194913310028")); // month 13
+        assert!(id18_shape(b"11010519491231002X"));
+        assert!(id18_shape(b"11010519491231002x"));
+        assert!(id18_shape(b"110105194912310021")); // wrong check digit
+        assert!(!id18_shape(b"110105194913310028")); // month 13
+        assert!(!id18_shape(b"990105194912310028")); // no province 99
+        assert!(!id18_shape(b"11010519491231002Y"));
         assert_eq!(redact("身份证11010519491231002X。"), "身份证[ID_CARD]。");
-        assert_eq!(
-            redact("身份证 110105194912310021"),
-            "身份证 110105194912310021"
-        );
+        // A wrong check digit still identifies a person: the shape is enough.
+        assert_eq!(redact("身份证 110105194912310021"), "身份证 [ID_CARD]");
+        // No province 99, no 13th month.
+        assert_eq!(redact("单号 990105194912310021"), "单号 990105194912310021");
+        assert_eq!(redact("单号 110105194913310021"), "单号 110105194913310021");
         assert_eq!(redact("旧证 110105491231002 号"), "旧证 [ID_CARD] 号");
         assert_eq!(redact("旧证 110105491331002 号"), "旧证 110105491331002 号");
         assert_eq!(redact("ID 11010519491231002X9"), "ID 11010519491231002X9");
@@ -434,10 +571,10 @@ mod tests {
             redact("https://en.wikipedia.org/wiki/Foo_(bar) x"),
             "[URL] x"
         );
-        let kept = redact_with("see https://mastodon.social/@alice/1 and www.x.com", false);
+        let kept = redact_with("see https://mastodon.social/tags/x and www.x.com", false);
         assert_eq!(
             kept.text,
-            "see https://mastodon.social/@alice/1 and www.x.com"
+            "see https://mastodon.social/tags/x and www.x.com"
         );
         assert_eq!(kept.counts.total(), 0);
         assert_eq!(redact("http://user@host.com/x"), "[URL]");
@@ -458,13 +595,54 @@ mod tests {
         );
         assert_eq!(
             redact("menu/item reddit.com/u/xyz"),
-            "menu/item reddit.com/u/xyz"
+            "menu/item [PROFILE_URL]"
         );
+        // A name longer than any platform allows is pseudonymized whole, not cut.
+        let long = format!("@{} hi", "x".repeat(40));
+        assert_eq!(redact(&long), format!("@<{}> hi", "x".repeat(40)));
         assert_eq!(redact("foo@bar"), "foo@bar");
         assert_eq!(redact("a@b.com"), "[EMAIL]");
         assert_eq!(redact("@ alone"), "@ alone");
         let r = redact_with("@a @b @c", false);
         assert_eq!(r.counts.mentions, 3);
+    }
+
+    #[test]
+    fn contact_handles_north_american_phones_and_profile_links() {
+        for (text, want) in [
+            ("加我QQ: 12345678 聊", "加我QQ: [CONTACT] 聊"),
+            ("QQ 12345678", "QQ [CONTACT]"),
+            ("qq号：987654321", "qq号：[CONTACT]"),
+            ("微信: wxid_abc123", "微信: [CONTACT]"),
+            ("微信号 zhang_san88", "微信号 [CONTACT]"),
+            ("vx：helpme2025", "vx：[CONTACT]"),
+            ("WeChat: lonelyheart", "WeChat: [CONTACT]"),
+            (
+                "call (555) 123-4567 or 555-123-4567 or 1-555-123-4567.",
+                "call [PHONE] or [PHONE] or [PHONE].",
+            ),
+            (
+                "我的主页 weibo.com/u/5712340001 欢迎",
+                "我的主页 [PROFILE_URL] 欢迎",
+            ),
+            (
+                "见 https://weibo.com/5712340001/RsxBkrdmU",
+                "见 [PROFILE_URL]",
+            ),
+            ("https://m.weibo.cn/profile/5712340001", "[PROFILE_URL]"),
+            ("https://www.reddit.com/user/Some_User/", "[PROFILE_URL]"),
+            ("https://mastodon.social/@alice/1", "[PROFILE_URL]"),
+        ] {
+            // Profile links and handles go even when URLs are kept.
+            let r = redact_with(text, false);
+            assert_eq!(r.text, want, "{text}");
+            assert!(r.counts.total() > 0, "{text}");
+        }
+        for kept in ["https://weibo.com/hot/list", "see reddit.com/r/depression"] {
+            assert_eq!(redact_with(kept, false).text, kept, "not a user's link");
+        }
+        assert!(may_contain_pii("QQ 12345"));
+        assert!(may_contain_pii("见 weibo.com/u/5712340001"));
     }
 
     #[test]
@@ -484,7 +662,8 @@ mod tests {
                 phones: 1,
                 id_cards: 1,
                 urls: 1,
-                mentions: 1
+                mentions: 1,
+                handles: 0
             }
         );
     }

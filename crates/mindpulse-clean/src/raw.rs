@@ -1,23 +1,94 @@
-//! Scrubbing of the raw source payload kept with `--keep-raw`: author-identifying keys are
-//! dropped at any depth, and every remaining string goes through PII redaction (mentions
-//! pseudonymized), with the author's raw id and screen name replaced by their pseudonym.
+//! Scrubbing of the raw source payload kept with `--keep-raw`: only fields on an
+//! allow-list of content, thread, time, count and context keys are kept, at any depth;
+//! every string kept goes through PII redaction (mentions pseudonymized), with the author's
+//! raw id and screen name replaced by their pseudonym.
+//!
+//! An allow-list, because the fields that identify someone have no common name: Weibo's
+//! `艾特用户` lists mentioned nicknames, `发布位置` a place, a JSONL dump may carry `handle` or
+//! `friends`. A field not listed here is dropped, whatever it holds.
 
 use serde_json::{Map, Value};
 
 use crate::pii::Redactor;
 
-/// Key fragments that mark author-identifying fields (compared case-insensitively).
-const IDENTIFYING: [&str; 10] = [
-    "author",
-    "user",
-    "uid",
-    "screen_name",
-    "nick",
-    "email",
-    "phone",
-    "mobile",
-    "profile",
-    "avatar",
+/// Keys kept in a raw payload (compared case-insensitively): content, ids of the post and
+/// its thread, times, counts, and context that says nothing about who wrote it.
+const KEPT: &[&str] = &[
+    // content
+    "text",
+    "text_raw",
+    "longtext",
+    "long_text",
+    "content",
+    "title",
+    "selftext",
+    "body",
+    "spoiler_text",
+    "微博正文",
+    "内容",
+    "头条文章url",
+    // the post and its thread
+    "id",
+    "idstr",
+    "mid",
+    "bid",
+    "mblogid",
+    "platform_id",
+    "parent_id",
+    "link_id",
+    "root_id",
+    "in_reply_to_id",
+    "conversation_id",
+    "kind",
+    "type",
+    "retweeted_status",
+    "reblog",
+    "status",
+    // time
+    "created_at",
+    "created_utc",
+    "edited",
+    "edited_at",
+    "date",
+    "日期",
+    "发布时间",
+    // counts
+    "reposts_count",
+    "comments_count",
+    "attitudes_count",
+    "repost_count",
+    "comment_count",
+    "like_count",
+    "likes",
+    "score",
+    "ups",
+    "downs",
+    "num_comments",
+    "reblogs_count",
+    "replies_count",
+    "favourites_count",
+    "点赞数",
+    "评论数",
+    "转发数",
+    // context
+    "lang",
+    "language",
+    "source",
+    "工具",
+    "subreddit",
+    "topic",
+    "topics",
+    "tags",
+    "hashtags",
+    "话题",
+    "region",
+    "region_name",
+    "ip",
+    "sensitive",
+    "visibility",
+    "islongtext",
+    "is_long_text",
+    "pic_num",
 ];
 
 /// Raw values of the post's author, replaced wherever they still occur.
@@ -61,7 +132,7 @@ impl<'a> AuthorSecrets<'a> {
     }
 }
 
-fn replace_tokens(s: &str, raw: &str, with: &str) -> String {
+pub(crate) fn replace_tokens(s: &str, raw: &str, with: &str) -> String {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     let glued_start = word(raw.chars().next());
     let glued_end = word(raw.chars().next_back());
@@ -114,22 +185,15 @@ fn scrub_map(
     mention: &mut dyn FnMut(&str) -> String,
     secrets: &AuthorSecrets<'_>,
 ) {
-    map.retain(|k, v| !is_identifying(k, v));
+    map.retain(|k, _| is_kept(k));
     for v in map.values_mut() {
         scrub(v, redactor, mention, secrets);
     }
 }
 
-/// Whether a key names author-identifying data.
-pub(crate) fn is_identifying(key: &str, value: &Value) -> bool {
-    IDENTIFYING.iter().any(|frag| contains_ci(key, frag))
-        || (value.is_string() && contains_ci(key, "name"))
-}
-
-/// ASCII case-insensitive substring test.
-fn contains_ci(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+/// Whether a raw payload keeps the field `key`.
+pub(crate) fn is_kept(key: &str) -> bool {
+    KEPT.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
 #[cfg(test)]
@@ -139,8 +203,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn identifying_keys() {
-        let s = json!("x");
+    fn only_listed_fields_are_kept() {
         for k in [
             "user",
             "User",
@@ -156,14 +219,27 @@ mod tests {
             "name",
             "remark_name",
             "in_reply_to_user_id",
+            "handle",
+            "friends",
+            "艾特用户",
+            "发布位置",
+            "permalink",
+            "url",
         ] {
-            assert!(is_identifying(k, &s), "{k}");
+            assert!(!is_kept(k), "{k}");
         }
-        for k in ["id", "text", "created_at", "reposts_count", "mid", "source"] {
-            assert!(!is_identifying(k, &s), "{k}");
+        for k in [
+            "id",
+            "text",
+            "Text",
+            "created_at",
+            "reposts_count",
+            "mid",
+            "source",
+            "微博正文",
+        ] {
+            assert!(is_kept(k), "{k}");
         }
-        assert!(!is_identifying("name", &json!({"a": 1})));
-        assert!(is_identifying("user", &json!({"id": 1})));
     }
 
     #[test]
@@ -189,8 +265,9 @@ mod tests {
         assert!(!out.contains("13812345678"), "{out}");
         assert!(!out.contains("a@b.com"), "{out}");
         assert!(out.contains("@M(bob)"), "{out}");
-        assert_eq!(v["retweeted_status"]["owner"], json!("u_P"));
-        assert_eq!(v["retweeted_status"]["tags"][0], json!({"n": 1}));
+        assert!(v["retweeted_status"].get("owner").is_none());
+        assert_eq!(v["retweeted_status"]["tags"][0], json!({}));
+        assert_eq!(v["source"], json!("u_P's iPhone"));
         assert!(v.get("user").is_none());
         assert_eq!(v["id"], json!("P1"));
     }

@@ -142,6 +142,45 @@ fn raw_author_id_and_screen_name_never_reach_the_clean_post() {
     assert!(!serialized.contains("throwaway_42"), "{serialized}");
     assert!(!serialized.contains("helper_bob"), "{serialized}");
     assert!(!serialized.contains("t2_abc"), "{serialized}");
+
+    // The hardening issue's leaks: the author's id in plain text, a mention longer than any
+    // nickname, contact handles, profile links, and fields no denylist would name.
+    let post = RawPost {
+        platform: "weibo".into(),
+        platform_id: Some("5000000000000001".into()),
+        author: Some(RawAuthor {
+            id: "5712340001".into(),
+            ..RawAuthor::default()
+        }),
+        text: format!(
+            "我的uid是 5712340001，加QQ: 12345678 或 vx：helpme2025，主页 weibo.com/u/5712340001 @{}",
+            "长".repeat(40)
+        ),
+        raw: Some(json!({
+            "微博正文": "hi", "艾特用户": "研友阿杰,小明同学", "发布位置": "北京·清华大学",
+            "handle": "alice_real", "friends": ["bob_real"], "转发数": 3
+        })),
+        ..RawPost::default()
+    };
+    let out = c.clean(post, now()).unwrap();
+    let serialized = serde_json::to_string(&out.post).unwrap();
+    for secret in [
+        "5712340001",
+        "12345678",
+        "helpme2025",
+        "研友阿杰",
+        "清华大学",
+        "alice_real",
+        "bob_real",
+        "长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长长",
+    ] {
+        assert!(
+            !serialized.contains(secret),
+            "{secret} leaked: {serialized}"
+        );
+    }
+    let raw = out.post.raw.unwrap();
+    assert!(raw.contains("\"转发数\":3"), "{raw}");
 }
 
 #[test]

@@ -179,13 +179,27 @@ impl LineParser for RedditParser {
             author,
             text,
             created_at: f.conv(Key::CreatedUtc, as_created)?,
-            topics: f.conv(Key::Subreddit, as_string)?.into_iter().collect(),
+            // `u_<name>` is a user's profile, not a community: it names the user.
+            topics: f
+                .conv(Key::Subreddit, as_string)?
+                .filter(|s| !is_profile_subreddit(s))
+                .into_iter()
+                .collect(),
             like_count: f.conv(Key::Score, as_count)?,
             comment_count: f.conv(Key::NumComments, as_count)?,
             ..Default::default()
         };
         if self.keep_raw {
             post.raw = serde_json::from_str(line).ok();
+            if let Some(serde_json::Value::Object(map)) = post.raw.as_mut() {
+                if map
+                    .get("subreddit")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(is_profile_subreddit)
+                {
+                    map.remove("subreddit");
+                }
+            }
         }
         Ok(post)
     }
@@ -195,9 +209,20 @@ impl LineParser for RedditParser {
     }
 }
 
+/// A user's profile "subreddit" (`u_<name>`).
+fn is_profile_subreddit(s: &str) -> bool {
+    s.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("u_"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_subreddit_is_no_topic() {
+        let p = parse(r#"{"id":"p9","title":"hi","selftext":"x","author":"Jane_Doe","created_utc":1700000000,"subreddit":"u_Jane_Doe"}"#).unwrap();
+        assert!(p.topics.is_empty(), "{:?}", p.topics);
+    }
 
     fn parse(line: &str) -> Result<RawPost, String> {
         RedditParser::new(false).parse(line)
