@@ -2,8 +2,8 @@
 //! resident ID-card numbers, URLs (optionally), and @mentions (pseudonymized by the caller).
 //!
 //! One precompiled regex finds every candidate in a single left-to-right pass; candidates
-//! are then checked by code that a regex cannot express (digit boundaries, ID-card dates
-//! and checksums). Text with no `@`, fewer than 8 digits, no `://`, `www.` or `u/` cannot
+//! are then checked by code that a regex cannot express (digit boundaries, ID-card regions
+//! and birth dates). Text with no `@`, fewer than 8 digits, no `://`, `www.` or `u/` cannot
 //! contain anything to redact and is returned without running the regex at all (nor can
 //! text without a QQ/WeChat label or a weibo.com/reddit.com link to a user).
 //!
@@ -175,19 +175,7 @@ impl Redactor {
                     counts.id_cards += 1;
                     Some("[ID_CARD]".into())
                 }
-                Kind::Url => {
-                    end = start + url_len(&text[start..end]);
-                    if names_a_user(&text[start..end]) {
-                        counts.handles += 1;
-                        Some("[PROFILE_URL]".into())
-                    } else {
-                        self.opts.redact_urls.then(|| {
-                            counts.urls += 1;
-                            "[URL]".to_string()
-                        })
-                    }
-                }
-                Kind::Profile => {
+                Kind::Url | Kind::Profile => {
                     end = start + url_len(&text[start..end]);
                     if names_a_user(&text[start..end]) {
                         counts.handles += 1;
