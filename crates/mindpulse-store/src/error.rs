@@ -1,29 +1,40 @@
 //! Errors of the store.
 
-/// Anything that can go wrong talking to the database.
+/// Anything that can go wrong talking to the database. The message already says what the
+/// driver said (no separate `source`), so a printed chain of causes names it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database URL {0:?}: expected sqlite://PATH, mysql://USER@HOST/DB or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
-    #[error("cannot connect to {url}: {source}")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: sqlx::Error },
+    #[error("{0}")]
+    NoDatabase(String),
     #[error("migrating the schema failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     #[error("invalid value in the database: {0}")]
     Invalid(String),
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sql(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
+}
+
 impl StoreError {
-    pub(crate) fn connect(url: &str, source: sqlx::Error) -> Self {
+    pub(crate) fn connect(url: &str, cause: sqlx::Error) -> Self {
         StoreError::Connect {
             url: url.to_string(),
-            source,
+            cause,
         }
     }
 }

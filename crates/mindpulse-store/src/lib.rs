@@ -17,6 +17,7 @@ mod meta;
 mod posts;
 mod posts_pg;
 mod posts_sqlite;
+mod purge;
 mod query;
 mod runs;
 mod scores;
@@ -33,6 +34,7 @@ pub use error::StoreError;
 pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerStatus};
 pub use meta::KeyCheck;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
+pub use purge::{PurgeFilter, PurgeReport};
 pub use query::{Count, DupSeed, ExportFilter, ExportPost, ExportScore, Stats};
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
 pub use series::{ScorerOfDimension, SeriesFilter, SeriesRow};
@@ -113,6 +115,7 @@ impl Store {
                 let opts = MySqlConnectOptions::from_str(url)
                     .map_err(|e| StoreError::connect(&url_redacted, e))?
                     .charset("utf8mb4");
+                probe(&opts, &url_redacted).await?;
                 let pool = MySqlPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
@@ -134,6 +137,7 @@ impl Store {
             Backend::Postgres => {
                 let opts = PgConnectOptions::from_str(url)
                     .map_err(|e| StoreError::connect(&url_redacted, e))?;
+                probe(&opts, &url_redacted).await?;
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
@@ -160,6 +164,34 @@ impl Store {
             url_redacted,
             skip_locked,
         })
+    }
+
+    /// Opens a database that already holds a mindpulse schema (bringing an older one up to
+    /// date), for the commands that only read: a mistyped SQLite path or an empty server
+    /// database is an error, not a new database.
+    pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
+        let redacted = redact_url(url);
+        if let Some(file) = sqlite_file(url) {
+            if !file.exists() {
+                return Err(StoreError::NoDatabase(format!(
+                    "no database at {}: check the path, or create one with `mindpulse init` or an import",
+                    file.display()
+                )));
+            }
+        }
+        let store = Store::connect(url).await?;
+        if store
+            .applied_versions()
+            .await
+            .map_or(true, |v| v.is_empty())
+        {
+            store.close().await;
+            return Err(StoreError::NoDatabase(format!(
+                "{redacted} holds no mindpulse schema: create it with `mindpulse init` or an import"
+            )));
+        }
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// Connects and brings the schema up to date.
@@ -259,6 +291,23 @@ pub(crate) fn mysql_has_skip_locked(version: &str) -> bool {
     } else {
         major >= 8
     }
+}
+
+/// One connection before the pool: a refused connection, an unknown host or a wrong
+/// password fails at once with its reason (a pool would keep retrying until its acquire
+/// timeout and then report only the timeout).
+async fn probe<O>(opts: &O, url_redacted: &str) -> Result<(), StoreError>
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized,
+{
+    use sqlx::Connection as _;
+    let conn = tokio::time::timeout(Duration::from_secs(30), opts.connect())
+        .await
+        .map_err(|_| StoreError::connect(url_redacted, sqlx::Error::PoolTimedOut))?
+        .map_err(|e| StoreError::connect(url_redacted, e))?;
+    let _ = conn.close().await;
+    Ok(())
 }
 
 /// The file of a SQLite database URL (None for other backends and in-memory databases).

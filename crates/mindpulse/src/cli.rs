@@ -35,10 +35,10 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Log as JSON lines (for log collectors).
-    #[arg(long, global = true, env = "MINDPULSE_LOG_JSON")]
+    #[arg(long, global = true, env = "MINDPULSE_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
     /// No progress bars.
-    #[arg(long, global = true, env = "MINDPULSE_NO_PROGRESS")]
+    #[arg(long, global = true, env = "MINDPULSE_NO_PROGRESS", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_progress: bool,
 }
 
@@ -79,6 +79,8 @@ pub enum Command {
     Schedule(crate::commands::crawl::ScheduleArgs),
     /// Per query and run: pages asked/fetched/failed, items seen/new/duplicate, platform totals.
     Coverage(crate::commands::crawl::CoverageArgs),
+    /// Retention: delete posts older than a date with their scores and links (or only their raw payloads).
+    Purge(crate::commands::purge::PurgeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

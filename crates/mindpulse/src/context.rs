@@ -57,6 +57,14 @@ impl Context {
         })
     }
 
+    /// Opens a database that must exist already (for the commands that only read or
+    /// delete): a mistyped path is an error, not a new empty database.
+    pub async fn existing_store(&self) -> anyhow::Result<Store> {
+        let store = Store::open_existing(&self.db_url).await?;
+        self.interrupt_stale_runs(&store).await;
+        Ok(store)
+    }
+
     /// Opens the database, creating or migrating the schema as needed, and marks the
     /// import and crawl runs whose process died without finishing them (no heartbeat for
     /// [`STALE_IMPORT`] / [`STALE_CRAWL`]) as `interrupted`. (Score runs are checked by the
@@ -68,6 +76,12 @@ impl Context {
                 mindpulse_store::redact_url(&self.db_url)
             )
         })?;
+        self.interrupt_stale_runs(&store).await;
+        Ok(store)
+    }
+
+    /// Marks import and crawl runs without a recent heartbeat as interrupted.
+    async fn interrupt_stale_runs(&self, store: &Store) {
         for (kind, stale) in [
             (RunKind::Import, STALE_IMPORT),
             (RunKind::Crawl, STALE_CRAWL),
@@ -85,7 +99,6 @@ impl Context {
                 Err(e) => tracing::debug!("cannot mark stale runs: {e}"),
             }
         }
-        Ok(store)
     }
 
     /// The pseudonym key: the `--key-file` flag's file, else `MINDPULSE_PSEUDONYM_KEY`

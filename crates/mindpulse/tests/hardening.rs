@@ -310,3 +310,114 @@ fn one_database_one_pseudonym_key() {
         "only the two imports with the database's key ran: {runs}"
     );
 }
+
+#[test]
+fn purge_enforces_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lines = "{\"id\":\"o1\",\"text\":\"old one\",\"author\":\"ann\",\"created_at\":\"2024-05-01T10:00:00Z\"}\n\
+                 {\"id\":\"o2\",\"text\":\"old two\",\"author\":\"ben\",\"created_at\":\"2024-06-01T10:00:00Z\"}\n\
+                 {\"id\":\"n1\",\"text\":\"new one\",\"author\":\"ben\",\"created_at\":\"2025-06-01T10:00:00Z\"}\n";
+    std::fs::write(d.join("in.jsonl"), lines).unwrap();
+    ok(&run(d, &["import", "--keep-raw", "in.jsonl"]));
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_str(ok(o).trim()).unwrap()
+    };
+    let dry = json(&run(
+        d,
+        &["purge", "--before", "2025-01-01", "--dry-run", "--json"],
+    ));
+    assert_eq!(
+        (dry["posts"].as_u64(), dry["authors"].as_u64()),
+        (Some(2), Some(1)),
+        "{dry}"
+    );
+    assert_eq!(dry["raw_payloads"], 2, "{dry}");
+    let raw = json(&run(
+        d,
+        &["purge", "--before", "2025-01-01", "--raw-only", "--json"],
+    ));
+    assert_eq!(
+        (raw["raw_payloads"].as_u64(), raw["posts"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(ok(&run(d, &["stats", "--json"])).contains("\"posts\":3"));
+    let out = ok(&run(d, &["purge", "--before", "2025-01-01"]));
+    assert!(
+        out.contains("removed 2 posts") && out.contains("1 authors left"),
+        "{out}"
+    );
+    assert!(ok(&run(d, &["stats", "--json"])).contains("\"posts\":1"));
+    let exported = ok(&run(d, &["export"]));
+    assert!(
+        exported.contains("new one") && !exported.contains("old"),
+        "{exported}"
+    );
+    let o = run(d, &["purge", "--before", "last year"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("--before"), "{}", err(&o));
+}
+
+#[test]
+fn reading_commands_never_create_a_database_and_a_refused_connection_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        vec!["stats"],
+        vec!["export"],
+        vec!["runs"],
+        vec!["trends"],
+        vec!["coverage"],
+        vec!["purge", "--before", "2025-01-01"],
+    ] {
+        let mut all = vec!["--db", "sqlite://typo.db"];
+        all.extend(args.iter().copied());
+        let o = mindpulse(d, &all);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(err(&o).contains("no database at"), "{args:?}: {}", err(&o));
+        assert!(!d.join("typo.db").exists(), "{args:?} created the file");
+    }
+    // A server that refuses: its reason, at once and once (not a pool timeout).
+    let o = mindpulse(d, &["--db", "mysql://root@127.0.0.1:1/test", "stats"]);
+    assert!(!o.status.success());
+    let e = err(&o).to_lowercase();
+    assert_eq!(e.matches("refused").count(), 1, "{e}");
+    assert!(!e.contains("timed out"), "{e}");
+}
+
+#[test]
+fn boolean_environment_variables_take_the_usual_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.jsonl"), posts(1)).unwrap();
+    ok(&run(d, &["import", "in.jsonl"]));
+    for (value, json) in [
+        ("1", true),
+        ("yes", true),
+        ("true", true),
+        ("on", true),
+        ("0", false),
+        ("no", false),
+        ("false", false),
+        ("off", false),
+    ] {
+        let o = command(d, &["--db", "sqlite://t.db", "-v", "export"])
+            .env("MINDPULSE_LOG_JSON", value)
+            .env("MINDPULSE_NO_PROGRESS", value)
+            .output()
+            .unwrap();
+        ok(&o);
+        let logs = err(&o);
+        assert_eq!(
+            logs.lines().any(|l| l.starts_with('{')),
+            json,
+            "MINDPULSE_LOG_JSON={value}: {logs}"
+        );
+    }
+    let o = command(d, &["--db", "sqlite://t.db", "runs"])
+        .env("MINDPULSE_LOG_JSON", "maybe")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(err(&o).contains("maybe"), "{}", err(&o));
+}

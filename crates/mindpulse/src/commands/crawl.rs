@@ -801,7 +801,7 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
 }
 
 pub async fn coverage(ctx: &Context, args: CoverageArgs) -> anyhow::Result<ExitCode> {
-    let store: Store = ctx.store().await?;
+    let store: Store = ctx.existing_store().await?;
     let rows = store.coverage(args.run).await?;
     let waiting: Vec<CrawlTask> = store
         .failed_crawl_tasks(weibo::PLATFORM)

@@ -74,7 +74,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Out::File(OutputFile::create(path, args.force, &ctx.db_url)?),
         None => Out::Stdout(std::io::stdout()),
     };
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let out = std::io::BufWriter::new(out);
     let dims = if args.scores && args.format == ExportFormat::Csv {
         store.score_dimensions().await?

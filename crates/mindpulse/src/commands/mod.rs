@@ -6,11 +6,12 @@ pub(crate) mod bench_score;
 pub(crate) mod crawl;
 pub(crate) mod embed;
 pub(crate) mod eval;
-mod export;
+pub(crate) mod export;
 pub(crate) mod generate;
 mod import;
 mod init;
 pub(crate) mod models;
+pub(crate) mod purge;
 mod quickstart;
 pub(crate) mod score;
 mod stats;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crawl(args) => crawl::crawl(&ctx, args).await,
         Command::Schedule(args) => crawl::schedule(&ctx, args).await,
         Command::Coverage(args) => crawl::coverage(&ctx, args).await,
+        Command::Purge(args) => purge::run(&ctx, args).await,
     }
 }
 

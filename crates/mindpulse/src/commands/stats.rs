@@ -6,7 +6,7 @@ use crate::render::render;
 use std::process::ExitCode;
 
 pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let stats = store.stats(args.days).await?;
     if args.json {
         println!("{}", serde_json::to_string(&stats)?);
@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn runs(ctx: &Context, args: RunsArgs) -> anyhow::Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let runs = store.runs(None, args.limit).await?;
     for r in &runs {
         if args.json {

@@ -109,7 +109,7 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
         By::Day => Bucket::Day,
         By::Week => Bucket::Week,
     };
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let result = read_series(&store, &args.metric, args.group, &filter, bucket, tz).await;
     store.close().await;
     let (series, rates, source) = result?;
