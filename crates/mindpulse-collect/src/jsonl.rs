@@ -205,7 +205,7 @@ mod tests {
         );
         let err = parse(&opts, r#"{"data":[{"text":"x"}],"created_at":"nope"}"#).unwrap_err();
         assert!(
-            err.contains("field \"created_at\" (path \"created_at\"): invalid time \"nope\""),
+            err.contains("field \"created_at\" (path \"created_at\"): invalid time (4 characters)"),
             "{err}"
         );
         let err = parse(&opts, r#"{"data":[{"text":"x"}"#).unwrap_err();

@@ -358,7 +358,7 @@ mod tests {
             ]))
             .unwrap_err();
         assert!(
-            err.starts_with("field \"created_at\" (path \"meta.ts\"): invalid time \"someday\""),
+            err.starts_with("field \"created_at\" (path \"meta.ts\"): invalid time (7 characters)"),
             "{err}"
         );
         let err = m
@@ -368,7 +368,9 @@ mod tests {
             ]))
             .unwrap_err();
         assert!(
-            err.contains("field \"like_count\" (path \"like_count\"): invalid count \"many\""),
+            err.contains(
+                "field \"like_count\" (path \"like_count\"): invalid count (4 characters)"
+            ),
             "{err}"
         );
         let err = m

@@ -96,7 +96,7 @@ fn check_reddit(path: &Path) {
         rejects[2].reason
     );
     assert!(
-        rejects[2].reason.contains("last tuesday"),
+        !rejects[2].reason.contains("last tuesday"),
         "{}",
         rejects[2].reason
     );
@@ -234,7 +234,7 @@ fn weibo_search_csv_with_bom() {
     assert!(
         rejects[0]
             .reason
-            .contains("column \"点赞数\": invalid count \"很多\""),
+            .contains("column \"点赞数\": invalid count (2 characters)"),
         "{}",
         rejects[0].reason
     );
@@ -350,7 +350,7 @@ fn jsonl_nested_map() {
     );
     assert!(
         rejects[1].reason.starts_with(
-            "field \"like_count\" (path \"data.stats.likes\"): invalid count \"lots\""
+            "field \"like_count\" (path \"data.stats.likes\"): invalid count (4 characters)"
         ),
         "{}",
         rejects[1].reason
@@ -422,7 +422,7 @@ fn jsonl_bad_lines_invalid_utf8_and_truncated_last_line() {
         rejects[2].reason
     );
     assert!(
-        rejects[2].reason.contains("32/13/2025"),
+        !rejects[2].reason.contains("32/13/2025"),
         "{}",
         rejects[2].reason
     );
@@ -521,7 +521,7 @@ fn csv_with_bad_rows() {
     );
     assert!(
         rejects[1].reason.starts_with(
-            "field \"created_at\" (column \"created_at\"): invalid time \"not a time\""
+            "field \"created_at\" (column \"created_at\"): invalid time (10 characters)"
         ),
         "{}",
         rejects[1].reason

@@ -323,6 +323,24 @@ fn an_expired_cookie_stops_with_a_clear_message_and_the_cookie_is_never_printed(
     let e = err(&o);
     assert!(e.contains("cookie is missing or expired"), "{e}");
     assert!(e.contains("progress is saved"), "{e}");
+    assert!(
+        e.contains("can be read by other users") && e.contains("chmod 600"),
+        "a world-readable cookie file is warned about: {e}"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            env.path("cookie.txt"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let o = env.run(&env.sqlite(), &strs(&args));
+        assert!(
+            !err(&o).contains("can be read by other users"),
+            "{}",
+            err(&o)
+        );
+    }
     for leak in [
         "_2A25LtestSecretCookieValue",
         "xsrf-test-token",

@@ -451,6 +451,19 @@ fn cookie(ctx: &Context, w: &WeiboOptions) -> anyhow::Result<Option<String>> {
     let from_file = |path: &PathBuf| -> anyhow::Result<Option<String>> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the cookie file {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        "the cookie file {} can be read by other users (mode {:o}); it logs into your Weibo account: chmod 600 it",
+                        path.display(),
+                        meta.permissions().mode() & 0o777
+                    );
+                }
+            }
+        }
         let line = text
             .lines()
             .map(str::trim)
