@@ -202,6 +202,11 @@ pub async fn ingest(
         ..Default::default()
     };
     let mut writer = store.map(|s| Writer::new(s.clone(), source_id, run_id, opts.on_conflict));
+    if let (Some(w), Some(b)) = (writer.as_mut(), bulk.as_ref()) {
+        if b.dropped_indexes() {
+            w.skip_twin_check();
+        }
+    }
     let mut write_error = None;
     let mut last_progress = IngestProgress::default();
     while let Some(msg) = rx.recv().await {

@@ -99,6 +99,8 @@ pub struct Writer {
     source_id: Option<i64>,
     run_id: Option<i64>,
     on_conflict: OnConflict,
+    /// Ask the database after each batch for exact duplicates another writer stored.
+    check_twins: bool,
 }
 
 impl Writer {
@@ -114,16 +116,26 @@ impl Writer {
             source_id,
             run_id,
             on_conflict,
+            check_twins: true,
         }
+    }
+
+    /// Leaves the cross-writer duplicate check to the end of a bulk load, which has
+    /// dropped the index it needs (see [`Store::end_bulk_load`]).
+    pub fn skip_twin_check(&mut self) {
+        self.check_twins = false;
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Stores a batch in one transaction.
+    /// Stores a batch in one transaction; then flags the batch's posts (or another
+    /// writer's copies of them) that an earlier post of the same text makes exact
+    /// duplicates, which this writer's own index could not know.
     pub async fn write(&mut self, batch: &[NewPost]) -> Result<InsertReport, StoreError> {
-        self.store
+        let report = self
+            .store
             .insert_posts(
                 batch,
                 self.source_id,
@@ -131,7 +143,22 @@ impl Writer {
                 self.on_conflict,
                 &mut self.topics,
             )
-            .await
+            .await?;
+        if self.check_twins && report.inserted > 0 {
+            let unflagged: Vec<String> = batch
+                .iter()
+                .filter(|p| p.dup_kind.is_none())
+                .map(|p| p.post.content_hash.clone())
+                .collect();
+            let flagged = self.store.flag_exact_twins(Some(&unflagged)).await?;
+            if flagged > 0 {
+                tracing::debug!(
+                    flagged,
+                    "exact duplicates of another writer's posts flagged"
+                );
+            }
+        }
+        Ok(report)
     }
 }
 

@@ -24,6 +24,10 @@ const SECONDARY: &[(&str, &str)] = &[
         "CREATE INDEX IF NOT EXISTS posts_root ON posts (platform, root_platform_id, kind)",
     ),
     (
+        "posts_content_hash",
+        "CREATE INDEX IF NOT EXISTS posts_content_hash ON posts (content_hash)",
+    ),
+    (
         "post_topics_topic",
         "CREATE INDEX IF NOT EXISTS post_topics_topic ON post_topics (topic_id)",
     ),
@@ -70,14 +74,18 @@ impl Store {
         Ok(BulkLoad { dropped: true })
     }
 
-    /// Builds again what [`Store::begin_bulk_load`] dropped.
+    /// Builds again what [`Store::begin_bulk_load`] dropped, then flags the exact
+    /// duplicates a concurrent writer stored meanwhile (the per-batch check needs the
+    /// content-hash index, so a bulk load leaves it to this one pass).
     pub async fn end_bulk_load(&self, bulk: BulkLoad) -> Result<(), StoreError> {
         if bulk.dropped {
             let started = std::time::Instant::now();
             self.ensure_secondary_indexes().await?;
+            let flagged = self.flag_exact_twins(None).await?;
             tracing::debug!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
-                "bulk load: secondary indexes built"
+                flagged,
+                "bulk load: secondary indexes built, exact duplicates flagged"
             );
         }
         Ok(())

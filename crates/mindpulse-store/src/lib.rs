@@ -23,6 +23,7 @@ mod runs;
 mod scores;
 mod series;
 pub mod testing;
+mod twins;
 
 pub use bulk::BulkLoad;
 pub use crawl::{

@@ -357,7 +357,7 @@ async fn migrates_v2_scores(db: &TestDb) {
     ] {
         store.execute_raw(&sql).await.unwrap_or_else(|e| panic!("{name}: {sql}: {e}"));
     }
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5], "{name}");
+    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6], "{name}");
     let heads = store
         .ensure_scorer(&mindpulse_core::ScorerInfo {
             model_id: "heads".into(),

@@ -429,6 +429,67 @@ fn concurrent_import_processes_do_not_duplicate() {
     );
     let o = env.run(&db, &["stats", "--json"]);
     assert_eq!(json_lines(&ok(&o))[0]["posts"], 5000);
+
+    // The same 2,000 texts under other ids, imported by two processes at once: each keeps
+    // its own duplicate index, yet every copy after the first of its text is flagged.
+    // Texts far apart from one another (no near duplicates among them).
+    let text = |i: u64| {
+        let mut x = i
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let words: Vec<String> = (0..14)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("w{}", (x >> 33) % 5000)
+            })
+            .collect();
+        format!("repeated {}", words.join(" "))
+    };
+    let write = |name: &str, tag: &str| {
+        let path = env.path(name);
+        let mut f = std::fs::File::create(&path).unwrap();
+        for i in 0..2000 {
+            writeln!(
+                f,
+                r#"{{"id":"{tag}{i}","text":"{}","author":"a{}"}}"#,
+                text(i),
+                i % 13
+            )
+            .unwrap();
+        }
+        path
+    };
+    let (fa, fb) = (write("a.jsonl", "a"), write("b.jsonl", "b"));
+    let spawn = |p: &std::path::Path| {
+        env.cmd(
+            &db,
+            &[
+                "import",
+                "--json",
+                "--batch-size",
+                "200",
+                p.to_str().unwrap(),
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (spawn(&fa), spawn(&fb));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    ok(&a);
+    ok(&b);
+    let o = env.run(&db, &["export"]);
+    let exact = json_lines(&ok(&o))
+        .iter()
+        .filter(|p| {
+            p["text"].as_str().unwrap().starts_with("repeated ") && p["dup_kind"] == "exact"
+        })
+        .count();
+    assert_eq!(exact, 2000, "one copy of each text flagged");
 }
 
 #[test]
