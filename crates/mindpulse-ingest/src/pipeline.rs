@@ -312,9 +312,21 @@ pub async fn ingest(
         } else {
             (RunStatus::Done, report.rejects_error.clone())
         };
-        store
-            .finish_run(run_id, status, counts, note.as_deref())
-            .await?;
+        // The run's end is recorded even when the connections were just lost.
+        let mut attempt = 0u32;
+        loop {
+            match store
+                .finish_run(run_id, status, counts, note.as_deref())
+                .await
+            {
+                Err(e) if e.is_retryable() && attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                        .await;
+                }
+                other => break other?,
+            }
+        }
         let (exact, near) = store.run_duplicate_counts(run_id).await?;
         report.exact_duplicates = exact;
         report.near_duplicates = near;

@@ -92,6 +92,9 @@ fn parse_hex16(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// How often a batch is tried again after a passing failure.
+const WRITE_RETRIES: u32 = 3;
+
 /// Batched inserts for one source and run.
 pub struct Writer {
     store: Store,
@@ -133,7 +136,28 @@ impl Writer {
     /// Stores a batch in one transaction; then flags the batch's posts (or another
     /// writer's copies of them) that an earlier post of the same text makes exact
     /// duplicates, which this writer's own index could not know.
+    ///
+    /// A batch whose transaction failed for a passing reason (a deadlock, a connection the
+    /// server closed or an administrator killed) is tried again, a few times: it was rolled
+    /// back whole, and stored posts are skipped by their keys, so nothing doubles.
     pub async fn write(&mut self, batch: &[NewPost]) -> Result<InsertReport, StoreError> {
+        let mut attempt = 0u32;
+        loop {
+            match self.write_once(batch).await {
+                Err(e) if e.is_retryable() && attempt < WRITE_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(
+                        "storing a batch failed ({e}); trying again ({attempt} of {WRITE_RETRIES})"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                        .await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn write_once(&mut self, batch: &[NewPost]) -> Result<InsertReport, StoreError> {
         let report = self
             .store
             .insert_posts(

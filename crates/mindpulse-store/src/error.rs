@@ -55,12 +55,16 @@ impl StoreError {
                     code.as_str(),
                     // PostgreSQL: serialization failure, deadlock, admin shutdown/termination.
                     "40001" | "40P01" | "57P01" | "57P02" | "57P03"
-                    // MySQL/MariaDB SQLSTATE for deadlock; lock wait timeout reports HY000.
-                    | "40000"
+                    // MySQL/MariaDB SQLSTATE for deadlock; lock wait timeout reports HY000;
+                    // a connection killed by an administrator.
+                    | "40000" | "70100"
+                    // Connection failures (both servers).
+                    | "08S01" | "08006" | "08003"
                     // SQLite: busy, locked (primary result codes).
                     | "5" | "6" | "517" | "261" | "262"
                 ) || db.message().contains("Deadlock found")
                     || db.message().contains("Lock wait timeout")
+                    || db.message().contains("Connection was killed")
             }
             _ => false,
         }

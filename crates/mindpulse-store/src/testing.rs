@@ -136,6 +136,44 @@ impl TestDb {
         dbs
     }
 
+    /// Ends every server connection to this test database, as an administrator or a
+    /// failover would (`pg_terminate_backend`, `KILL CONNECTION`); returns how many.
+    pub async fn kill_connections(&self) -> usize {
+        let (Some(admin_url), Some(name)) = (&self.admin_url, &self.name) else {
+            return 0;
+        };
+        let Ok(admin) = Store::connect(admin_url).await else {
+            return 0;
+        };
+        let killed = match &admin.pool {
+            crate::Pool::Postgres(p) => sqlx::query_scalar::<_, bool>(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .fetch_all(p)
+            .await
+            .map(|v| v.into_iter().filter(|k| *k).count())
+            .unwrap_or(0),
+            crate::Pool::MySql(p) => {
+                let ids: Vec<u64> = sqlx::query_scalar(&format!(
+                    "SELECT CAST(id AS UNSIGNED) FROM information_schema.PROCESSLIST WHERE db = '{name}' AND id <> CONNECTION_ID()"
+                ))
+                .fetch_all(p)
+                .await
+                .unwrap_or_default();
+                let mut n = 0;
+                for id in ids {
+                    if sqlx::query(&format!("KILL CONNECTION {id}")).execute(p).await.is_ok() {
+                        n += 1;
+                    }
+                }
+                n
+            }
+            crate::Pool::Sqlite(_) => 0,
+        };
+        admin.close().await;
+        killed
+    }
+
     /// Drops the server database (SQLite files go with the temporary directory).
     pub async fn drop_db(self) {
         if let (Some(admin_url), Some(name)) = (&self.admin_url, &self.name) {

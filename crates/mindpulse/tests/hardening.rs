@@ -421,3 +421,77 @@ fn boolean_environment_variables_take_the_usual_spellings() {
     assert!(!o.status.success());
     assert!(err(&o).contains("maybe"), "{}", err(&o));
 }
+
+/// An import whose server connections are killed midway (`pg_terminate_backend`,
+/// `KILL CONNECTION`) stops cleanly or carries on; after a re-run nothing is lost or
+/// duplicated, and no run is left `running`.
+#[tokio::test]
+async fn killed_server_connections_lose_and_duplicate_nothing() {
+    use mindpulse_store::testing::TestDb;
+    const N: usize = 30_000;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.jsonl"), posts(N)).unwrap();
+    for env in ["MINDPULSE_TEST_MYSQL", "MINDPULSE_TEST_POSTGRES"] {
+        let Some(db) = TestDb::server(env).await else {
+            continue;
+        };
+        let name = db.backend.name();
+        let import = || {
+            command(
+                d,
+                &["--db", &db.url, "import", "--batch-size", "100", "in.jsonl"],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        };
+        let mut child = import();
+        // Once the first batches are in, end every connection the import holds.
+        let mut killed = 0;
+        for _ in 0..2000 {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            let stored = match mindpulse_store::Store::connect(&db.url).await {
+                Ok(s) => {
+                    let n = s.count_posts().await.unwrap_or(0);
+                    s.close().await;
+                    n
+                }
+                Err(_) => 0,
+            };
+            if stored > 0 {
+                killed = db.kill_connections().await;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let first = child.wait_with_output().unwrap();
+        assert!(
+            killed > 0,
+            "{name}: the import finished before its connections could be killed"
+        );
+        if !first.status.success() {
+            let e = err(&first);
+            assert!(e.contains("importing in.jsonl failed"), "{name}: {e}");
+        }
+        // The re-run stores the rest.
+        let again = import().wait_with_output().unwrap();
+        assert!(again.status.success(), "{name}: {}", err(&again));
+        let store = mindpulse_store::Store::open(&db.url).await.unwrap();
+        assert_eq!(store.count_posts().await.unwrap(), N as i64, "{name}");
+        let runs = store.runs(None, 10).await.unwrap();
+        assert!(
+            runs.iter().all(|r| r.status != "running"),
+            "{name}: {:?}; the killed import said: {}",
+            runs.iter()
+                .map(|r| (&r.status, &r.note))
+                .collect::<Vec<_>>(),
+            err(&first)
+        );
+        store.close().await;
+        db.drop_db().await;
+    }
+}
