@@ -803,10 +803,16 @@ impl Store {
         let insert = d.sql(&insert);
         let update = format!(
             "UPDATE topics SET {rank} = ?, heat = ?, label = COALESCE(?, label), note = COALESCE(?, note), last_seen = ? \
-             WHERE platform = ? AND keyword = ?"
+             WHERE platform = ? AND {}",
+            d.exact_eq("keyword")
         );
         let update = d.sql(&update);
-        let select = d.sql("SELECT id FROM topics WHERE platform = ? AND keyword = ?");
+        let select = format!(
+            "SELECT id FROM topics WHERE platform = ? AND {}",
+            d.exact_eq("keyword")
+        );
+        let select = d.sql(&select);
+        let twice = d.exact_binds_twice();
         let history = format!(
             "{} topic_ranks (topic_id, seen_at, {rank}, heat) VALUES (?, ?, ?, ?){}",
             d.insert_ignore(),
@@ -828,17 +834,23 @@ impl Store {
                     .bind(seen_at)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(&update)
+                let mut up = sqlx::query(&update)
                     .bind(t.rank)
                     .bind(t.heat)
                     .bind(t.label.as_deref())
                     .bind(t.note.as_deref())
                     .bind(seen_at)
                     .bind(platform)
-                    .bind(t.keyword.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                let id: i64 = sqlx::query_scalar(&select).bind(platform).bind(t.keyword.as_str()).fetch_one(&mut *tx).await?;
+                    .bind(t.keyword.as_str());
+                if twice {
+                    up = up.bind(t.keyword.as_str());
+                }
+                up.execute(&mut *tx).await?;
+                let mut sel = sqlx::query_scalar(&select).bind(platform).bind(t.keyword.as_str());
+                if twice {
+                    sel = sel.bind(t.keyword.as_str());
+                }
+                let id: i64 = sel.fetch_one(&mut *tx).await?;
                 sqlx::query(&history).bind(id).bind(seen_at).bind(t.rank).bind(t.heat).execute(&mut *tx).await?;
                 ids.push(id);
             }

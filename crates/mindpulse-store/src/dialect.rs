@@ -153,6 +153,21 @@ impl Dialect {
         }
     }
 
+    /// `column = ?`, compared exactly: on MySQL/MariaDB, whose collation folds case, accents
+    /// and width, also against the column's stored binary copy (`<column>_exact`, schema
+    /// v7), so the value is bound twice there ([`Dialect::exact_binds_twice`]).
+    pub fn exact_eq(&self, column: &str) -> String {
+        match self.backend {
+            Backend::MySql => format!("{column} = ? AND {column}_exact = CAST(? AS BINARY)"),
+            Backend::Sqlite | Backend::Postgres => format!("{column} = ?"),
+        }
+    }
+
+    /// Whether [`Dialect::exact_eq`] takes its value twice.
+    pub fn exact_binds_twice(&self) -> bool {
+        self.backend == Backend::MySql
+    }
+
     /// Most bind parameters one statement may carry.
     pub fn max_params(&self) -> usize {
         match self.backend {

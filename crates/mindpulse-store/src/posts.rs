@@ -119,10 +119,13 @@ impl Store {
         let chunk_rows = (d.max_params() / POST_COLUMN_COUNT).max(1);
         let insert_prefix = format!("{} posts ({POST_COLUMNS}) ", d.insert_ignore());
         let insert_suffix = d.ignore_suffix("platform, platform_id");
-        let update_sql = d.sql(
+        let update_sql = format!(
             "UPDATE posts SET repost_count = ?, comment_count = ?, like_count = ?, region = COALESCE(?, region) \
-             WHERE platform = ? AND platform_id = ?",
+             WHERE platform = ? AND {}",
+            d.exact_eq("platform_id")
         );
+        let update_sql = d.sql(&update_sql);
+        let twice = d.exact_binds_twice();
         let authors = distinct_authors(batch);
         let author_prefix =
             "INSERT INTO authors (platform, pseudonym, verified_type, follower_bucket, region, first_seen, last_seen) ";
@@ -170,15 +173,17 @@ impl Store {
             if on_conflict == OnConflict::UpdateCounts && (inserted as usize) < batch.len() {
                 for np in batch {
                     let post = &np.post;
-                    sqlx::query(&update_sql)
+                    let mut q = sqlx::query(&update_sql)
                         .bind(post.repost_count)
                         .bind(post.comment_count)
                         .bind(post.like_count)
                         .bind(post.region.as_deref())
                         .bind(post.platform.as_str())
-                        .bind(post.platform_id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                        .bind(post.platform_id.as_str());
+                    if twice {
+                        q = q.bind(post.platform_id.as_str());
+                    }
+                    q.execute(&mut *tx).await?;
                 }
             }
             if !authors.is_empty() {
@@ -215,10 +220,15 @@ impl Store {
                     d.ignore_suffix("platform, keyword")
                 );
                 let ins = d.sql(&ins);
-                let sel = d.sql("SELECT id FROM topics WHERE platform = ? AND keyword = ?");
+                let sel = format!("SELECT id FROM topics WHERE platform = ? AND {}", d.exact_eq("keyword"));
+                let sel = d.sql(&sel);
                 for (platform, keyword) in wanted {
                     sqlx::query(&ins).bind(platform).bind(keyword).bind(now).bind(now).execute(&mut *tx).await?;
-                    let id: i64 = sqlx::query_scalar(&sel).bind(platform).bind(keyword).fetch_one(&mut *tx).await?;
+                    let mut q = sqlx::query_scalar(&sel).bind(platform).bind(keyword);
+                    if twice {
+                        q = q.bind(keyword);
+                    }
+                    let id: i64 = q.fetch_one(&mut *tx).await?;
                     topics.ids.insert((platform.to_string(), keyword.to_string()), id);
                 }
             }

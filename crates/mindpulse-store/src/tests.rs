@@ -357,7 +357,11 @@ async fn migrates_v2_scores(db: &TestDb) {
     ] {
         store.execute_raw(&sql).await.unwrap_or_else(|e| panic!("{name}: {sql}: {e}"));
     }
-    assert_eq!(store.migrate().await.unwrap(), vec![3, 4, 5, 6], "{name}");
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        vec![3, 4, 5, 6, 7],
+        "{name}"
+    );
     let heads = store
         .ensure_scorer(&mindpulse_core::ScorerInfo {
             model_id: "heads".into(),
@@ -396,4 +400,48 @@ async fn migrates_v2_scores(db: &TestDb) {
 #[tokio::test]
 async fn v2_databases_migrate_to_scale_out() {
     crate::on_every_backend!(migrates_v2_scores);
+}
+
+/// Platform ids and topic keywords that differ only in case, accents or width are different
+/// values on every backend (MySQL's folding collation merged them before schema v7).
+#[tokio::test]
+async fn ids_and_keywords_compare_exactly_on_every_backend() {
+    for db in TestDb::all().await {
+        let name = db.backend.name();
+        let store = Store::open(&db.url).await.unwrap();
+        let mut batch = crate::testing::sample_posts(4);
+        let keywords = ["cafe", "Café", "abc", "ＡＢＣ"];
+        for (i, (p, id)) in batch
+            .iter_mut()
+            .zip(["AbC1", "abc1", "ÄbC1", "ＡbC1"])
+            .enumerate()
+        {
+            p.post.platform_id = id.to_string();
+            p.post.topics = vec![keywords[i].to_string()];
+        }
+        for conflict in [OnConflict::Ignore, OnConflict::UpdateCounts] {
+            let mut cache = TopicCache::new();
+            store
+                .insert_posts(&batch, None, None, conflict, &mut cache)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.count_posts().await.unwrap(), 4, "{name}");
+        let posts = store
+            .export_page(&Default::default(), 0, 100, false)
+            .await
+            .unwrap();
+        for (p, want) in posts.iter().zip(keywords) {
+            assert_eq!(
+                p.topics,
+                vec![want.to_string()],
+                "{name}: {}",
+                p.platform_id
+            );
+        }
+        let stats = store.stats(30).await.unwrap();
+        assert_eq!(stats.topics, 4, "{name}");
+        store.close().await;
+        db.drop_db().await;
+    }
 }
