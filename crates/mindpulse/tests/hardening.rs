@@ -495,3 +495,25 @@ async fn killed_server_connections_lose_and_duplicate_nothing() {
         db.drop_db().await;
     }
 }
+
+#[test]
+fn reading_commands_work_on_a_read_only_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.jsonl"), posts(3)).unwrap();
+    ok(&run(d, &["import", "in.jsonl"]));
+    let before = std::fs::read(d.join("t.db")).unwrap();
+    for args in [vec!["stats"], vec!["runs"], vec!["export"], vec!["trends"]] {
+        let mut all = vec!["--db", "sqlite://t.db?mode=ro"];
+        all.extend(args.iter().copied());
+        let o = mindpulse(d, &all);
+        assert!(o.status.success(), "{args:?}: {}", err(&o));
+    }
+    // Nothing was written (the store opened the file read-only).
+    assert_eq!(std::fs::read(d.join("t.db")).unwrap(), before);
+    let o = mindpulse(d, &["--db", "sqlite://t.db?mode=ro", "import", "in.jsonl"]);
+    assert!(
+        !o.status.success(),
+        "an import into a read-only database fails"
+    );
+}
