@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("gguf", gguf),
     ("safetensors", safetensors),
     ("cron", cron),
+    ("config", config),
 ];
 
 /// A fixed "now", so a run is reproducible.
@@ -149,4 +150,9 @@ pub fn cron(data: &[u8]) {
     if let Ok(c) = mindpulse_crawl::cron::Cron::parse(&text(data)) {
         let _ = c.next_after(now().naive_utc());
     }
+}
+
+/// The configuration file (`mindpulse.toml`): parsing and every check of its values.
+pub fn config(data: &[u8]) {
+    let _ = mindpulse_config::Config::parse(&text(data));
 }

@@ -3,7 +3,7 @@
 
 mod cli;
 mod commands;
-mod config;
+use mindpulse_config as config;
 mod context;
 mod llm_args;
 mod measure;

@@ -247,3 +247,70 @@ async fn workers_of_two_head_versions_do_not_block_each_other_on_every_backend()
         db.drop_db().await;
     }
 }
+
+/// A worker whose server connections are ended midway (`pg_terminate_backend`,
+/// `KILL CONNECTION`, as a failover would) retries or stops with a clear error; a re-run
+/// finishes the job, every post has exactly one score per dimension, no lease is left and
+/// no score run is left `running`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_server_connections_are_killed_loses_and_duplicates_nothing() {
+    const POSTS: usize = 240;
+    for env in ["MINDPULSE_TEST_MYSQL", "MINDPULSE_TEST_POSTGRES"] {
+        let Some(db) = TestDb::server(env).await else {
+            continue;
+        };
+        let name = db.backend.name();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        write_posts(&dir.join("posts.jsonl"), POSTS);
+        ok(&cmd(
+            dir,
+            &db.url,
+            &["import", "posts.jsonl", "--platform", "test"],
+        )
+        .output()
+        .unwrap());
+        let victim = worker(dir, &db.url, &[]);
+        wait_until("the worker's progress", Duration::from_secs(120), || {
+            scorer(&status(dir, &db.url), None)
+                .is_some_and(|s| s["scored"].as_i64().unwrap_or(0) >= 12)
+        });
+        let killed = db.kill_connections().await;
+        assert!(killed > 0, "{name}: no connection to kill");
+        let first = victim.wait_with_output().unwrap();
+        let first_err = String::from_utf8_lossy(&first.stderr).to_string();
+        eprintln!(
+            "{name}: killed {killed} connections; the worker exited with {:?}",
+            first.status.code()
+        );
+        if !first.status.success() {
+            assert!(
+                !first_err.contains("panicked"),
+                "{name}: the worker panicked: {first_err}"
+            );
+        }
+        // The re-run (it waits out a lease the first one may have left) scores the rest.
+        let again = summary(worker(dir, &db.url, &[]));
+        eprintln!("{name}: the re-run: {again}");
+        let after = status(dir, &db.url);
+        let heads = scorer(&after, None).unwrap();
+        assert_eq!(heads["unscored"], 0, "{name}: {after}");
+        assert_eq!(heads["scored"], POSTS as i64 + 2, "{name}: {after}");
+        assert!(
+            heads["leases"].as_array().unwrap().is_empty(),
+            "{name}: {after}"
+        );
+        check_one_score_per_dimension(&db.url, POSTS + 2).await;
+        let store = Store::open(&db.url).await.unwrap();
+        let runs = store.runs(None, 20).await.unwrap();
+        store.close().await;
+        assert!(
+            runs.iter().all(|r| r.status != "running"),
+            "{name}: {:?}; the first worker said: {first_err}",
+            runs.iter()
+                .map(|r| (&r.kind, &r.status, &r.note))
+                .collect::<Vec<_>>()
+        );
+        db.drop_db().await;
+    }
+}
