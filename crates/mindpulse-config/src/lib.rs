@@ -4,7 +4,7 @@
 //! Precedence (applied by the binary): command-line flag > `MINDPULSE_*` environment
 //! variable > config file > built-in default. Unknown keys are an error, so a typo does not
 //! silently do nothing, and every value is checked when the file is loaded — a negative
-//! delay, a time zone that does not exist or a cron expression that never fires is reported
+//! delay, a time zone that does not exist or a cron expression that does not parse is reported
 //! with the file and the setting's name before any command starts its work. The crawler
 //! sections (`[crawl]`, `[weibo]`, `[mastodon]`, `[schedule]`) are defined next to the code
 //! that runs them, in `mindpulse-crawl`; the scoring ones here, with the LLM settings they

@@ -552,7 +552,11 @@ impl Store {
             (format!("#{bare}#"), bare)
         });
         if topic.is_some() {
-            sql.push_str(" AND id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE t.keyword IN (?, ?))");
+            // Exactly these keywords, on MySQL too (whose collation folds case and accents).
+            let eq = self.dialect.exact_eq("t.keyword");
+            sql.push_str(&format!(
+                " AND id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE ({eq}) OR ({eq}))"
+            ));
         }
         sql.push_str(" ORDER BY created_at, platform_id");
         let sql = self.dialect.sql(&sql);
@@ -565,7 +569,12 @@ impl Store {
                 q = q.bind(u);
             }
             if let Some((hashed, bare)) = &topic {
-                q = q.bind(hashed.as_str()).bind(bare.as_str());
+                for k in [hashed, bare] {
+                    q = q.bind(k.as_str());
+                    if self.dialect.exact_binds_twice() {
+                        q = q.bind(k.as_str());
+                    }
+                }
             }
             q.fetch_all(p).await?
         });

@@ -115,7 +115,11 @@ impl Store {
             sql.push_str(" AND platform = ?");
         }
         if filter.topic.is_some() {
-            sql.push_str(" AND id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE t.keyword = ?)");
+            // Exactly this keyword, on MySQL too (whose collation folds case and accents).
+            sql.push_str(&format!(
+                " AND id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE {})",
+                self.dialect.exact_eq("t.keyword")
+            ));
         }
         sql.push_str(" ORDER BY id LIMIT ?");
         let sql = self.dialect.sql(&sql);
@@ -132,6 +136,9 @@ impl Store {
             }
             if let Some(t) = &filter.topic {
                 q = q.bind(t.as_str());
+                if self.dialect.exact_binds_twice() {
+                    q = q.bind(t.as_str());
+                }
             }
             let rows = q.bind(limit).fetch_all(p).await?;
             let mut out = Vec::with_capacity(rows.len());
@@ -281,7 +288,7 @@ impl Store {
         let by_lang_sql = grouped("lang");
         let dup_sql = "SELECT dup_kind AS k, COUNT(*) AS n FROM posts WHERE dup_kind IS NOT NULL GROUP BY dup_kind ORDER BY dup_kind";
         let topics_sql = "SELECT t.keyword AS k, COUNT(*) AS n FROM post_topics pt JOIN topics t ON t.id = pt.topic_id \
-                          GROUP BY t.keyword ORDER BY n DESC, k LIMIT 20";
+                          GROUP BY t.id, t.keyword ORDER BY n DESC, k LIMIT 20";
         let scores_sql = "SELECT dimension AS k, COUNT(*) AS n FROM scores GROUP BY dimension ORDER BY dimension";
         let stats = on_pool!(&self.pool, p => {
             let count = |sql: &'static str| async move {

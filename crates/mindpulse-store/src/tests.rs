@@ -441,6 +441,21 @@ async fn ids_and_keywords_compare_exactly_on_every_backend() {
         }
         let stats = store.stats(30).await.unwrap();
         assert_eq!(stats.topics, 4, "{name}");
+        // The export filter and the stats' topic counts keep them apart too.
+        for want in keywords {
+            let filter = crate::ExportFilter {
+                topic: Some(want.to_string()),
+                ..Default::default()
+            };
+            let posts = store.export_page(&filter, 0, 100, false).await.unwrap();
+            assert_eq!(posts.len(), 1, "{name}: --topic {want}");
+            assert_eq!(posts[0].topics, vec![want.to_string()], "{name}");
+        }
+        let mut listed: Vec<&str> = stats.top_topics.iter().map(|c| c.key.as_str()).collect();
+        listed.sort();
+        let mut all = keywords.to_vec();
+        all.sort();
+        assert_eq!(listed, all, "{name}");
         store.close().await;
         db.drop_db().await;
     }
