@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 /// Why a configuration file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // The I/O error is part of the message, not a `source`, so a report prints it once.
+    #[error("cannot read config file {path}: {reason}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("invalid config file {path}: {message}")]
     Syntax { path: PathBuf, message: String },
@@ -225,9 +226,9 @@ impl Config {
         if !required && !path.exists() {
             return Ok(Config::default());
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(&path).map_err(|reason| ConfigError::Read {
             path: path.clone(),
-            source,
+            reason,
         })?;
         Config::parse(&text).map_err(|e| match e {
             ParseError::Syntax(message) => ConfigError::Syntax { path, message },
@@ -385,6 +386,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cannot read config file"), "{e}");
+        // The cause is printed once, in the message.
+        let e = Config::load(Some(&dir.path().join("none.toml"))).unwrap_err();
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]
