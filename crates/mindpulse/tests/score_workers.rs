@@ -120,6 +120,29 @@ async fn check_one_score_per_dimension(db: &str, posts: usize) {
     }
 }
 
+/// Writes `n` posts (and the two unreadable ones) and imports them.
+fn import_posts(dir: &Path, db: &str, n: usize) {
+    write_posts(&dir.join("posts.jsonl"), n);
+    ok(
+        &cmd(dir, db, &["import", "posts.jsonl", "--platform", "test"])
+            .output()
+            .unwrap(),
+    );
+}
+
+/// Every post scored by the built-in heads, none leased any more, each dimension once.
+async fn all_scored_once(dir: &Path, db: &str, posts: usize) {
+    let after = status(dir, db);
+    let heads = scorer(&after, None).unwrap();
+    assert_eq!(heads["unscored"], 0, "{db}: posts left unscored: {after}");
+    assert_eq!(heads["scored"], posts as i64 + 2, "{db}: {after}");
+    assert!(
+        heads["leases"].as_array().unwrap().is_empty(),
+        "{db}: {after}"
+    );
+    check_one_score_per_dimension(db, posts + 2).await;
+}
+
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let started = Instant::now();
     while !f() {
@@ -135,14 +158,7 @@ async fn workers_share_a_database_and_survive_a_kill_on_every_backend() {
         let name = db.backend.name();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        write_posts(&dir.join("posts.jsonl"), POSTS);
-        ok(&cmd(
-            dir,
-            &db.url,
-            &["import", "posts.jsonl", "--platform", "test"],
-        )
-        .output()
-        .unwrap());
+        import_posts(dir, &db.url, POSTS);
         // The victim starts alone; once it has scored a few batches, the others join and
         // the victim is killed with SIGKILL while it works.
         let mut victim = worker(dir, &db.url, &[]);
@@ -191,15 +207,7 @@ async fn workers_share_a_database_and_survive_a_kill_on_every_backend() {
                 "{name}: the killed worker's batch was not taken over: {summaries:?}"
             );
         }
-        let after = status(dir, &db.url);
-        let heads = scorer(&after, None).unwrap();
-        assert_eq!(heads["unscored"], 0, "{name}: posts left unscored: {after}");
-        assert_eq!(heads["scored"], POSTS as i64 + 2, "{name}: {after}");
-        assert!(
-            heads["leases"].as_array().unwrap().is_empty(),
-            "{name}: {after}"
-        );
-        check_one_score_per_dimension(&db.url, POSTS + 2).await;
+        all_scored_once(dir, &db.url, POSTS).await;
         db.drop_db().await;
     }
 }
@@ -215,14 +223,7 @@ async fn workers_of_two_head_versions_do_not_block_each_other_on_every_backend()
         let name = db.backend.name();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        write_posts(&dir.join("posts.jsonl"), POSTS);
-        ok(&cmd(
-            dir,
-            &db.url,
-            &["import", "posts.jsonl", "--platform", "test"],
-        )
-        .output()
-        .unwrap());
+        import_posts(dir, &db.url, POSTS);
         // A smaller head set is another version of the heads scorer.
         let subset = dir.join("heads-subset");
         std::fs::create_dir_all(&subset).unwrap();
@@ -262,14 +263,7 @@ async fn a_worker_whose_server_connections_are_killed_loses_and_duplicates_nothi
         let name = db.backend.name();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        write_posts(&dir.join("posts.jsonl"), POSTS);
-        ok(&cmd(
-            dir,
-            &db.url,
-            &["import", "posts.jsonl", "--platform", "test"],
-        )
-        .output()
-        .unwrap());
+        import_posts(dir, &db.url, POSTS);
         let victim = worker(dir, &db.url, &[]);
         wait_until("the worker's progress", Duration::from_secs(120), || {
             scorer(&status(dir, &db.url), None)
@@ -292,15 +286,7 @@ async fn a_worker_whose_server_connections_are_killed_loses_and_duplicates_nothi
         // The re-run (it waits out a lease the first one may have left) scores the rest.
         let again = summary(worker(dir, &db.url, &[]));
         eprintln!("{name}: the re-run: {again}");
-        let after = status(dir, &db.url);
-        let heads = scorer(&after, None).unwrap();
-        assert_eq!(heads["unscored"], 0, "{name}: {after}");
-        assert_eq!(heads["scored"], POSTS as i64 + 2, "{name}: {after}");
-        assert!(
-            heads["leases"].as_array().unwrap().is_empty(),
-            "{name}: {after}"
-        );
-        check_one_score_per_dimension(&db.url, POSTS + 2).await;
+        all_scored_once(dir, &db.url, POSTS).await;
         let store = Store::open(&db.url).await.unwrap();
         let runs = store.runs(None, 20).await.unwrap();
         store.close().await;

@@ -714,14 +714,8 @@ fn render_report(r: &JobReport) -> String {
 
 pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitCode> {
     let jobs = ctx.config.schedule.effective_jobs();
+    // Kinds, tags and cron expressions were checked when the config file was loaded.
     let planned = plan(&jobs)?;
-    for p in &planned {
-        anyhow::ensure!(
-            p.job.kind == "weibo" || (p.job.kind == "mastodon" && p.job.tag.is_some()),
-            "schedule job {:?}: kind must be \"weibo\" or \"mastodon\" (with instance and tag)",
-            p.job.name
-        );
-    }
     if args.list {
         let now = chrono::Local::now();
         for p in &planned {
