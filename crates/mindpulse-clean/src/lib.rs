@@ -313,17 +313,22 @@ pub fn follower_bucket(followers: i64) -> Option<&'static str> {
     })
 }
 
-/// Topics trimmed, without surrounding `#` (Weibo `#话题#`, `#tag`), empty ones dropped,
-/// capped at [`MAX_TOPIC_CHARS`], first occurrence kept.
+/// A topic as it is stored: trimmed, without surrounding `#` (Weibo `#话题#`, `#tag`),
+/// capped at [`MAX_TOPIC_CHARS`]. Filters on a topic (`export --topic '#失眠#'`) use it too.
+pub fn topic_key(topic: &str) -> &str {
+    let t = topic.trim().trim_matches(['#', '＃']).trim();
+    match t.char_indices().nth(MAX_TOPIC_CHARS) {
+        Some((cut, _)) => t[..cut].trim_end(),
+        None => t,
+    }
+}
+
+/// Topics as [`topic_key`] writes them, empty ones dropped, first occurrence kept.
 fn clean_topics(topics: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(topics.len());
     let mut seen = std::collections::HashSet::new(); // only used for long lists
     for t in &topics {
-        let t = t.trim().trim_matches(['#', '＃']).trim();
-        let t = match t.char_indices().nth(MAX_TOPIC_CHARS) {
-            Some((cut, _)) => t[..cut].trim_end(),
-            None => t,
-        };
+        let t = topic_key(t);
         let dup = if topics.len() <= 16 {
             out.iter().any(|o| o == t)
         } else {

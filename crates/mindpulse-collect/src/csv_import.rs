@@ -141,16 +141,22 @@ impl<M: RowMapper> CsvSource<M> {
             }
             return Some(Err(self.reject(line, reason)));
         }
-        Some(match self.mapper.build(&row) {
-            Ok(mut post) => {
-                post.origin = self.origin(line);
-                if self.keep_raw {
-                    post.raw = Some(self.raw_object(&row));
+        Some(
+            match self
+                .mapper
+                .build(&row)
+                .and_then(crate::mapping::require_text)
+            {
+                Ok(mut post) => {
+                    post.origin = self.origin(line);
+                    if self.keep_raw {
+                        post.raw = Some(self.raw_object(&row));
+                    }
+                    Ok(post)
                 }
-                Ok(post)
-            }
-            Err(reason) => Err(self.reject(line, reason)),
-        })
+                Err(reason) => Err(self.reject(line, reason)),
+            },
+        )
     }
 
     fn raw_object(&self, row: &StrRecord<'_>) -> serde_json::Value {

@@ -2,7 +2,7 @@
 
 use crate::csv_records::CsvReader;
 use crate::error::CollectError;
-use crate::input::ZSTD_MAGIC;
+use crate::input::{GZIP_MAGIC, ZSTD_MAGIC};
 use crate::weibo_csv::is_weibo_header;
 use crate::Format;
 use std::fs::File;
@@ -12,7 +12,7 @@ use std::path::Path;
 /// How much of the file the guess looks at.
 const SNIFF_BYTES: u64 = 64 * 1024;
 
-/// Guesses the format of `path`: zstd magic bytes → `reddit`; a first line that is a JSON
+/// Guesses the format of `path` (of what a gzip file holds): zstd magic bytes → `reddit`; a first line that is a JSON
 /// object → `reddit` if it has `subreddit`, `selftext` or `body`, and `created_utc`, else
 /// `jsonl`; otherwise a CSV header → `weibo-csv` if it is weibo-search's, else `csv`.
 pub fn guess_format(path: &Path) -> Result<Format, CollectError> {
@@ -20,6 +20,22 @@ pub fn guess_format(path: &Path) -> Result<Format, CollectError> {
     File::open(path)
         .and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))
         .map_err(|e| CollectError::io(path, e))?;
+    if let Some(kind) = crate::input::packed_kind(&head) {
+        return Err(CollectError::Packed {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    if head.starts_with(&GZIP_MAGIC) {
+        // Guess from what the gzip file holds.
+        let mut inner = Vec::new();
+        crate::input::open_input(path)?
+            .reader
+            .take(SNIFF_BYTES)
+            .read_to_end(&mut inner)
+            .map_err(|e| CollectError::io(path, e))?;
+        return guess_from_head(&inner, path);
+    }
     guess_from_head(&head, path)
 }
 

@@ -14,6 +14,8 @@ pub enum CollectError {
     },
     #[error("cannot tell the format of {}: {reason}; pass --format jsonl|csv|reddit|weibo-csv", path.display())]
     UnknownFormat { path: PathBuf, reason: String },
+    #[error("{}: the file is {kind}; unpack it first (gzip and zstd files are read as they are)", path.display())]
+    Packed { path: PathBuf, kind: &'static str },
     #[error("unknown format {0:?}: expected jsonl, csv, reddit or weibo-csv")]
     FormatName(String),
     #[error("invalid --map entry {entry:?}: {reason}")]

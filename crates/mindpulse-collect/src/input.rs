@@ -9,6 +9,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// The two bytes every gzip member starts with.
+pub const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
+
 /// The four bytes every zstd frame starts with.
 pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
@@ -49,8 +52,9 @@ pub(crate) struct Input {
     pub compressed: bool,
 }
 
-/// Opens `path`, decompressing it when it starts with the zstd magic bytes. zstd frames
-/// are decoded with `window_log_max(31)`, which the Reddit dumps need.
+/// Opens `path`, decompressing it when it starts with the zstd or gzip magic bytes. zstd
+/// frames are decoded with `window_log_max(31)`, which the Reddit dumps need; gzip files
+/// may hold several members (`cat a.gz b.gz`).
 pub(crate) fn open_input(path: &Path) -> Result<Input, CollectError> {
     let io_err = |e| CollectError::io(path, e);
     let file = File::open(path).map_err(io_err)?;
@@ -61,11 +65,19 @@ pub(crate) fn open_input(path: &Path) -> Result<Input, CollectError> {
         count: Arc::clone(&read),
     };
     let mut buffered = BufReader::with_capacity(BUF_SIZE, counting);
-    let compressed = buffered
-        .fill_buf()
-        .map_err(io_err)?
-        .starts_with(&ZSTD_MAGIC);
-    let mut reader: Box<dyn BufRead + Send> = if compressed {
+    let head = buffered.fill_buf().map_err(io_err)?;
+    if let Some(kind) = packed_kind(head) {
+        return Err(CollectError::Packed {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let gzip = head.starts_with(&GZIP_MAGIC);
+    let compressed = gzip || head.starts_with(&ZSTD_MAGIC);
+    let mut reader: Box<dyn BufRead + Send> = if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        Box::new(BufReader::with_capacity(BUF_SIZE, decoder))
+    } else if compressed {
         let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(io_err)?;
         let window_log_max = if cfg!(target_pointer_width = "64") {
             31
@@ -83,6 +95,27 @@ pub(crate) fn open_input(path: &Path) -> Result<Input, CollectError> {
         progress: Progress { read, total },
         compressed,
     })
+}
+
+/// Archives and compressions other than gzip and zstd, by their first bytes.
+pub(crate) fn packed_kind(head: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 5] = [
+        (
+            b"PK\x03\x04",
+            "a zip archive (or an Excel/ODF document: save it as CSV)",
+        ),
+        (b"BZh", "bzip2-compressed"),
+        (b"\xFD7zXZ\x00", "xz-compressed"),
+        (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
+        (
+            b"\xD0\xCF\x11\xE0",
+            "an old Excel/Word document (save it as CSV)",
+        ),
+    ];
+    KINDS
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, kind)| *kind)
 }
 
 fn skip_bom(reader: &mut Box<dyn BufRead + Send>) -> io::Result<()> {
@@ -269,6 +302,20 @@ mod tests {
 
         let zst = dir.path().join("a.zst");
         let packed = zstd::encode_all(&b"hello\nworld\n"[..], 3).unwrap();
+        // gzip, two members back to back, reads as one stream.
+        let mut gz = Vec::new();
+        for part in [&b"hello\n"[..], &b"world\n"[..]] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut e, part).unwrap();
+            gz.extend(e.finish().unwrap());
+        }
+        let gz_path = dir.path().join("g.jsonl.gz");
+        std::fs::write(&gz_path, &gz).unwrap();
+        let mut text = String::new();
+        let mut input = open_input(&gz_path).unwrap();
+        assert!(input.compressed);
+        std::io::Read::read_to_string(&mut input.reader, &mut text).unwrap();
+        assert_eq!(text, "hello\nworld\n");
         std::fs::write(&zst, &packed).unwrap();
         let mut input = open_input(&zst).unwrap();
         let mut s = String::new();

@@ -148,7 +148,10 @@ mod tests {
     #[test]
     fn default_fields() {
         let p = parse(
-            &ImportOptions::default(),
+            &ImportOptions {
+                platform: Some("forum".into()),
+                ..Default::default()
+            },
             r#"{"id":"a1","text":"hi there","author":77,"created_at":"2025-11-22T10:00:00Z","lang":"en","topic":"x;y","parent_id":9,"like_count":"1,234","extra":[1,2]}"#,
         )
         .unwrap();
@@ -159,7 +162,7 @@ mod tests {
         assert_eq!(p.parent_id.as_deref(), Some("9"));
         assert_eq!(p.topics, vec!["x", "y"]);
         assert_eq!(p.like_count, Some(1234));
-        assert_eq!(p.platform, "import");
+        assert_eq!(p.platform, "forum");
         assert!(p.raw.is_none());
     }
 
@@ -197,6 +200,7 @@ mod tests {
     fn errors() {
         let opts = ImportOptions {
             map: FieldMap::parse("text=data.0.text").unwrap(),
+            platform: Some("forum".into()),
             ..Default::default()
         };
         assert_eq!(

@@ -71,7 +71,11 @@ impl<P: LineParser> LineSource<P> {
                 return Err(self.reject(info.number, reason));
             }
         };
-        match self.parser.parse(text) {
+        match self
+            .parser
+            .parse(text)
+            .and_then(crate::mapping::require_text)
+        {
             Ok(mut post) => {
                 post.origin = self.origin(info.number);
                 Ok(post)
@@ -87,9 +91,9 @@ impl<P: LineParser> LineSource<P> {
     fn read_error(&self, e: io::Error) -> Reject {
         let after = self.lines.lines_read();
         let reason = if self.compressed && e.kind() == io::ErrorKind::UnexpectedEof {
-            format!("truncated zstd stream: the file ends inside a compressed frame after line {after} ({e})")
+            format!("truncated compressed stream: the file ends inside a compressed frame after line {after} ({e})")
         } else if self.compressed {
-            format!("corrupt zstd stream after line {after}: {e}")
+            format!("corrupt compressed stream after line {after}: {e}")
         } else {
             format!("read error after line {after}: {e}")
         };

@@ -4,7 +4,8 @@
 use crate::json::Val;
 use crate::options::{Field, FieldMap, ImportOptions};
 use crate::weibo::{self, from_epoch, from_epoch_f64};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use mindpulse_core::{PostKind, RawAuthor, RawPost};
 use std::borrow::Cow;
 
@@ -21,13 +22,23 @@ pub(crate) enum PathKind {
     Column,
 }
 
+/// A post whose text is empty or only white space is rejected: there is nothing to measure,
+/// and it would count in every share's denominator.
+pub(crate) fn require_text(post: RawPost) -> Result<RawPost, String> {
+    if post.text.trim().is_empty() {
+        Err("field \"text\" is empty: a post needs text to be measured".to_string())
+    } else {
+        Ok(post)
+    }
+}
+
 /// Builds [`RawPost`]s from records with a [`FieldMap`] (the `jsonl` and `csv` formats).
 #[derive(Debug, Clone)]
 pub(crate) struct Mapper {
     map: FieldMap,
     path_kind: PathKind,
-    platform: String,
-    tz: FixedOffset,
+    platform: Option<String>,
+    tz: Option<Tz>,
     now: DateTime<Utc>,
 }
 
@@ -36,11 +47,8 @@ impl Mapper {
         Mapper {
             map: opts.map.clone(),
             path_kind,
-            platform: opts
-                .platform
-                .clone()
-                .unwrap_or_else(|| "import".to_string()),
-            tz: opts.default_tz,
+            platform: opts.platform.clone(),
+            tz: opts.tz,
             now: opts.now,
         }
     }
@@ -80,7 +88,21 @@ impl Mapper {
         let text = self
             .conv(rec, Field::Text, |v| as_text(v).map(Some))?
             .ok_or_else(|| format!("missing {}", self.describe(Field::Text)))?;
-        let (now, tz) = (self.now, self.tz);
+        let platform = match self.conv(rec, Field::Platform, as_string)? {
+            Some(p) => p,
+            None => self.platform.clone().ok_or_else(|| {
+                format!(
+                    "missing {}: name the platform in each record or pass --platform",
+                    self.describe(Field::Platform)
+                )
+            })?,
+        };
+        let now = self.now;
+        let tz = self.tz.unwrap_or(if platform == "weibo" {
+            chrono_tz::Asia::Shanghai
+        } else {
+            chrono_tz::UTC
+        });
         let parent_id = self.conv(rec, Field::ParentId, as_id)?;
         let kind = match self.conv(rec, Field::Kind, as_string)? {
             Some(k) => k
@@ -90,9 +112,7 @@ impl Mapper {
             None => PostKind::Post,
         };
         Ok(RawPost {
-            platform: self
-                .conv(rec, Field::Platform, as_string)?
-                .unwrap_or_else(|| self.platform.clone()),
+            platform,
             platform_id: self.conv(rec, Field::Id, as_id)?,
             kind,
             parent_id,
@@ -187,11 +207,7 @@ pub(crate) fn as_count(v: Val) -> Result<Option<i64>, String> {
 }
 
 /// A time: Unix seconds/milliseconds, or a string [`weibo::parse_time`] understands.
-pub(crate) fn as_time(
-    v: Val,
-    now: DateTime<Utc>,
-    tz: FixedOffset,
-) -> Result<Option<DateTime<Utc>>, String> {
+pub(crate) fn as_time(v: Val, now: DateTime<Utc>, tz: Tz) -> Result<Option<DateTime<Utc>>, String> {
     let out_of_range = |x: &dyn std::fmt::Display| format!("timestamp {x} is out of range");
     match v {
         Val::Int(n) => from_epoch(n).map(Some).ok_or_else(|| out_of_range(&n)),
@@ -283,7 +299,87 @@ mod tests {
     }
 
     fn mapper() -> Mapper {
-        Mapper::new(&ImportOptions::default(), PathKind::Json)
+        Mapper::new(
+            &ImportOptions {
+                platform: Some("forum".into()),
+                ..Default::default()
+            },
+            PathKind::Json,
+        )
+    }
+
+    #[test]
+    fn a_record_without_a_platform_needs_one() {
+        let m = Mapper::new(&ImportOptions::default(), PathKind::Json);
+        let err = m
+            .build(&mut rec(vec![(Field::Text, Val::Str("x".into()))]))
+            .unwrap_err();
+        assert!(
+            err.contains("platform") && err.contains("--platform"),
+            "{err}"
+        );
+        let p = m
+            .build(&mut rec(vec![
+                (Field::Text, Val::Str("x".into())),
+                (Field::Platform, Val::Str("mastodon".into())),
+            ]))
+            .unwrap();
+        assert_eq!(p.platform, "mastodon");
+    }
+
+    #[test]
+    fn times_without_an_offset_follow_the_platform_or_tz() {
+        let at = |platform: &str, tz: Option<Tz>| {
+            let m = Mapper::new(
+                &ImportOptions {
+                    tz,
+                    ..Default::default()
+                },
+                PathKind::Column,
+            );
+            m.build(&mut rec(vec![
+                (Field::Text, Val::Str("x".into())),
+                (Field::Platform, Val::Str(platform.to_string().into())),
+                (Field::CreatedAt, Val::Str("2025-11-20 22:15".into())),
+            ]))
+            .unwrap()
+            .created_at
+            .unwrap()
+            .to_rfc3339()
+        };
+        // Weibo shows Beijing time; other platforms are read as UTC unless --tz says.
+        assert_eq!(at("weibo", None), "2025-11-20T14:15:00+00:00");
+        assert_eq!(at("forum", None), "2025-11-20T22:15:00+00:00");
+        assert_eq!(
+            at("forum", Some(chrono_tz::Europe::Berlin)),
+            "2025-11-20T21:15:00+00:00"
+        );
+        assert_eq!(
+            at("weibo", Some(chrono_tz::UTC)),
+            "2025-11-20T22:15:00+00:00"
+        );
+        // An offset in the value wins.
+        let m = Mapper::new(&ImportOptions::default(), PathKind::Column);
+        let p = m
+            .build(&mut rec(vec![
+                (Field::Text, Val::Str("x".into())),
+                (Field::Platform, Val::Str("weibo".into())),
+                (Field::CreatedAt, Val::Str("2025-11-20T22:15:00Z".into())),
+            ]))
+            .unwrap();
+        assert_eq!(
+            p.created_at.unwrap().to_rfc3339(),
+            "2025-11-20T22:15:00+00:00"
+        );
+    }
+
+    #[test]
+    fn empty_text_is_rejected() {
+        let p = mapper()
+            .build(&mut rec(vec![(Field::Text, Val::Str(" \n ".into()))]))
+            .unwrap();
+        let err = require_text(p).unwrap_err();
+        assert!(err.contains("\"text\" is empty"), "{err}");
     }
 
     #[test]
@@ -305,7 +401,7 @@ mod tests {
         ]);
         let p = mapper().build(&mut r).unwrap();
         assert_eq!(p.text, "hello");
-        assert_eq!(p.platform, "import");
+        assert_eq!(p.platform, "forum");
         assert_eq!(p.platform_id.as_deref(), Some("42"));
         assert_eq!(p.kind, PostKind::Post);
         assert_eq!(p.topics, vec!["a", "b"]);
@@ -345,6 +441,7 @@ mod tests {
         let m = Mapper::new(
             &ImportOptions {
                 map: FieldMap::parse("text=data.0.text,created_at=meta.ts").unwrap(),
+                platform: Some("forum".into()),
                 ..Default::default()
             },
             PathKind::Json,
@@ -410,14 +507,10 @@ mod tests {
         assert_eq!(t, vec!["抑郁", "焦虑", "睡眠"]);
         assert_eq!(as_verified_type(Val::Str("紫V".into())).unwrap(), None);
         assert_eq!(
-            as_time(
-                Val::Float(1_700_000_000.5),
-                Utc::now(),
-                crate::options::utc_offset()
-            )
-            .unwrap()
-            .unwrap()
-            .timestamp_millis(),
+            as_time(Val::Float(1_700_000_000.5), Utc::now(), chrono_tz::UTC)
+                .unwrap()
+                .unwrap()
+                .timestamp_millis(),
             1_700_000_000_500
         );
     }

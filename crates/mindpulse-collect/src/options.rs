@@ -160,7 +160,8 @@ impl FromStr for FieldMap {
 /// How a file is imported.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// Platform for records that do not name one (JSONL/CSV); `"import"` when `None`.
+    /// Platform for records that do not name one (JSONL/CSV); such a record is rejected
+    /// when `None`.
     pub platform: Option<String>,
     /// Where fields are found (JSONL/CSV only; Reddit and weibo-search have fixed layouts).
     pub map: FieldMap,
@@ -168,8 +169,10 @@ pub struct ImportOptions {
     pub keep_raw: bool,
     /// Longest record accepted, in bytes; longer ones are skipped as rejects.
     pub max_record_bytes: usize,
-    /// Timezone of local-time values in JSONL/CSV (weibo-search CSV is always UTC+8).
-    pub default_tz: FixedOffset,
+    /// Time zone of times written without an offset in JSONL/CSV. `None`: Asia/Shanghai
+    /// for records of platform `weibo` (Weibo shows Beijing time), UTC for any other.
+    /// weibo-search CSV is always Beijing time; Reddit times are Unix seconds.
+    pub tz: Option<chrono_tz::Tz>,
     /// "Now" for relative times (`5分钟前`).
     pub now: DateTime<Utc>,
 }
@@ -184,7 +187,7 @@ impl Default for ImportOptions {
             map: FieldMap::default(),
             keep_raw: false,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            default_tz: utc_offset(),
+            tz: None,
             now: Utc::now(),
         }
     }
@@ -251,7 +254,7 @@ mod tests {
     fn default_options() {
         let o = ImportOptions::default();
         assert_eq!(o.max_record_bytes, 8 * 1024 * 1024);
-        assert_eq!(o.default_tz, utc_offset());
+        assert_eq!(o.tz, None);
         assert!(!o.keep_raw);
     }
 }

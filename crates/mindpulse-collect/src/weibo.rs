@@ -213,10 +213,10 @@ type FormResult = Result<Option<DateTime<Utc>>, String>;
 /// UTC+8). See [`TIME_FORMS`] for the accepted forms. `MM月DD日` and `MM-DD` take the
 /// current year in `local`, or the previous one if that would be more than a day in the
 /// future. Digits alone are Unix seconds, or milliseconds from 10^11 on.
-pub fn parse_time(
+pub fn parse_time<Z: TimeZone + Copy>(
     s: &str,
     now: DateTime<Utc>,
-    local: FixedOffset,
+    local: Z,
 ) -> Result<DateTime<Utc>, ValueError> {
     let norm = normalize_width(s);
     let t = norm.trim();
@@ -422,11 +422,13 @@ fn make_date(y: i32, m: u32, d: u32) -> Result<NaiveDate, String> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("{y:04}-{m:02}-{d:02} is not a date"))
 }
 
-fn to_utc(ndt: NaiveDateTime, tz: FixedOffset) -> Result<DateTime<Utc>, String> {
+/// A local time in `tz` as UTC; of the two readings of a time that repeats when clocks go
+/// back, the earlier.
+fn to_utc<Z: TimeZone>(ndt: NaiveDateTime, tz: Z) -> Result<DateTime<Utc>, String> {
     tz.from_local_datetime(&ndt)
-        .single()
+        .earliest()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("{ndt} cannot be placed in {tz}"))
+        .ok_or_else(|| format!("{ndt} does not exist in the time zone (clocks went forward)"))
 }
 
 /// `MM-DD` style dates have no year: the current year in `local`, unless that is more
@@ -436,7 +438,7 @@ fn infer_year(
     d: u32,
     time: NaiveTime,
     now: DateTime<Utc>,
-    local: FixedOffset,
+    local: impl TimeZone + Copy,
 ) -> Result<DateTime<Utc>, String> {
     let year = now.with_timezone(&local).year();
     let this_year = make_date(year, m, d).and_then(|date| to_utc(date.and_time(time), local));
@@ -448,7 +450,7 @@ fn infer_year(
 
 /// `YYYY-MM-DD`, `YYYY/MM/DD`, with optional `[ T]HH:MM[:SS[.f]]` and offset (RFC 3339
 /// and most of ISO 8601). Without an offset the time is in `local`.
-fn numeric_date(t: &str, _now: DateTime<Utc>, local: FixedOffset) -> FormResult {
+fn numeric_date(t: &str, _now: DateTime<Utc>, local: impl TimeZone + Copy) -> FormResult {
     let mut c = Cursor::new(t);
     let Some(y) = c.number(4, 4) else {
         return Ok(None);
@@ -473,11 +475,14 @@ fn numeric_date(t: &str, _now: DateTime<Utc>, local: FixedOffset) -> FormResult 
     if !c.at_end() {
         return Ok(None);
     }
-    to_utc(date.and_time(time), offset.unwrap_or(local)).map(Some)
+    match offset {
+        Some(offset) => to_utc(date.and_time(time), offset).map(Some),
+        None => to_utc(date.and_time(time), local).map(Some),
+    }
 }
 
 /// `MM-DD` and `MM-DD HH:MM` (Weibo mobile).
-fn month_day_dash(t: &str, now: DateTime<Utc>, local: FixedOffset) -> FormResult {
+fn month_day_dash(t: &str, now: DateTime<Utc>, local: impl TimeZone + Copy) -> FormResult {
     let mut c = Cursor::new(t);
     let Some(m) = c.number(1, 2) else {
         return Ok(None);
@@ -498,7 +503,7 @@ fn month_day_dash(t: &str, now: DateTime<Utc>, local: FixedOffset) -> FormResult
 
 /// The forms with Chinese words: `刚刚`, `N分钟前`, `昨天 HH:MM`, `MM月DD日 HH:MM`,
 /// `YYYY年MM月DD日 HH:MM`.
-fn chinese_forms(t: &str, now: DateTime<Utc>, local: FixedOffset) -> FormResult {
+fn chinese_forms(t: &str, now: DateTime<Utc>, local: impl TimeZone + Copy) -> FormResult {
     if t == "刚刚" {
         return Ok(Some(now));
     }

@@ -83,6 +83,7 @@ fn jsonl_throughput() {
     for keep_raw in [false, true] {
         let opts = ImportOptions {
             keep_raw,
+            platform: Some("forum".into()),
             ..Default::default()
         };
         let t = Instant::now();

@@ -21,6 +21,7 @@ fn now() -> DateTime<Utc> {
 fn opts() -> ImportOptions {
     ImportOptions {
         now: now(),
+        platform: Some("forum".into()),
         ..Default::default()
     }
 }
@@ -213,7 +214,7 @@ fn truncated_zstd_ends_with_a_reject() {
     assert!(posts < n, "lines after the cut are not");
     let last = items.last().unwrap().as_ref().unwrap_err();
     assert!(
-        last.reason.contains("truncated zstd stream"),
+        last.reason.contains("truncated compressed stream"),
         "{}",
         last.reason
     );
@@ -478,7 +479,7 @@ fn jsonl_ten_megabyte_line_is_skipped() {
 }
 
 #[test]
-fn jsonl_keep_raw_and_default_platform() {
+fn jsonl_keep_raw_and_the_platform_flag() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raw.jsonl");
     std::fs::write(
@@ -491,8 +492,47 @@ fn jsonl_keep_raw_and_default_platform() {
         ..opts()
     };
     let (posts, _) = run(&path, Format::Jsonl, &o);
-    assert_eq!(posts[0].platform, "import");
+    assert_eq!(posts[0].platform, "forum");
     assert_eq!(posts[0].raw.as_ref().unwrap()["extra"]["k"][1], 2);
+    // Without --platform, a record that names none is rejected, saying what to do.
+    let o = ImportOptions {
+        platform: None,
+        ..opts()
+    };
+    let (posts, rejects) = run(&path, Format::Jsonl, &o);
+    assert!(posts.is_empty());
+    assert!(
+        rejects[0].reason.contains("--platform"),
+        "{}",
+        rejects[0].reason
+    );
+}
+
+#[test]
+fn gzip_files_are_read_and_other_archives_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("posts.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"{\"text\":\"one\"}\n{\"text\":\"two\"}\n").unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    assert_eq!(
+        mindpulse_collect::guess_format(&path).unwrap(),
+        Format::Jsonl
+    );
+    let (posts, rejects) = run(&path, Format::Jsonl, &opts());
+    assert_eq!(
+        posts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
+    assert!(rejects.is_empty());
+    let xz = dir.path().join("posts.jsonl.xz");
+    std::fs::write(&xz, b"\xFD7zXZ\x00\x00rest").unwrap();
+    let e = mindpulse_collect::guess_format(&xz)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("xz-compressed") && e.contains("unpack"), "{e}");
+    let e = open(&xz, Format::Jsonl, &opts()).err().unwrap().to_string();
+    assert!(e.contains("xz-compressed"), "{e}");
 }
 
 // -------------------------------------------------------------------------------- csv

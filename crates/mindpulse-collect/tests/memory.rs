@@ -83,7 +83,10 @@ fn a_ten_megabyte_record_does_not_take_ten_megabytes() {
     drop(filler);
 
     // Default limit (8 MiB): the buffer may grow to the limit, never to the line.
-    let defaults = ImportOptions::default();
+    let defaults = ImportOptions {
+        platform: Some("forum".into()),
+        ..Default::default()
+    };
     for (path, format) in [(&jsonl, Format::Jsonl), (&csv, Format::Csv)] {
         let (peak, posts, rejects) = peak_during_import(path, format, &defaults);
         assert_eq!((posts, rejects), (2, 1), "{format}");
@@ -94,6 +97,7 @@ fn a_ten_megabyte_record_does_not_take_ten_megabytes() {
     // A 1 MiB limit keeps the peak near 1 MiB plus the read buffers.
     let small = ImportOptions {
         max_record_bytes: 1 << 20,
+        platform: Some("forum".into()),
         ..Default::default()
     };
     for (path, format) in [(&jsonl, Format::Jsonl), (&csv, Format::Csv)] {

@@ -60,6 +60,30 @@ pub struct Config {
     /// `mindpulse trends` defaults (`[trends]`).
     #[serde(default)]
     pub trends: TrendsConfig,
+    /// The time zone of dates on the command line and of by-day views (`[time]`).
+    #[serde(default)]
+    pub time: TimeConfig,
+}
+
+/// `[time]`: one rule for dates. Times are stored in UTC; every `--since`/`--until` day
+/// and every by-day view (trends, stats) is read in `zone`, printed in each header.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeConfig {
+    /// IANA time zone name (default UTC; a Weibo-first setup uses `Asia/Shanghai`).
+    pub zone: Option<String>,
+}
+
+impl Config {
+    /// The configured time zone name: `[time] zone`, else the older `[trends] tz`, else
+    /// `UTC`. Validated at load, so it parses.
+    pub fn time_zone(&self) -> &str {
+        self.time
+            .zone
+            .as_deref()
+            .or(self.trends.tz.as_deref())
+            .unwrap_or("UTC")
+    }
 }
 
 /// `[trends]`.
@@ -68,7 +92,7 @@ pub struct Config {
 pub struct TrendsConfig {
     /// Cells with fewer posts are suppressed (default 10).
     pub min_cell: Option<u64>,
-    /// Time zone of buckets and dates (IANA name; default UTC).
+    /// Older name of `[time] zone`, still read when `[time] zone` is not set.
     pub tz: Option<String>,
     /// `acc` (default) or `pacc`.
     pub method: Option<String>,
@@ -301,6 +325,14 @@ impl Config {
                 )
             })?;
         }
+        if let Some(tz) = &self.time.zone {
+            tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                invalid(
+                    "[time] zone",
+                    format!("{tz:?} is not an IANA time zone name (e.g. UTC, Asia/Shanghai)"),
+                )
+            })?;
+        }
         if let Some(m) = &self.trends.method {
             if m != "acc" && m != "pacc" {
                 return Err(invalid(
@@ -343,6 +375,7 @@ mod tests {
         let bad = [
             ("[crawl]\ndelay_secs = -5\n", "[crawl]"),
             ("[trends]\ntz = \"Mars/Olympus\"\n", "[trends] tz"),
+            ("[time]\nzone = \"Asia/Pyongyang2\"\n", "[time] zone"),
             ("[trends]\nmethod = \"magic\"\n", "[trends] method"),
             (
                 "[score]\nscorers = [\"heads\", \"oracle\"]\n",

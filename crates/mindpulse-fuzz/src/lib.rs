@@ -58,6 +58,7 @@ fn import(format: Format, suffix: &str, data: &[u8]) {
     let opts = ImportOptions {
         now: now(),
         keep_raw: true,
+        platform: Some("fuzz".into()),
         ..ImportOptions::default()
     };
     let Ok(source) = open(file.path(), format, &opts) else {

@@ -78,13 +78,15 @@ pub struct IngestProgress {
 pub struct IngestReport {
     pub run_id: Option<i64>,
     pub source: String,
-    /// Records read (accepted + duplicate + rejected).
+    /// Records read (accepted + already stored + rejected).
     pub input: u64,
     /// Posts newly stored.
     pub accepted: u64,
-    /// Posts whose platform id was already stored.
-    pub duplicate: u64,
+    /// Records whose platform id was already stored (not stored again).
+    pub already_stored: u64,
     pub rejected: u64,
+    /// Accepted posts without a creation time (left out of every time-based view).
+    pub without_time: u64,
     /// Newly stored posts flagged as exact / near duplicates of earlier text.
     pub exact_duplicates: u64,
     pub near_duplicates: u64,
@@ -216,7 +218,7 @@ pub async fn ingest(
                     match writer.write(&batch).await {
                         Ok(r) => {
                             report.accepted += r.inserted;
-                            report.duplicate += r.existing;
+                            report.already_stored += r.existing;
                         }
                         Err(e) => {
                             write_error = Some(e);
@@ -225,6 +227,8 @@ pub async fn ingest(
                     }
                 } else {
                     report.accepted += batch.len() as u64;
+                    report.without_time +=
+                        batch.iter().filter(|p| p.post.created_at.is_none()).count() as u64;
                 }
                 last_progress = IngestProgress {
                     stored: report.accepted,
@@ -235,7 +239,7 @@ pub async fn ingest(
                     let counts = RunCounts {
                         input: (progress.records) as i64,
                         accepted: report.accepted as i64,
-                        duplicate: report.duplicate as i64,
+                        already_stored: report.already_stored as i64,
                         rejected: progress.rejected as i64,
                         failed: 0,
                     };
@@ -288,7 +292,7 @@ pub async fn ingest(
     let counts = RunCounts {
         input: report.input as i64,
         accepted: report.accepted as i64,
-        duplicate: report.duplicate as i64,
+        already_stored: report.already_stored as i64,
         rejected: report.rejected as i64,
         failed: 0,
     };
@@ -330,6 +334,7 @@ pub async fn ingest(
         let (exact, near) = store.run_duplicate_counts(run_id).await?;
         report.exact_duplicates = exact;
         report.near_duplicates = near;
+        report.without_time = store.run_posts_without_time(run_id).await?;
     } else {
         report.exact_duplicates = summary.exact;
         report.near_duplicates = summary.near;

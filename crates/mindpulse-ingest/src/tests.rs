@@ -92,7 +92,7 @@ async fn pipeline_on_every_backend() {
 
         let r = import(&store, &path, true).await;
         assert_eq!(
-            (r.input, r.accepted, r.duplicate, r.rejected),
+            (r.input, r.accepted, r.already_stored, r.rejected),
             (8, 6, 0, 2),
             "{name}: {r:?}"
         );
@@ -115,7 +115,7 @@ async fn pipeline_on_every_backend() {
         // Idempotent: the same file again adds nothing.
         let r2 = import(&store, &path, true).await;
         assert_eq!(
-            (r2.accepted, r2.duplicate, r2.rejected),
+            (r2.accepted, r2.already_stored, r2.rejected),
             (0, 6, 2),
             "{name}"
         );
@@ -179,7 +179,7 @@ async fn concurrent_imports_neither_fail_nor_duplicate() {
         for i in 0..3000 {
             writeln!(
                 f,
-                r#"{{"id":"p{i}","text":"post number {i} about the weather and work and sleep, variant {}","author":"user{}","created_at":"2025-11-{:02}T10:00:00Z","topic":"t{}"}}"#,
+                r#"{{"id":"p{i}","platform":"forum","text":"post number {i} about the weather and work and sleep, variant {}","author":"user{}","created_at":"2025-11-{:02}T10:00:00Z","topic":"t{}"}}"#,
                 i * 7919 % 1000,
                 i % 50,
                 1 + i % 28,
@@ -193,9 +193,12 @@ async fn concurrent_imports_neither_fail_nor_duplicate() {
         let b = Store::open(&db.url).await.unwrap();
         let (ra, rb) = tokio::join!(import(&a, &path, false), import(&b, &path, false));
         assert_eq!(ra.accepted + rb.accepted, 3000, "{name}: {ra:?} {rb:?}");
-        assert_eq!(ra.accepted + ra.duplicate, 3000, "{name}");
+        assert_eq!(ra.accepted + ra.already_stored, 3000, "{name}");
         assert_eq!(a.count_posts().await.unwrap(), 3000);
-        let stats = a.stats(30).await.unwrap();
+        let stats = a
+            .stats(&mindpulse_store::PostFilter::default(), chrono_tz::UTC, 30)
+            .await
+            .unwrap();
         assert_eq!(stats.topics, 5, "{name}");
         assert_eq!(
             stats.top_topics.iter().map(|c| c.n).sum::<i64>(),
@@ -268,7 +271,7 @@ async fn strict_writes_every_reject_it_read() {
     let mut f = std::fs::File::create(&path).unwrap();
     let good = |i: usize| {
         format!(
-            r#"{{"id":"s{i}","text":"strict import line {i}, nothing wrong with it","author":"a{i}","created_at":"2025-11-21T10:00:00Z"}}"#
+            r#"{{"id":"s{i}","platform":"forum","text":"strict import line {i}, nothing wrong with it","author":"a{i}","created_at":"2025-11-21T10:00:00Z"}}"#
         )
     };
     for i in 1..=1500 {

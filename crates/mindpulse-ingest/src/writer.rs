@@ -278,7 +278,7 @@ impl RawWriter {
             report.existing = r.existing;
         }
         self.counts.accepted += report.inserted as i64;
-        self.counts.duplicate += report.existing as i64;
+        self.counts.already_stored += report.existing as i64;
         self.counts.rejected += report.rejected as i64;
         Ok(report)
     }

@@ -115,12 +115,26 @@ impl Dialect {
         }
     }
 
-    /// Expression giving the UTC day (`YYYY-MM-DD` text) of a timestamp column.
-    pub fn day_of(&self, col: &str) -> String {
+    /// Expressions for the UTC day (`YYYY-MM-DD` text), hour and quarter hour (0–3) of a
+    /// timestamp column: posts counted per quarter hour can be put on the days of any time
+    /// zone.
+    pub fn quarter_hour_of(&self, col: &str) -> (String, String, String) {
         match self.backend {
-            Backend::Sqlite => format!("substr({col}, 1, 10)"),
-            Backend::MySql => format!("CAST(DATE_FORMAT({col}, '%Y-%m-%d') AS CHAR)"),
-            Backend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+            Backend::Sqlite => (
+                format!("substr({col}, 1, 10)"),
+                format!("CAST(substr({col}, 12, 2) AS INTEGER)"),
+                format!("CAST(substr({col}, 15, 2) AS INTEGER) / 15"),
+            ),
+            Backend::MySql => (
+                format!("CAST(DATE_FORMAT({col}, '%Y-%m-%d') AS CHAR)"),
+                format!("CAST(HOUR({col}) AS SIGNED)"),
+                format!("CAST(MINUTE({col}) DIV 15 AS SIGNED)"),
+            ),
+            Backend::Postgres => (
+                format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+                format!("CAST(EXTRACT(HOUR FROM {col} AT TIME ZONE 'UTC') AS BIGINT)"),
+                format!("CAST(EXTRACT(MINUTE FROM {col} AT TIME ZONE 'UTC') AS BIGINT) / 15"),
+            ),
         }
     }
 

@@ -12,6 +12,7 @@ mod bulk;
 mod crawl;
 mod dialect;
 mod error;
+mod filter;
 mod leases;
 mod meta;
 mod posts;
@@ -32,13 +33,14 @@ pub use crawl::{
 };
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
+pub use filter::PostFilter;
 pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerStatus};
 pub use meta::KeyCheck;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
 pub use purge::{PurgeFilter, PurgeReport};
-pub use query::{Count, DupSeed, ExportFilter, ExportPost, ExportScore, Stats};
+pub use query::{Count, DupSeed, ExportPost, ExportScore, Stats, ROUTING_DIMENSION};
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
-pub use series::{ScorerOfDimension, SeriesFilter, SeriesRow};
+pub use series::{ScorerOfDimension, SeriesRow};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

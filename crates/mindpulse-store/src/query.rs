@@ -4,24 +4,19 @@
 //! Reads are keyset-paged (`id > after ORDER BY id LIMIT n`) so that exports of any
 //! size stream with bounded memory on every backend.
 
-use crate::{on_pool, Store, StoreError};
+use crate::filter::bind_post_filter;
+use crate::{on_pool, PostFilter, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
 
-/// Which posts an export covers.
-#[derive(Debug, Clone, Default)]
-pub struct ExportFilter {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub topic: Option<String>,
-    pub platform: Option<String>,
-}
-
-/// A stored score as exported.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A stored score as exported, with its scorer and the score's own provenance (`meta`:
+/// head and version, route, class probabilities, …, as JSON text).
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct ExportScore {
+    #[serde(skip)]
+    pub post_id: i64,
     pub dimension: String,
     pub value: f64,
     pub scale: String,
@@ -30,6 +25,11 @@ pub struct ExportScore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
     pub run_id: i64,
+    /// The scorer's model id (`heads`, an LLM) and version.
+    pub model_id: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<String>,
 }
 
 /// A stored post as exported.
@@ -74,72 +74,68 @@ pub struct Count {
     pub n: i64,
 }
 
-/// Summary statistics of the database.
-#[derive(Debug, Clone, Serialize, Default)]
+/// Summary statistics of the stored posts a [`PostFilter`] selects.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stats {
+    /// The time zone of `by_day`.
+    pub zone: String,
     pub posts: i64,
+    /// Distinct (pseudonymous) authors of those posts.
     pub authors: i64,
+    /// Distinct topics of those posts.
     pub topics: i64,
+    /// Posts without a creation time: counted here, left out of every time-based view.
+    pub without_time: i64,
+    /// Score rows (one per post, scorer and dimension), routing rows excepted.
     pub scores: i64,
     pub by_platform: Vec<Count>,
     pub by_kind: Vec<Count>,
     pub by_lang: Vec<Count>,
+    /// Most recent days first, in `zone`.
     pub by_day: Vec<Count>,
     pub top_topics: Vec<Count>,
+    /// Posts flagged as the same text (`exact`) or nearly the same text (`near`) as an
+    /// earlier post. (A record already stored is not stored again: imports count those as
+    /// `already_stored`.)
     pub duplicates: Vec<Count>,
     pub scores_by_dimension: Vec<Count>,
+    /// Which encoder read each post (`route` rows: a token count, not a score).
+    pub routing: Vec<Count>,
+    /// All runs and records rejected by all imports (not narrowed by the filter).
     pub runs: i64,
     pub rejected: i64,
+}
+
+/// The dimension of the rows that record which encoder read a post.
+pub const ROUTING_DIMENSION: &str = "route";
+
+/// Posts per UTC quarter hour: the day text, hour and quarter, and the count.
+#[derive(Debug, sqlx::FromRow)]
+struct QuarterCount {
+    d: String,
+    h: i64,
+    q: i64,
+    n: i64,
 }
 
 impl Store {
     /// Up to `limit` posts with id greater than `after_id` matching `filter`, in id order.
     pub async fn export_page(
         &self,
-        filter: &ExportFilter,
+        filter: &PostFilter,
         after_id: i64,
         limit: i64,
         with_scores: bool,
     ) -> Result<Vec<ExportPost>, StoreError> {
-        let mut sql = String::from(
+        let sql = format!(
             "SELECT id, platform, platform_id, kind, parent_platform_id, root_platform_id, author, text, lang, created_at, collected_at, \
-             repost_count, comment_count, like_count, region, content_hash, dup_group, dup_kind FROM posts WHERE id > ?",
+             repost_count, comment_count, like_count, region, content_hash, dup_group, dup_kind FROM posts p WHERE p.id > ?{} \
+             ORDER BY p.id LIMIT ?",
+            filter.conditions("p", self.dialect)
         );
-        if filter.since.is_some() {
-            sql.push_str(" AND created_at >= ?");
-        }
-        if filter.until.is_some() {
-            sql.push_str(" AND created_at < ?");
-        }
-        if filter.platform.is_some() {
-            sql.push_str(" AND platform = ?");
-        }
-        if filter.topic.is_some() {
-            // Exactly this keyword, on MySQL too (whose collation folds case and accents).
-            sql.push_str(&format!(
-                " AND id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE {})",
-                self.dialect.exact_eq("t.keyword")
-            ));
-        }
-        sql.push_str(" ORDER BY id LIMIT ?");
         let sql = self.dialect.sql(&sql);
         let mut posts: Vec<ExportPost> = on_pool!(&self.pool, p => {
-            let mut q = sqlx::query(&sql).bind(after_id);
-            if let Some(s) = filter.since {
-                q = q.bind(s);
-            }
-            if let Some(u) = filter.until {
-                q = q.bind(u);
-            }
-            if let Some(pl) = &filter.platform {
-                q = q.bind(pl.as_str());
-            }
-            if let Some(t) = &filter.topic {
-                q = q.bind(t.as_str());
-                if self.dialect.exact_binds_twice() {
-                    q = q.bind(t.as_str());
-                }
-            }
+            let q = bind_post_filter!(sqlx::query(&sql).bind(after_id), filter, self.dialect);
             let rows = q.bind(limit).fetch_all(p).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
@@ -224,23 +220,17 @@ impl Store {
         on_pool!(&self.pool, p => {
             for chunk in ids.chunks(5000) {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "SELECT post_id, dimension, value, scale, label, rationale, run_id FROM scores WHERE post_id IN (",
+                    "SELECT s.post_id, s.dimension, s.value, s.scale, s.label, s.rationale, s.run_id, s.meta, \
+                     sc.model_id, sc.version FROM scores s JOIN scorers sc ON sc.id = s.scorer_id WHERE s.post_id IN (",
                 );
                 let mut sep = qb.separated(", ");
                 for id in chunk {
                     sep.push_bind(*id);
                 }
-                sep.push_unseparated(") ORDER BY post_id, dimension, run_id");
-                for row in qb.build().fetch_all(p).await? {
-                    let post_id: i64 = row.try_get("post_id")?;
-                    map.entry(post_id).or_default().push(ExportScore {
-                        dimension: row.try_get("dimension")?,
-                        value: row.try_get("value")?,
-                        scale: row.try_get("scale")?,
-                        label: row.try_get("label")?,
-                        rationale: row.try_get("rationale")?,
-                        run_id: row.try_get("run_id")?,
-                    });
+                sep.push_unseparated(") ORDER BY s.post_id, s.dimension, s.run_id");
+                let rows: Vec<ExportScore> = qb.build_query_as().fetch_all(p).await?;
+                for score in rows {
+                    map.entry(score.post_id).or_default().push(score);
                 }
             }
         });
@@ -273,53 +263,87 @@ impl Store {
     }
 
     /// Counts posts, authors, topics and scores, grouped the ways `mindpulse stats` shows.
-    pub async fn stats(&self, days: i64) -> Result<Stats, StoreError> {
+    pub async fn stats(
+        &self,
+        filter: &PostFilter,
+        zone: chrono_tz::Tz,
+        days: usize,
+    ) -> Result<Stats, StoreError> {
         let d = self.dialect;
-        let day = d.day_of("created_at");
-        let by_day_sql = format!(
-            "SELECT {day} AS k, COUNT(*) AS n FROM posts WHERE created_at IS NOT NULL GROUP BY {day} ORDER BY k DESC LIMIT ?"
-        );
-        let by_day_sql = d.sql(&by_day_sql);
+        let cond = filter.conditions("p", d);
+        let sql = |s: String| d.sql(&s).into_owned();
         let grouped = |col: &str| {
-            format!("SELECT COALESCE({col}, '?') AS k, COUNT(*) AS n FROM posts GROUP BY {col} ORDER BY n DESC, k")
+            sql(format!(
+                "SELECT COALESCE(p.{col}, '(unknown)') AS k, COUNT(*) AS n FROM posts p WHERE 1 = 1{cond} \
+                 GROUP BY p.{col} ORDER BY n DESC, k"
+            ))
         };
-        let by_platform_sql = grouped("platform");
-        let by_kind_sql = grouped("kind");
-        let by_lang_sql = grouped("lang");
-        let dup_sql = "SELECT dup_kind AS k, COUNT(*) AS n FROM posts WHERE dup_kind IS NOT NULL GROUP BY dup_kind ORDER BY dup_kind";
-        let topics_sql = "SELECT t.keyword AS k, COUNT(*) AS n FROM post_topics pt JOIN topics t ON t.id = pt.topic_id \
-                          GROUP BY t.id, t.keyword ORDER BY n DESC, k LIMIT 20";
-        let scores_sql = "SELECT dimension AS k, COUNT(*) AS n FROM scores GROUP BY dimension ORDER BY dimension";
-        let stats = on_pool!(&self.pool, p => {
-            let count = |sql: &'static str| async move {
-                let n: i64 = sqlx::query_scalar(sql).fetch_one(p).await?;
-                Ok::<i64, sqlx::Error>(n)
-            };
-            let pairs = |rows: Vec<_>| -> Result<Vec<Count>, sqlx::Error> {
-                let mut v = Vec::new();
-                for row in rows {
-                    let row: &_ = &row;
-                    v.push(Count { key: Row::try_get(row, "k")?, n: Row::try_get(row, "n")? });
-                }
-                Ok(v)
-            };
+        let (by_platform_sql, by_kind_sql, by_lang_sql) =
+            (grouped("platform"), grouped("kind"), grouped("lang"));
+        let counts_sql = sql(format!(
+            "SELECT COUNT(*), COUNT(DISTINCT p.author), COUNT(*) - COUNT(p.created_at) \
+             FROM posts p WHERE 1 = 1{cond}"
+        ));
+        let topics_sql = sql(format!(
+            "SELECT COUNT(DISTINCT pt.topic_id) FROM post_topics pt JOIN posts p ON p.id = pt.post_id WHERE 1 = 1{cond}"
+        ));
+        let dup_sql = sql(format!(
+            "SELECT p.dup_kind AS k, COUNT(*) AS n FROM posts p WHERE p.dup_kind IS NOT NULL{cond} \
+             GROUP BY p.dup_kind ORDER BY p.dup_kind"
+        ));
+        let top_topics_sql = sql(format!(
+            "SELECT t.keyword AS k, COUNT(*) AS n FROM post_topics pt JOIN topics t ON t.id = pt.topic_id \
+             JOIN posts p ON p.id = pt.post_id WHERE 1 = 1{cond} GROUP BY t.id, t.keyword ORDER BY n DESC, k LIMIT 20"
+        ));
+        let scores_sql = sql(format!(
+            "SELECT s.dimension AS k, COUNT(*) AS n FROM scores s JOIN posts p ON p.id = s.post_id \
+             WHERE 1 = 1{cond} GROUP BY s.dimension ORDER BY s.dimension"
+        ));
+        let routing_sql = sql(format!(
+            "SELECT COALESCE(s.label, '(unknown)') AS k, COUNT(*) AS n FROM scores s JOIN posts p ON p.id = s.post_id \
+             WHERE s.dimension = '{ROUTING_DIMENSION}'{cond} GROUP BY s.label ORDER BY n DESC, k"
+        ));
+        let (day, hour, quarter) = d.quarter_hour_of("p.created_at");
+        let quarters_sql = sql(format!(
+            "SELECT {day} AS d, {hour} AS h, {quarter} AS q, COUNT(*) AS n FROM posts p \
+             WHERE p.created_at IS NOT NULL{cond} GROUP BY {day}, {hour}, {quarter}"
+        ));
+        let pairs = |rows: Vec<(String, i64)>| -> Vec<Count> {
+            rows.into_iter().map(|(key, n)| Count { key, n }).collect()
+        };
+        let mut stats = on_pool!(&self.pool, p => {
+            let (posts, authors, without_time): (i64, i64, i64) =
+                bind_post_filter!(sqlx::query_as(&counts_sql), filter, d).fetch_one(p).await?;
+            let topics: i64 = bind_post_filter!(sqlx::query_scalar(&topics_sql), filter, d).fetch_one(p).await?;
             let rejected: Vec<i64> = sqlx::query_scalar("SELECT n_rejected FROM runs").fetch_all(p).await?;
+            let scores_by_dimension: Vec<Count> = pairs(
+                bind_post_filter!(sqlx::query_as(&scores_sql), filter, d).fetch_all(p).await?,
+            )
+            .into_iter()
+            .filter(|c| c.key != ROUTING_DIMENSION)
+            .collect();
+            let quarters: Vec<QuarterCount> =
+                bind_post_filter!(sqlx::query_as(&quarters_sql), filter, d).fetch_all(p).await?;
             Stats {
-                posts: count("SELECT COUNT(*) FROM posts").await?,
-                authors: count("SELECT COUNT(*) FROM authors").await?,
-                topics: count("SELECT COUNT(*) FROM topics").await?,
-                scores: count("SELECT COUNT(*) FROM scores").await?,
-                by_platform: pairs(sqlx::query(&by_platform_sql).fetch_all(p).await?)?,
-                by_kind: pairs(sqlx::query(&by_kind_sql).fetch_all(p).await?)?,
-                by_lang: pairs(sqlx::query(&by_lang_sql).fetch_all(p).await?)?,
-                by_day: pairs(sqlx::query(&by_day_sql).bind(days).fetch_all(p).await?)?,
-                top_topics: pairs(sqlx::query(topics_sql).fetch_all(p).await?)?,
-                duplicates: pairs(sqlx::query(dup_sql).fetch_all(p).await?)?,
-                scores_by_dimension: pairs(sqlx::query(scores_sql).fetch_all(p).await?)?,
+                zone: zone.name().to_string(),
+                posts,
+                authors,
+                topics,
+                without_time,
+                scores: scores_by_dimension.iter().map(|c| c.n).sum(),
+                by_platform: pairs(bind_post_filter!(sqlx::query_as(&by_platform_sql), filter, d).fetch_all(p).await?),
+                by_kind: pairs(bind_post_filter!(sqlx::query_as(&by_kind_sql), filter, d).fetch_all(p).await?),
+                by_lang: pairs(bind_post_filter!(sqlx::query_as(&by_lang_sql), filter, d).fetch_all(p).await?),
+                by_day: days_in_zone(&quarters, zone, days)?,
+                top_topics: pairs(bind_post_filter!(sqlx::query_as(&top_topics_sql), filter, d).fetch_all(p).await?),
+                duplicates: pairs(bind_post_filter!(sqlx::query_as(&dup_sql), filter, d).fetch_all(p).await?),
+                scores_by_dimension,
+                routing: pairs(bind_post_filter!(sqlx::query_as(&routing_sql), filter, d).fetch_all(p).await?),
                 runs: rejected.len() as i64,
                 rejected: rejected.iter().sum(),
             }
         });
+        stats.by_day.truncate(days);
         Ok(stats)
     }
 
@@ -331,6 +355,16 @@ impl Store {
 }
 
 impl Store {
+    /// How many posts stored by `run_id` have no creation time.
+    pub async fn run_posts_without_time(&self, run_id: i64) -> Result<u64, StoreError> {
+        let sql = self
+            .dialect
+            .sql("SELECT COUNT(*) FROM posts WHERE run_id = ? AND created_at IS NULL");
+        let n: i64 =
+            on_pool!(&self.pool, p => sqlx::query_scalar(&sql).bind(run_id).fetch_one(p).await?);
+        Ok(n as u64)
+    }
+
     /// How many posts stored by `run_id` are flagged (exact, near) duplicates.
     pub async fn run_duplicate_counts(&self, run_id: i64) -> Result<(u64, u64), StoreError> {
         let sql = self
@@ -352,11 +386,46 @@ impl Store {
 }
 
 impl Store {
-    /// Distinct score dimensions present, sorted.
+    /// Distinct score dimensions present, sorted (routing rows are not scores).
     pub async fn score_dimensions(&self) -> Result<Vec<String>, StoreError> {
         let dims: Vec<String> = on_pool!(&self.pool, p => sqlx::query_scalar(
-            "SELECT DISTINCT dimension FROM scores ORDER BY dimension"
+            "SELECT DISTINCT dimension FROM scores WHERE dimension <> 'route' ORDER BY dimension"
         ).fetch_all(p).await?);
         Ok(dims)
     }
+}
+
+/// Posts per day in `zone`, most recent first, from counts per UTC quarter hour (every
+/// time zone in use today is a whole number of quarter hours from UTC).
+fn days_in_zone(
+    quarters: &[QuarterCount],
+    zone: chrono_tz::Tz,
+    days: usize,
+) -> Result<Vec<Count>, StoreError> {
+    use chrono::{NaiveDate, NaiveTime};
+    let mut per_day: std::collections::BTreeMap<NaiveDate, i64> = Default::default();
+    for c in quarters {
+        let start = NaiveDate::parse_from_str(&c.d, "%Y-%m-%d")
+            .ok()
+            .zip(NaiveTime::from_hms_opt(c.h as u32, (c.q * 15) as u32, 0))
+            .map(|(day, time)| day.and_time(time).and_utc())
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "a stored creation time reads as day {:?}, hour {}, quarter {}",
+                    c.d, c.h, c.q
+                ))
+            })?;
+        *per_day
+            .entry(start.with_timezone(&zone).date_naive())
+            .or_default() += c.n;
+    }
+    Ok(per_day
+        .into_iter()
+        .rev()
+        .take(days)
+        .map(|(day, n)| Count {
+            key: day.format("%Y-%m-%d").to_string(),
+            n,
+        })
+        .collect())
 }

@@ -68,7 +68,8 @@ pub struct NewRun {
 pub struct RunCounts {
     pub input: i64,
     pub accepted: i64,
-    pub duplicate: i64,
+    /// Records whose platform id was already stored (not stored again).
+    pub already_stored: i64,
     pub rejected: i64,
     pub failed: i64,
 }
@@ -177,7 +178,7 @@ impl Store {
         on_pool!(&self.pool, p => sqlx::query(&sql)
             .bind(counts.input)
             .bind(counts.accepted)
-            .bind(counts.duplicate)
+            .bind(counts.already_stored)
             .bind(counts.rejected)
             .bind(counts.failed)
             .bind(id)
@@ -242,7 +243,7 @@ impl Store {
             .bind(status.as_str())
             .bind(counts.input)
             .bind(counts.accepted)
-            .bind(counts.duplicate)
+            .bind(counts.already_stored)
             .bind(counts.rejected)
             .bind(counts.failed)
             .bind(note)
@@ -288,7 +289,7 @@ impl Store {
                     counts: RunCounts {
                         input: row.try_get("n_input")?,
                         accepted: row.try_get("n_accepted")?,
-                        duplicate: row.try_get("n_duplicate")?,
+                        already_stored: row.try_get("n_duplicate")?,
                         rejected: row.try_get("n_rejected")?,
                         failed: row.try_get("n_failed")?,
                     },

@@ -3,18 +3,9 @@
 //! keyset-paged by post id; and the scorer (with its latest run's parameters, which carry
 //! the screens' validation rates) that a dimension's scores come from.
 
-use crate::{on_pool, Store, StoreError};
+use crate::filter::bind_post_filter;
+use crate::{on_pool, PostFilter, Store, StoreError};
 use chrono::{DateTime, Utc};
-
-/// Which posts a series covers.
-#[derive(Debug, Clone, Default)]
-pub struct SeriesFilter {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    /// Count exact and near duplicates too (left out by default).
-    pub include_duplicates: bool,
-    pub platform: Option<String>,
-}
 
 /// One post as a series reads it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -45,7 +36,7 @@ impl Store {
     pub async fn series_page(
         &self,
         score: Option<(i64, &str)>,
-        filter: &SeriesFilter,
+        filter: &PostFilter,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<SeriesRow>, StoreError> {
@@ -58,20 +49,9 @@ impl Store {
         };
         let mut sql = format!(
             "SELECT p.id, p.created_at, p.lang, p.platform, p.region, {cols} FROM posts p{join} \
-             WHERE p.id > ? AND p.created_at IS NOT NULL"
+             WHERE p.id > ? AND p.created_at IS NOT NULL{}",
+            filter.conditions("p", self.dialect)
         );
-        if filter.since.is_some() {
-            sql.push_str(" AND p.created_at >= ?");
-        }
-        if filter.until.is_some() {
-            sql.push_str(" AND p.created_at < ?");
-        }
-        if !filter.include_duplicates {
-            sql.push_str(" AND p.dup_kind IS NULL");
-        }
-        if filter.platform.is_some() {
-            sql.push_str(" AND p.platform = ?");
-        }
         sql.push_str(" ORDER BY p.id LIMIT ?");
         let sql = self.dialect.sql(&sql);
         let rows: Vec<SeriesRow> = on_pool!(&self.pool, p => {
@@ -79,16 +59,7 @@ impl Store {
             if let Some((scorer_id, dimension)) = score {
                 q = q.bind(scorer_id).bind(dimension);
             }
-            q = q.bind(after_id);
-            if let Some(s) = filter.since {
-                q = q.bind(s);
-            }
-            if let Some(u) = filter.until {
-                q = q.bind(u);
-            }
-            if let Some(pl) = &filter.platform {
-                q = q.bind(pl.as_str());
-            }
+            q = bind_post_filter!(q.bind(after_id), filter, self.dialect);
             q.bind(limit).fetch_all(p).await?
         });
         Ok(rows)
@@ -135,7 +106,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::testing::{sample_posts, TestDb};
-    use crate::{NewRun, OnConflict, RunKind, SeriesFilter, Store, TopicCache};
+    use crate::{NewRun, OnConflict, PostFilter, RunKind, Store, TopicCache};
     use mindpulse_core::{Score, ScorerInfo};
 
     async fn suite(db: &TestDb) {
@@ -154,15 +125,13 @@ mod tests {
             )
             .await
             .unwrap();
-        let all = store
-            .series_page(None, &SeriesFilter::default(), 0, 100)
-            .await
-            .unwrap();
-        assert_eq!(all.len(), 4, "{name}: no duplicate, no post without a time");
-        let with_dups = SeriesFilter {
-            include_duplicates: true,
-            ..SeriesFilter::default()
+        let no_dups = PostFilter {
+            no_duplicates: true,
+            ..PostFilter::default()
         };
+        let all = store.series_page(None, &no_dups, 0, 100).await.unwrap();
+        assert_eq!(all.len(), 4, "{name}: no duplicate, no post without a time");
+        let with_dups = PostFilter::default();
         assert_eq!(
             store
                 .series_page(None, &with_dups, 0, 100)
@@ -204,19 +173,14 @@ mod tests {
             .await
             .unwrap();
         let scored = store
-            .series_page(
-                Some((scorer, "depression")),
-                &SeriesFilter::default(),
-                0,
-                100,
-            )
+            .series_page(Some((scorer, "depression")), &no_dups, 0, 100)
             .await
             .unwrap();
         assert_eq!(scored.len(), 2, "{name}");
         assert_eq!(scored[0].label.as_deref(), Some("yes"), "{name}");
         assert_eq!(scored[1].value, Some(0.2), "{name}");
         let page = store
-            .series_page(None, &SeriesFilter::default(), all[1].id, 100)
+            .series_page(None, &no_dups, all[1].id, 100)
             .await
             .unwrap();
         assert_eq!(page.len(), 2, "{name}: keyset paging");

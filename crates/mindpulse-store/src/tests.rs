@@ -135,7 +135,7 @@ async fn suite(db: &TestDb) {
     );
 
     let page = store
-        .export_page(&ExportFilter::default(), 0, 10, true)
+        .export_page(&PostFilter::default(), 0, 10, true)
         .await
         .unwrap();
     assert_eq!(page.len(), 2);
@@ -159,12 +159,12 @@ async fn suite(db: &TestDb) {
     assert_eq!(page[0].scores.as_deref(), Some(&[][..]));
 
     // Filters.
-    let f = ExportFilter {
+    let f = PostFilter {
         topic: Some("打工人".into()),
         ..Default::default()
     };
     assert_eq!(store.export_page(&f, 0, 10, false).await.unwrap().len(), 1);
-    let f = ExportFilter {
+    let f = PostFilter {
         since: Some(Utc.with_ymd_and_hms(2025, 11, 23, 0, 0, 0).unwrap()),
         ..Default::default()
     };
@@ -175,7 +175,7 @@ async fn suite(db: &TestDb) {
         .is_empty());
     assert_eq!(
         store
-            .export_page(&ExportFilter::default(), page[0].id, 10, false)
+            .export_page(&PostFilter::default(), page[0].id, 10, false)
             .await
             .unwrap()
             .len(),
@@ -245,7 +245,7 @@ async fn suite(db: &TestDb) {
         "{name}"
     );
     let page = store
-        .export_page(&ExportFilter::default(), 0, 10, true)
+        .export_page(&PostFilter::default(), 0, 10, true)
         .await
         .unwrap();
     assert_eq!(page[0].scores.as_ref().unwrap()[0].value, 0.75);
@@ -257,7 +257,7 @@ async fn suite(db: &TestDb) {
             RunCounts {
                 input: 6,
                 accepted: 2,
-                duplicate: 4,
+                already_stored: 4,
                 rejected: 3,
                 failed: 0,
             },
@@ -272,7 +272,7 @@ async fn suite(db: &TestDb) {
     assert!(runs[0].finished_at.is_some());
 
     let stats = store
-        .stats(30)
+        .stats(&PostFilter::default(), chrono_tz::UTC, 30)
         .await
         .unwrap_or_else(|e| panic!("{name}: stats: {e}"));
     assert_eq!(stats.posts, 2);
@@ -439,11 +439,14 @@ async fn ids_and_keywords_compare_exactly_on_every_backend() {
                 p.platform_id
             );
         }
-        let stats = store.stats(30).await.unwrap();
+        let stats = store
+            .stats(&PostFilter::default(), chrono_tz::UTC, 30)
+            .await
+            .unwrap();
         assert_eq!(stats.topics, 4, "{name}");
         // The export filter and the stats' topic counts keep them apart too.
         for want in keywords {
-            let filter = crate::ExportFilter {
+            let filter = crate::PostFilter {
                 topic: Some(want.to_string()),
                 ..Default::default()
             };
@@ -458,5 +461,200 @@ async fn ids_and_keywords_compare_exactly_on_every_backend() {
         assert_eq!(listed, all, "{name}");
         store.close().await;
         db.drop_db().await;
+    }
+}
+
+/// The filters `export` and `stats` share select the same posts on every backend, days
+/// follow the time zone asked for (whole and half-hour offsets), posts without a time are
+/// counted apart, and routing rows are not scores.
+#[tokio::test]
+async fn filters_zones_and_routing_rows_on_every_backend() {
+    for db in TestDb::all().await {
+        let name = db.backend.name();
+        let store = Store::open(&db.url).await.unwrap();
+        let at = |d, h, m| Some(Utc.with_ymd_and_hms(2025, 11, d, h, m, 0).unwrap());
+        let mut batch = Vec::new();
+        for (id, lang, kind, created, topic, dup) in [
+            ("a", "zh", PostKind::Post, at(20, 23, 50), "失眠", None),
+            ("b", "zh", PostKind::Comment, at(21, 0, 10), "失眠", None),
+            ("c", "en", PostKind::Post, at(21, 15, 50), "sleep", None),
+            (
+                "d",
+                "zh",
+                PostKind::Post,
+                at(21, 16, 10),
+                "失眠",
+                Some("exact"),
+            ),
+            ("e", "en", PostKind::Post, None, "sleep", None),
+        ] {
+            let mut p = post(id, &format!("text {id}"), &[topic]);
+            p.post.lang = Some(lang.into());
+            p.post.kind = kind;
+            p.post.created_at = created;
+            p.post.content_hash = format!("{:032x}", id.as_bytes()[0]);
+            p.dup_kind = dup;
+            batch.push(p);
+        }
+        store
+            .insert_posts(
+                &batch,
+                None,
+                None,
+                OnConflict::Ignore,
+                &mut TopicCache::new(),
+            )
+            .await
+            .unwrap();
+        let days = |stats: &Stats| {
+            stats
+                .by_day
+                .iter()
+                .map(|c| (c.key.clone(), c.n))
+                .collect::<Vec<_>>()
+        };
+        let all = PostFilter::default();
+        let utc = store.stats(&all, chrono_tz::UTC, 30).await.unwrap();
+        assert_eq!(utc.posts, 5, "{name}");
+        assert_eq!(utc.without_time, 1, "{name}");
+        assert_eq!(
+            days(&utc),
+            vec![("2025-11-21".into(), 3), ("2025-11-20".into(), 1)],
+            "{name}: UTC days"
+        );
+        let shanghai = store
+            .stats(&all, chrono_tz::Asia::Shanghai, 30)
+            .await
+            .unwrap();
+        assert_eq!(shanghai.zone, "Asia/Shanghai");
+        assert_eq!(
+            days(&shanghai),
+            vec![("2025-11-22".into(), 1), ("2025-11-21".into(), 3)],
+            "{name}: Beijing days"
+        );
+        // +05:30: 23:50Z → 05:20 on the 21st; 15:50Z → 21:20; 16:10Z → 21:40.
+        let kolkata = store
+            .stats(&all, chrono_tz::Asia::Kolkata, 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            days(&kolkata),
+            vec![("2025-11-21".into(), 4)],
+            "{name}: India days"
+        );
+
+        // The same filter selects the same posts in stats and export.
+        let filters = [
+            (
+                PostFilter {
+                    lang: Some("zh".into()),
+                    ..Default::default()
+                },
+                3,
+            ),
+            (
+                PostFilter {
+                    kind: Some("comment".into()),
+                    ..Default::default()
+                },
+                1,
+            ),
+            (
+                PostFilter {
+                    topic: Some("失眠".into()),
+                    no_duplicates: true,
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                PostFilter {
+                    since: at(21, 0, 0),
+                    until: at(21, 16, 0),
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                PostFilter {
+                    platform: Some("reddit".into()),
+                    ..Default::default()
+                },
+                0,
+            ),
+        ];
+        for (f, want) in filters {
+            let stats = store.stats(&f, chrono_tz::UTC, 30).await.unwrap();
+            let exported = store.export_page(&f, 0, 100, false).await.unwrap();
+            assert_eq!(
+                (stats.posts, exported.len() as i64),
+                (want, want),
+                "{name}: {f:?}"
+            );
+        }
+
+        // Routing rows are counted apart from scores, and export carries each score's
+        // scorer and meta.
+        let scorer = store
+            .ensure_scorer(&mindpulse_core::ScorerInfo {
+                model_id: "heads".into(),
+                model_sha256: None,
+                version: "heads@1".into(),
+                params: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        let run = store
+            .start_run(&NewRun {
+                kind: Some(RunKind::Score),
+                scorer_id: Some(scorer),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let ids: Vec<i64> = store
+            .export_page(&all, 0, 100, false)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        let score = |post_id, dimension: &str, scale: &str, label: &str| mindpulse_core::Score {
+            post_id,
+            dimension: dimension.into(),
+            value: 0.25,
+            scale: scale.into(),
+            label: Some(label.into()),
+            rationale: None,
+            meta: Some(serde_json::json!({"head": "depression-zh", "v": "3"})),
+        };
+        store
+            .insert_scores(
+                scorer,
+                run,
+                &[
+                    score(ids[0], "route", "tokens", "zh:bge-small-zh"),
+                    score(ids[0], "depression", "prob:depression", "none"),
+                ],
+            )
+            .await
+            .unwrap();
+        let stats = store.stats(&all, chrono_tz::UTC, 30).await.unwrap();
+        assert_eq!(stats.scores, 1, "{name}");
+        assert_eq!(stats.scores_by_dimension.len(), 1, "{name}");
+        assert_eq!(stats.routing[0].key, "zh:bge-small-zh", "{name}");
+        assert_eq!(store.score_dimensions().await.unwrap(), vec!["depression"]);
+        let page = store.export_page(&all, 0, 1, true).await.unwrap();
+        let scores = page[0].scores.as_ref().unwrap();
+        let dep = scores.iter().find(|s| s.dimension == "depression").unwrap();
+        assert_eq!(
+            (dep.model_id.as_str(), dep.version.as_str()),
+            ("heads", "heads@1")
+        );
+        assert!(
+            dep.meta.as_deref().unwrap().contains("depression-zh"),
+            "{name}"
+        );
+        store.close().await;
     }
 }

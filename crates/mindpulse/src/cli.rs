@@ -97,15 +97,21 @@ pub struct ImportArgs {
     /// Files to import (plain or, for Reddit dumps, .zst).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Input format; guessed from the content when omitted.
-    #[arg(long, value_enum)]
+    /// Input format (any case); guessed from the content when omitted.
+    #[arg(long, value_enum, ignore_case = true)]
     pub format: Option<ImportFormat>,
     /// Source name recorded with the posts (default: the file name).
     #[arg(long)]
     pub source: Option<String>,
-    /// Platform of the records when the file does not say (jsonl/csv).
+    /// Platform of the records that do not name one (jsonl/csv: required when the records
+    /// have no platform field).
     #[arg(long)]
     pub platform: Option<String>,
+    /// Time zone of times written without an offset in jsonl/csv (IANA name). Default:
+    /// Asia/Shanghai for records of platform weibo, UTC for others. weibo-csv is always
+    /// Beijing time; Reddit times are Unix seconds.
+    #[arg(long)]
+    pub tz: Option<String>,
     /// Field mapping for jsonl/csv, e.g. `text=body,author=user.id,created_at=ts`.
     #[arg(long)]
     pub map: Option<String>,
@@ -142,8 +148,8 @@ pub enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value = "jsonl")]
+    /// Output format (any case).
+    #[arg(long, value_enum, default_value = "jsonl", ignore_case = true)]
     pub format: ExportFormat,
     /// Output file (default: standard output). Written in full, then put in place; never the
     /// database.
@@ -155,25 +161,17 @@ pub struct ExportArgs {
     /// Include the stored scores.
     #[arg(long)]
     pub scores: bool,
-    /// Only posts created at or after this time (YYYY-MM-DD or RFC 3339, UTC).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Only posts created before this time (YYYY-MM-DD or RFC 3339, UTC).
-    #[arg(long)]
-    pub until: Option<String>,
-    /// Only posts linked to this topic keyword.
-    #[arg(long)]
-    pub topic: Option<String>,
-    /// Only posts of this platform.
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub filter: crate::post_filter::PostFilterArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// How many most recent days to list.
     #[arg(long, default_value_t = 30)]
-    pub days: i64,
+    pub days: usize,
+    #[command(flatten)]
+    pub filter: crate::post_filter::PostFilterArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -28,6 +28,16 @@ pub struct Context {
     pub show_progress: bool,
 }
 
+/// A database URL, or a bare path taken as a SQLite file (`--db data/m.db`).
+fn database_url(given: &str) -> String {
+    let given = given.trim();
+    if given.contains("://") || given.starts_with("sqlite:") {
+        given.to_string()
+    } else {
+        format!("sqlite://{given}")
+    }
+}
+
 impl Context {
     pub fn new(global: &GlobalArgs) -> anyhow::Result<Context> {
         let config = Config::load(global.config.as_deref())?;
@@ -36,6 +46,7 @@ impl Context {
             .clone()
             .or_else(|| config.db.url.clone())
             .unwrap_or_else(|| DEFAULT_DB_URL.to_string());
+        let db_url = database_url(&db_url);
         let key_file = global
             .key_file
             .clone()
@@ -160,5 +171,19 @@ impl Context {
                 &mine[..mine.len().min(12)]
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bare_path_is_a_sqlite_file() {
+        assert_eq!(super::database_url("m.db"), "sqlite://m.db");
+        assert_eq!(super::database_url("/srv/m.db"), "sqlite:///srv/m.db");
+        assert_eq!(super::database_url("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(
+            super::database_url("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
     }
 }

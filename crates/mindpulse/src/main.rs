@@ -8,10 +8,12 @@ mod context;
 mod llm_args;
 mod measure;
 mod output_file;
+mod post_filter;
 mod progress;
 mod render;
 mod scoring;
 mod series;
+mod zone;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -34,10 +36,28 @@ fn main() -> ExitCode {
         // `mindpulse export | head`: the reader has what it wanted.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: many library errors already
+/// put their cause in their own message (`cannot read {path}: {source}`), and anyhow's
+/// `{:#}` would print it again.
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Whether an error comes from writing to a pipe whose reader has gone.
@@ -87,5 +107,29 @@ fn init_tracing(global: &cli::GlobalArgs) {
             .without_time()
             .with_ansi(ansi)
             .init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read data.csv: {source}")]
+    struct Wrapped {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Wrapped { source: io }).context("import failed");
+        assert_eq!(
+            error_message(&e),
+            "import failed: cannot read data.csv: no such file"
+        );
+        let plain = anyhow::anyhow!("disk full").context("export failed");
+        assert_eq!(error_message(&plain), "export failed: disk full");
     }
 }

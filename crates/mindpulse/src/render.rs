@@ -7,9 +7,15 @@ use mindpulse_store::{Count, Stats};
 pub fn render(s: &Stats) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "posts {}  authors {}  topics {}  scores {}  runs {}  rejected {}\n",
+        "posts {}  authors {}  topics {}  scores {}  (all runs {}  rejected by imports {})\n",
         s.posts, s.authors, s.topics, s.scores, s.runs, s.rejected
     ));
+    if s.without_time > 0 {
+        out.push_str(&format!(
+            "{} posts have no time and are left out of time-based views (by day, trends)\n",
+            s.without_time
+        ));
+    }
     let section = |out: &mut String, title: &str, rows: &[Count]| {
         if rows.is_empty() {
             return;
@@ -23,10 +29,23 @@ pub fn render(s: &Stats) -> String {
     section(&mut out, "by platform", &s.by_platform);
     section(&mut out, "by kind", &s.by_kind);
     section(&mut out, "by language", &s.by_lang);
-    section(&mut out, "duplicates (flagged)", &s.duplicates);
+    section(
+        &mut out,
+        "duplicates (same text as an earlier post: exact, or near)",
+        &s.duplicates,
+    );
     section(&mut out, "top topics", &s.top_topics);
-    section(&mut out, "by day (most recent)", &s.by_day);
+    section(
+        &mut out,
+        &format!("by day in {} (most recent)", s.zone),
+        &s.by_day,
+    );
     section(&mut out, "scores by dimension", &s.scores_by_dimension);
+    section(
+        &mut out,
+        "encoder routing (not scores: which encoder read each post)",
+        &s.routing,
+    );
     out
 }
 

@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _};
 use chrono_tz::Tz;
 use clap::ValueEnum;
 use mindpulse_analyze::{Bucket, Obs, Rates, Series};
-use mindpulse_store::{SeriesFilter, Store};
+use mindpulse_store::{PostFilter, Store};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,7 +31,7 @@ pub async fn read_series(
     store: &Store,
     metric: &str,
     group: Option<GroupBy>,
-    filter: &SeriesFilter,
+    filter: &PostFilter,
     bucket: Bucket,
     tz: Tz,
 ) -> anyhow::Result<Built> {

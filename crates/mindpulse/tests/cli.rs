@@ -72,11 +72,11 @@ fn json_lines(s: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-const JSONL: &str = r##"{"id":"a1","text":"Work again &amp; no sleep\u200b, I feel so tired","author":"alice_raw","created_at":"2025-11-20T10:00:00Z","topic":"work"}
-{"id":"a2","text":"今天天气很好，心情也不错，和朋友一起去公园散步了","author":"1234567890","created_at":"2025-11-21T10:00:00+08:00","topic":["#周末#"]}
-{"id":"a3","text":"reply to @alice_raw: hang in there, mail me at help.me@example.org","author":"bob_raw","created_at":"2025-11-21T12:00:00Z","parent_id":"a1"}
+const JSONL: &str = r##"{"platform":"forum","id":"a1","text":"Work again &amp; no sleep\u200b, I feel so tired","author":"alice_raw","created_at":"2025-11-20T10:00:00Z","topic":"work"}
+{"platform":"forum","id":"a2","text":"今天天气很好，心情也不错，和朋友一起去公园散步了","author":"1234567890","created_at":"2025-11-21T10:00:00+08:00","topic":["#周末#"]}
+{"platform":"forum","id":"a3","text":"reply to @alice_raw: hang in there, mail me at help.me@example.org","author":"bob_raw","created_at":"2025-11-21T12:00:00Z","parent_id":"a1"}
 not json at all
-{"id":"a5","author":"carol_raw"}
+{"platform":"forum","id":"a5","author":"carol_raw"}
 "##;
 
 #[test]
@@ -141,7 +141,7 @@ fn import_export_roundtrip(env: &Env, db: &str) {
     let o = env.run(db, &["import", "--json", file.to_str().unwrap()]);
     let r = &json_lines(&ok(&o))[0];
     assert_eq!(
-        (r["accepted"].as_u64(), r["duplicate"].as_u64()),
+        (r["accepted"].as_u64(), r["already_stored"].as_u64()),
         (Some(0), Some(3))
     );
 
@@ -333,6 +333,8 @@ fn formats_are_guessed_and_mapped() {
         &[
             "import",
             "--json",
+            "--platform",
+            "forum",
             csv.to_str().unwrap(),
             reddit.to_str().unwrap(),
             weibo.to_str().unwrap(),
@@ -352,6 +354,8 @@ fn formats_are_guessed_and_mapped() {
         &[
             "import",
             "--json",
+            "--platform",
+            "forum",
             "--map",
             "id=data.uid,text=data.body,author=user.id,created_at=ts",
             nested.to_str().unwrap(),
@@ -399,7 +403,7 @@ fn concurrent_import_processes_do_not_duplicate() {
     let path = env.path("many.jsonl");
     let mut f = std::fs::File::create(&path).unwrap();
     for i in 0..5000 {
-        writeln!(f, r#"{{"id":"p{i}","text":"post {i}: the commute was long and I could not sleep again, day {}","author":"u{}"}}"#, i % 31, i % 97).unwrap();
+        writeln!(f, r#"{{"platform":"forum","id":"p{i}","text":"post {i}: the commute was long and I could not sleep again, day {}","author":"u{}"}}"#, i % 31, i % 97).unwrap();
     }
     drop(f);
     ok(&env.run(&db, &["init"]));
@@ -453,7 +457,7 @@ fn concurrent_import_processes_do_not_duplicate() {
         for i in 0..2000 {
             writeln!(
                 f,
-                r#"{{"id":"{tag}{i}","text":"{}","author":"a{}"}}"#,
+                r#"{{"platform":"forum","id":"{tag}{i}","text":"{}","author":"a{}"}}"#,
                 text(i),
                 i % 13
             )
@@ -558,12 +562,17 @@ fn invalid_utf8_and_huge_lines_are_rejected_and_the_import_goes_on() {
     let db = env.sqlite_url();
     let path = env.path("mixed.jsonl");
     let mut bytes = Vec::new();
-    bytes.extend_from_slice(b"{\"id\":\"g1\",\"text\":\"first good line\"}\n");
-    bytes.extend_from_slice(b"{\"id\":\"b1\",\"text\":\"bad \xff\xfe bytes\"}\n");
-    bytes.extend_from_slice(b"{\"id\":\"b2\",\"text\":\"");
+    bytes.extend_from_slice(
+        b"{\"platform\":\"forum\",\"id\":\"g1\",\"text\":\"first good line\"}\n",
+    );
+    bytes.extend_from_slice(
+        b"{\"platform\":\"forum\",\"id\":\"b1\",\"text\":\"bad \xff\xfe bytes\"}\n",
+    );
+    bytes.extend_from_slice(b"{\"platform\":\"forum\",\"id\":\"b2\",\"text\":\"");
     bytes.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
     bytes.extend_from_slice(b"\"}\n");
-    bytes.extend_from_slice(b"{\"id\":\"g2\",\"text\":\"last good line\"}\n");
+    bytes
+        .extend_from_slice(b"{\"platform\":\"forum\",\"id\":\"g2\",\"text\":\"last good line\"}\n");
     std::fs::write(&path, &bytes).unwrap();
     let o = env.run(&db, &["import", "--json", path.to_str().unwrap()]);
     let r = &json_lines(&ok(&o))[0];
@@ -602,7 +611,15 @@ fn bad_csv_rows_are_rejected_with_their_line() {
     );
     let o = env.run(
         &db,
-        &["import", "--json", "--format", "csv", csv.to_str().unwrap()],
+        &[
+            "import",
+            "--json",
+            "--format",
+            "CSV",
+            "--platform",
+            "forum",
+            csv.to_str().unwrap(),
+        ],
     );
     let out = stdout(&o);
     let r = &json_lines(&out)[0];
@@ -623,7 +640,7 @@ fn unreadable_files_are_reported_and_the_others_imported() {
     let empty = env.write("empty.txt", "");
     let second = env.write(
         "second.jsonl",
-        "{\"id\":\"b1\",\"text\":\"the second file is imported too\"}\n",
+        "{\"platform\":\"forum\",\"id\":\"b1\",\"text\":\"the second file is imported too\"}\n",
     );
     let o = env.run(
         &db,
@@ -665,7 +682,7 @@ fn unreadable_files_are_reported_and_the_others_imported() {
     // --strict stops at the unreadable file: the file after it is not imported.
     let third = env.write(
         "third.jsonl",
-        "{\"id\":\"c1\",\"text\":\"after the missing file\"}\n",
+        "{\"platform\":\"forum\",\"id\":\"c1\",\"text\":\"after the missing file\"}\n",
     );
     let o = env.run(
         &db,

@@ -27,7 +27,7 @@ fn posts(n: usize) -> String {
     (0..n)
         .map(|i| {
             format!(
-                "{{\"id\":\"p{i}\",\"text\":\"post number {i}, a line long enough to fill a pipe quickly\",\"created_at\":\"2025-11-20T10:00:00Z\"}}\n"
+                "{{\"platform\":\"forum\",\"id\":\"p{i}\",\"text\":\"post number {i}, a line long enough to fill a pipe quickly\",\"created_at\":\"2025-11-20T10:00:00Z\"}}\n"
             )
         })
         .collect()
@@ -40,7 +40,7 @@ fn an_export_never_overwrites_the_database_or_an_existing_file() {
     std::fs::write(
         d.join("in.jsonl"),
         posts(3)
-            + "{\"id\":\"f1\",\"text\":\"=HYPERLINK(\\\"http://x.invalid\\\",\\\"click\\\")\",\"created_at\":\"2025-11-20T10:00:00Z\"}\n",
+            + "{\"platform\":\"forum\",\"id\":\"f1\",\"text\":\"=HYPERLINK(\\\"http://x.invalid\\\",\\\"click\\\")\",\"created_at\":\"2025-11-20T10:00:00Z\"}\n",
     )
     .unwrap();
     ok(&run(d, &["import", "in.jsonl"]));
@@ -113,7 +113,7 @@ fn rejects_are_private_never_through_a_link_and_can_go_elsewhere() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let bad = "{\"id\":\"b1\",\"text\":\"fine\",\"created_at\":\"2025-11-20T10:00:00Z\"}\nnot json, with alice@example.org\n";
+    let bad = "{\"platform\":\"forum\",\"id\":\"b1\",\"text\":\"fine\",\"created_at\":\"2025-11-20T10:00:00Z\"}\nnot json, with alice@example.org\n";
     std::fs::write(d.join("bad.jsonl"), bad).unwrap();
     std::fs::write(d.join("ok.jsonl"), posts(2)).unwrap();
     std::fs::write(d.join("victim.txt"), "precious").unwrap();
@@ -315,9 +315,9 @@ fn one_database_one_pseudonym_key() {
 fn purge_enforces_retention() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let lines = "{\"id\":\"o1\",\"text\":\"old one\",\"author\":\"ann\",\"created_at\":\"2024-05-01T10:00:00Z\"}\n\
-                 {\"id\":\"o2\",\"text\":\"old two\",\"author\":\"ben\",\"created_at\":\"2024-06-01T10:00:00Z\"}\n\
-                 {\"id\":\"n1\",\"text\":\"new one\",\"author\":\"ben\",\"created_at\":\"2025-06-01T10:00:00Z\"}\n";
+    let lines = "{\"platform\":\"forum\",\"id\":\"o1\",\"text\":\"old one\",\"author\":\"ann\",\"created_at\":\"2024-05-01T10:00:00Z\"}\n\
+                 {\"platform\":\"forum\",\"id\":\"o2\",\"text\":\"old two\",\"author\":\"ben\",\"created_at\":\"2024-06-01T10:00:00Z\"}\n\
+                 {\"platform\":\"forum\",\"id\":\"n1\",\"text\":\"new one\",\"author\":\"ben\",\"created_at\":\"2025-06-01T10:00:00Z\"}\n";
     std::fs::write(d.join("in.jsonl"), lines).unwrap();
     ok(&run(d, &["import", "--keep-raw", "in.jsonl"]));
     let json = |o: &std::process::Output| -> serde_json::Value {

@@ -487,6 +487,64 @@ fn conversation_task(kind: &str, priority: i64, mid: &str, cid: Option<&str>) ->
     }
 }
 
+/// What `crawl weibo check-cookie` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieCheck {
+    /// A search page came back with results (or Weibo's "no results" page): logged in.
+    LoggedIn,
+    /// The visitor or login page, or `ok:-100`: the cookie is missing or expired.
+    NotLoggedIn(String),
+    /// Weibo asked to slow down (captcha, "too frequent"): the cookie could not be judged.
+    RateLimited(String),
+}
+
+/// Asks for one search page (today, Beijing time, the query `微博`) and tells whether the
+/// cookie is logged in, without crawling or storing anything.
+pub async fn check_cookie(
+    fetcher: &Fetcher,
+    settings: &WeiboSettings,
+) -> Result<CookieCheck, CrawlError> {
+    let Some(cookie) = settings.cookie.clone() else {
+        return Ok(CookieCheck::NotLoggedIn(
+            "no cookie: pass --cookie-file, set MINDPULSE_WEIBO_COOKIE or [weibo] cookie_file"
+                .into(),
+        ));
+    };
+    if url::Url::parse(&settings.config.search_url).is_err() {
+        return Err(CrawlError::Config(format!(
+            "[weibo] search_url is not a URL: {:?}",
+            settings.config.search_url
+        )));
+    }
+    let crawler = WeiboCrawler {
+        fetcher,
+        cfg: settings.config.clone(),
+        cookie: Some(cookie),
+        now: settings.now,
+        profiled: Mutex::new(HashSet::new()),
+    };
+    let today = crawler.now().with_timezone(&search::china()).date_naive();
+    let url = crawler.search_url("微博", &split::Slice::range(today, today, None), 1);
+    match crawler.get(&url, Kind::Html).await {
+        Ok(body) => match search::parse_search(&body, crawler.now()) {
+            Ok(_) => Ok(CookieCheck::LoggedIn),
+            Err(search::PageProblem::Login) => {
+                Ok(CookieCheck::NotLoggedIn("the visitor/login page".into()))
+            }
+            Err(search::PageProblem::TooFrequent) => {
+                Ok(CookieCheck::RateLimited("a 'too frequent' page".into()))
+            }
+            Err(problem) => Err(CrawlError::Malformed {
+                url: log_url(&url),
+                reason: problem.to_string(),
+            }),
+        },
+        Err(CrawlError::LoginRequired { reason, .. }) => Ok(CookieCheck::NotLoggedIn(reason)),
+        Err(CrawlError::RateLimited { reason, .. }) => Ok(CookieCheck::RateLimited(reason)),
+        Err(e) => Err(e),
+    }
+}
+
 fn bad_query(task: &CrawlTask, e: impl std::fmt::Display) -> CrawlError {
     CrawlError::Malformed {
         url: format!("task {}", task.id),

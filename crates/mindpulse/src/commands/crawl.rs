@@ -7,6 +7,7 @@
 
 use crate::context::Context;
 use crate::scoring::CrawlScoring;
+use crate::zone::Zone;
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
@@ -51,6 +52,17 @@ pub enum WeiboCommand {
     Run(WeiboRunArgs),
     /// Comments (with replies) and reposts of stored posts chosen by topic, window or id; resumable.
     Conversations(WeiboConversationsArgs),
+    /// Tell whether the cookie is logged in (one search request; nothing crawled or stored).
+    /// Exit 0 logged in, 4 not logged in, 3 rate limited.
+    CheckCookie(WeiboCheckCookieArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WeiboCheckCookieArgs {
+    #[command(flatten)]
+    pub weibo: WeiboOptions,
+    #[command(flatten)]
+    pub common: CrawlOptions,
 }
 
 /// Politeness, resume and output options shared by every crawl.
@@ -142,12 +154,18 @@ pub struct WeiboSearchArgs {
     /// The query: a topic '#考研倒计时#' or keywords.
     #[arg(long)]
     pub topic: String,
-    /// First day (YYYY-MM-DD, Beijing time; default: [weibo] search_days back from today).
+    /// First day (YYYY-MM-DD in --tz; default: [weibo] search_days back from today in
+    /// Beijing).
     #[arg(long)]
     pub since: Option<String>,
-    /// Last day, included (YYYY-MM-DD; default today).
+    /// Last day, included (YYYY-MM-DD in --tz; default today in Beijing).
     #[arg(long)]
     pub until: Option<String>,
+    /// Time zone of --since/--until (IANA name; default [time] zone, else UTC). Weibo
+    /// searches whole Beijing days: a window in another zone is widened to the Beijing
+    /// days that cover it.
+    #[arg(long)]
+    pub tz: Option<String>,
     /// Only this province (name such as 广东 or code such as 44); splits go to its cities.
     #[arg(long)]
     pub province: Option<String>,
@@ -168,13 +186,17 @@ pub struct WeiboRunArgs {
     /// Days back (today included) each topic search covers ([weibo] search_days, default 1).
     #[arg(long, conflicts_with = "since")]
     pub days: Option<u32>,
-    /// First day (YYYY-MM-DD, Beijing time). A window that ends before today searches the
-    /// hot topics stored as seen in it instead of today's hot list.
+    /// First day (YYYY-MM-DD in --tz). A window that ends before today searches the hot
+    /// topics stored as seen in it instead of today's hot list.
     #[arg(long)]
     pub since: Option<String>,
-    /// Last day, included (YYYY-MM-DD; default today).
+    /// Last day, included (YYYY-MM-DD in --tz; default today in Beijing).
     #[arg(long)]
     pub until: Option<String>,
+    /// Time zone of --since/--until (IANA name; default [time] zone, else UTC); widened to
+    /// the Beijing days that cover the window.
+    #[arg(long)]
+    pub tz: Option<String>,
     /// Skip comments, replies and reposts.
     #[arg(long)]
     pub no_conversations: bool,
@@ -189,12 +211,16 @@ pub struct WeiboConversationsArgs {
     /// Stored posts of this topic ('#考研倒计时#' or 考研倒计时).
     #[arg(long)]
     pub topic: Option<String>,
-    /// Stored posts from this day (YYYY-MM-DD, Beijing time).
+    /// Stored posts from this day (YYYY-MM-DD in --tz).
     #[arg(long)]
     pub since: Option<String>,
-    /// Stored posts up to this day, included (YYYY-MM-DD, Beijing time).
+    /// Stored posts up to this day, included (YYYY-MM-DD in --tz).
     #[arg(long)]
     pub until: Option<String>,
+    /// Time zone of --since/--until (IANA name; default [time] zone, else UTC); widened to
+    /// the Beijing days that cover the window.
+    #[arg(long)]
+    pub tz: Option<String>,
     /// This post id (mid); repeatable. Added to the posts the filters choose.
     #[arg(long = "post", value_name = "MID")]
     pub posts: Vec<String>,
@@ -219,9 +245,12 @@ pub struct MastodonArgs {
     /// Pages of up to 40 statuses ([mastodon] max_pages, default 50).
     #[arg(long)]
     pub max_pages: Option<u32>,
-    /// Stop at statuses older than this day (YYYY-MM-DD, UTC) or time (RFC 3339).
+    /// Stop at statuses older than this day (YYYY-MM-DD, midnight in --tz) or time (RFC 3339).
     #[arg(long)]
     pub since: Option<String>,
+    /// Time zone of --since (IANA name; default [time] zone, else UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
     #[command(flatten)]
     pub common: CrawlOptions,
 }
@@ -271,10 +300,17 @@ pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
         CrawlTarget::Weibo(cmd) => {
             let (job, weibo_opts, common) = match cmd {
                 WeiboCommand::Hot(a) => (WeiboJob::Hot { top: a.top }, a.weibo, a.common),
+                WeiboCommand::CheckCookie(a) => return check_cookie(ctx, &a, cancel).await,
                 WeiboCommand::Search(a) => {
                     let now = now_of(&a.weibo)?;
-                    let (since, until) =
-                        days(ctx, a.since.as_deref(), a.until.as_deref(), None, now)?;
+                    let (since, until) = days(
+                        ctx,
+                        a.tz.as_deref(),
+                        a.since.as_deref(),
+                        a.until.as_deref(),
+                        None,
+                        now,
+                    )?;
                     let province = match &a.province {
                         Some(p) => Some(
                             split::province(p)
@@ -293,19 +329,29 @@ pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                     (job, a.weibo, a.common)
                 }
                 WeiboCommand::Conversations(a) => {
-                    let parse = |flag: &str, s: &Option<String>| {
-                        s.as_deref()
-                            .map(|v| {
-                                NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-                                    .with_context(|| format!("--{flag} {v:?}: expected YYYY-MM-DD"))
-                            })
-                            .transpose()
-                    };
-                    let since = parse("since", &a.since)?;
-                    let until = parse("until", &a.until)?;
+                    let zone = Zone::resolve(a.tz.as_deref(), &ctx.config)?;
+                    let since = a
+                        .since
+                        .as_deref()
+                        .map(|v| zone_day("since", v))
+                        .transpose()?;
+                    let until = a
+                        .until
+                        .as_deref()
+                        .map(|v| zone_day("until", v))
+                        .transpose()?;
                     if let (Some(s), Some(u)) = (since, until) {
                         anyhow::ensure!(s <= u, "--since {s} is after --until {u}");
                     }
+                    let (since, until) = match (since, until) {
+                        (Some(s), Some(u)) => {
+                            let (s, u) = beijing_days(zone, s, u);
+                            (Some(s), Some(u))
+                        }
+                        (Some(s), None) => (Some(beijing_days(zone, s, s).0), None),
+                        (None, Some(u)) => (None, Some(beijing_days(zone, u, u).1)),
+                        (None, None) => (None, None),
+                    };
                     let job = WeiboJob::Conversations(ConversationsJob {
                         topic: a.topic.as_deref().map(|t| t.trim().to_string()),
                         since,
@@ -317,8 +363,14 @@ pub async fn crawl(ctx: &Context, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                 }
                 WeiboCommand::Run(a) => {
                     let now = now_of(&a.weibo)?;
-                    let (since, until) =
-                        days(ctx, a.since.as_deref(), a.until.as_deref(), a.days, now)?;
+                    let (since, until) = days(
+                        ctx,
+                        a.tz.as_deref(),
+                        a.since.as_deref(),
+                        a.until.as_deref(),
+                        a.days,
+                        now,
+                    )?;
                     let top = a.top.unwrap_or(ctx.config.weibo.top);
                     let job = WeiboJob::Run { top, since, until };
                     let scoring = crawl_scoring(ctx, &a.common, &cancel)?;
@@ -377,33 +429,90 @@ fn now_of(w: &WeiboOptions) -> anyhow::Result<Option<DateTime<Utc>>> {
         .transpose()
 }
 
-/// The search window in Beijing days.
+/// A `YYYY-MM-DD` flag value.
+fn zone_day(flag: &str, s: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .with_context(|| format!("--{flag} {s:?}: expected YYYY-MM-DD"))
+}
+
+/// The Beijing days that cover the days `since..=until` of `zone` (the same days when the
+/// zone is Beijing's).
+fn beijing_days(zone: Zone, since: NaiveDate, until: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let beijing = Zone {
+        tz: chrono_tz::Asia::Shanghai,
+    };
+    let start = zone.day_start(since);
+    let end = until
+        .succ_opt()
+        .map(|next| zone.day_start(next) - chrono::Duration::seconds(1))
+        .unwrap_or(start);
+    (beijing.day_of(start), beijing.day_of(end))
+}
+
+/// The search window in Beijing days: `--since`/`--until` are days in the zone (widened to
+/// the Beijing days that cover them); without them the window ends today in Beijing.
 fn days(
     ctx: &Context,
+    tz: Option<&str>,
     since: Option<&str>,
     until: Option<&str>,
     n_days: Option<u32>,
     now: Option<DateTime<Utc>>,
 ) -> anyhow::Result<(NaiveDate, NaiveDate)> {
-    let parse = |flag: &str, s: &str| {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .with_context(|| format!("--{flag} {s:?}: expected YYYY-MM-DD"))
-    };
+    let zone = Zone::resolve(tz, &ctx.config)?;
+    let since = since.map(|s| zone_day("since", s)).transpose()?;
+    let until = until.map(|u| zone_day("until", u)).transpose()?;
+    if let (Some(s), Some(u)) = (since, until) {
+        anyhow::ensure!(s <= u, "--since {s} is after --until {u}");
+    }
     let today = now
         .unwrap_or_else(Utc::now)
         .with_timezone(&weibo::search::china())
         .date_naive();
-    let until = match until {
-        Some(u) => parse("until", u)?,
-        None => today,
+    let n = i64::from(n_days.unwrap_or(ctx.config.weibo.search_days).max(1));
+    let (from, to) = match (since, until) {
+        (Some(s), Some(u)) => beijing_days(zone, s, u),
+        (Some(s), None) => (beijing_days(zone, s, s).0, today),
+        (None, Some(u)) => {
+            let to = beijing_days(zone, u, u).1;
+            (to - chrono::Duration::days(n - 1), to)
+        }
+        (None, None) => (today - chrono::Duration::days(n - 1), today),
     };
-    let n = n_days.unwrap_or(ctx.config.weibo.search_days).max(1);
-    let since = match since {
-        Some(s) => parse("since", s)?,
-        None => until - chrono::Duration::days(i64::from(n) - 1),
+    anyhow::ensure!(from <= to, "--since {from} is after today ({to}, Beijing)");
+    if (since.is_some() || until.is_some()) && zone.tz != chrono_tz::Asia::Shanghai {
+        eprintln!(
+            "crawl: days read in {}; Weibo searches Beijing days {from} to {to}, which cover them",
+            zone.name()
+        );
+    }
+    Ok((from, to))
+}
+
+/// `crawl weibo check-cookie`: one search request, its verdict, and an exit status a
+/// script can branch on (the codes of a crawl that stops for the same reason).
+async fn check_cookie(
+    ctx: &Context,
+    a: &WeiboCheckCookieArgs,
+    cancel: Arc<AtomicBool>,
+) -> anyhow::Result<ExitCode> {
+    let settings = weibo_settings(ctx, &a.weibo, false)?;
+    let fetcher = Fetcher::new(politeness(ctx, &a.common), cancel)?;
+    let (line, code) = match weibo::check_cookie(&fetcher, &settings).await? {
+        weibo::CookieCheck::LoggedIn => {
+            ("cookie: logged in (a search page came back)".to_string(), 0)
+        }
+        weibo::CookieCheck::NotLoggedIn(why) => (
+            format!("cookie: NOT logged in ({why}); copy a fresh cookie from a logged-in browser"),
+            4,
+        ),
+        weibo::CookieCheck::RateLimited(why) => (
+            format!("cookie: cannot tell, Weibo asks to slow down ({why}); try again later"),
+            3,
+        ),
     };
-    anyhow::ensure!(since <= until, "--since {since} is after --until {until}");
-    Ok((since, until))
+    println!("{line}");
+    Ok(ExitCode::from(code))
 }
 
 fn politeness(ctx: &Context, o: &CrawlOptions) -> Politeness {
@@ -600,14 +709,7 @@ async fn run_mastodon(
         .context("--instance is required (or [mastodon] instance in the config)")?;
     let since = match &a.since {
         None => None,
-        Some(s) => Some(match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => t.with_timezone(&Utc),
-            Err(_) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .with_context(|| format!("--since {s:?}: expected YYYY-MM-DD or RFC 3339"))?
-                .and_hms_opt(0, 0, 0)
-                .context("--since: bad date")?
-                .and_utc(),
-        }),
+        Some(s) => Some(Zone::resolve(a.tz.as_deref(), &ctx.config)?.parse_bound("--since", s)?),
     };
     let job = MastodonJob {
         instance,
@@ -690,7 +792,7 @@ fn render_report(r: &JobReport) -> String {
         r.seconds,
         r.counts.input,
         r.counts.accepted,
-        r.counts.duplicate,
+        r.counts.already_stored,
         r.counts.rejected,
         r.counts.failed,
         r.requests,
@@ -755,11 +857,19 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
                         tag: job.tag.clone().unwrap_or_default(),
                         max_pages: None,
                         since: None,
+                        tz: None,
                         common: common.clone(),
                     };
                     run_mastodon(ctx, &a, cancel, job.max_minutes, scoring).await
                 }
-                _ => match days(ctx, None, None, None, now_of(&weibo_opts).ok().flatten()) {
+                _ => match days(
+                    ctx,
+                    None,
+                    None,
+                    None,
+                    None,
+                    now_of(&weibo_opts).ok().flatten(),
+                ) {
                     Ok((since, until)) => {
                         let w = WeiboJob::Run {
                             top: ctx.config.weibo.top,

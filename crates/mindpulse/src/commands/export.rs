@@ -3,10 +3,8 @@
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::context::Context;
 use crate::output_file::OutputFile;
-use anyhow::bail;
-use chrono::{DateTime, NaiveDate, Utc};
-use mindpulse_store::{ExportFilter, ExportPost};
-use std::collections::BTreeMap;
+use mindpulse_store::{ExportPost, ExportScore, ROUTING_DIMENSION};
+use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -55,20 +53,14 @@ impl Sink {
 }
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let filter = ExportFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_bound("--since", s))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| parse_bound("--until", s))
-            .transpose()?,
-        topic: args.topic.clone(),
-        platform: args.platform.clone(),
-    };
+    let (zone, filter) = args.filter.resolve(&ctx.config)?;
+    if args.filter.since.is_some() || args.filter.until.is_some() {
+        tracing::info!(
+            zone = zone.name(),
+            "--since/--until read in {}",
+            zone.name()
+        );
+    }
     // Checked before the database is opened: the output may never be the database.
     let out = match &args.output {
         Some(path) => Out::File(OutputFile::create(path, args.force, &ctx.db_url)?),
@@ -85,7 +77,14 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             let mut header: Vec<String> = CSV_COLUMNS.iter().map(|s| s.to_string()).collect();
-            header.extend(dims.iter().map(|d| format!("score_{d}")));
+            if args.scores {
+                header.push("route".to_string());
+            }
+            for d in &dims {
+                for suffix in SCORE_COLUMNS {
+                    header.push(format!("score_{d}{suffix}"));
+                }
+            }
             w.write_record(&header)?;
             Sink::Csv(Box::new(w))
         }
@@ -100,12 +99,12 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         for post in &page {
             match &mut sink {
                 Sink::Csv(w) => w.write_record(
-                    csv_row(post, &dims)
+                    csv_row(post, args.scores, &dims)
                         .iter()
                         .map(|c| safe_cell(c).into_owned()),
                 )?,
                 Sink::Jsonl(out) => {
-                    serde_json::to_writer(&mut *out, post)?;
+                    serde_json::to_writer(&mut *out, &JsonPost::new(post))?;
                     out.write_all(b"\n")?;
                 }
             }
@@ -114,6 +113,18 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     sink.finish()?;
     tracing::info!(posts = n, "export done");
+    if n == 0 {
+        let stored = store.count_posts().await?;
+        if stored == 0 {
+            eprintln!("export: the database holds no posts");
+        } else {
+            eprintln!(
+                "export: no posts match {} ({stored} posts stored; times in {})",
+                args.filter.describe(),
+                zone.name()
+            );
+        }
+    }
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -151,7 +162,7 @@ const CSV_COLUMNS: [&str; 19] = [
     "topics",
 ];
 
-fn csv_row(p: &ExportPost, dims: &[String]) -> Vec<String> {
+fn csv_row(p: &ExportPost, with_scores: bool, dims: &[String]) -> Vec<String> {
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     let mut row = vec![
         p.id.to_string(),
@@ -174,41 +185,125 @@ fn csv_row(p: &ExportPost, dims: &[String]) -> Vec<String> {
         opt(&p.dup_kind),
         p.topics.join("|"),
     ];
-    if !dims.is_empty() {
-        // The newest run's value per dimension.
-        let mut latest: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
-        for s in p.scores.iter().flatten() {
-            let e = latest
-                .entry(s.dimension.as_str())
-                .or_insert((s.run_id, s.value));
-            if s.run_id >= e.0 {
-                *e = (s.run_id, s.value);
-            }
-        }
-        for d in dims {
-            row.push(
-                latest
-                    .get(d.as_str())
-                    .map(|(_, v)| v.to_string())
-                    .unwrap_or_default(),
-            );
+    if !with_scores {
+        return row;
+    }
+    let scores: Vec<ScoreOut> = p.scores.iter().flatten().map(ScoreOut::new).collect();
+    row.push(route_of(p).unwrap_or_default());
+    for d in dims {
+        // The newest run's score of the dimension.
+        let newest = scores
+            .iter()
+            .filter(|s| s.dimension == *d)
+            .max_by_key(|s| s.run_id);
+        match newest {
+            Some(s) => row.extend([
+                s.value.to_string(),
+                s.probability_of.clone().unwrap_or_else(|| s.scale.clone()),
+                s.label.clone().unwrap_or_default(),
+                format!("{}@{}", s.head, s.head_version),
+            ]),
+            None => row.extend(SCORE_COLUMNS.iter().map(|_| String::new())),
         }
     }
     row
 }
 
-/// `YYYY-MM-DD` (midnight UTC) or RFC 3339.
-pub fn parse_bound(flag: &str, s: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
+/// The columns of each score dimension in CSV: the value, what it is the probability of
+/// (or its scale when it is not a probability), the predicted label, and `head@version`.
+const SCORE_COLUMNS: [&str; 4] = ["", "_probability_of", "_label", "_head"];
+
+/// A score as exported: the stored row with its meaning spelled out.
+#[derive(Debug, Serialize)]
+struct ScoreOut {
+    dimension: String,
+    value: f64,
+    /// The class whose probability `value` is (`None`: not a probability, see `scale`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probability_of: Option<String>,
+    scale: String,
+    /// The predicted class(es).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
+    /// Every class's probability, for heads with more than two classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probs: Option<serde_json::Value>,
+    /// The head (or the LLM prompt) that gave the score, and its version.
+    head: String,
+    head_version: String,
+    /// The scorer: `heads` or the LLM's model id, with its version.
+    scorer: String,
+    scorer_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rationale: Option<String>,
+    run_id: i64,
+}
+
+impl ScoreOut {
+    fn new(s: &ExportScore) -> ScoreOut {
+        let meta: serde_json::Value = s
+            .meta
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or(serde_json::Value::Null);
+        let text = |key: &str| meta.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let probability_of = match s.scale.split_once(':') {
+            Some(("prob", class)) => Some(class.to_string()),
+            _ if s.scale == "prob" => s.label.clone(),
+            _ => None,
+        };
+        ScoreOut {
+            dimension: s.dimension.clone(),
+            value: s.value,
+            probability_of,
+            scale: s.scale.clone(),
+            label: s.label.clone(),
+            probs: meta.get("probs").cloned(),
+            head: text("head").unwrap_or_else(|| s.model_id.clone()),
+            head_version: text("v").unwrap_or_else(|| s.version.clone()),
+            scorer: s.model_id.clone(),
+            scorer_version: s.version.clone(),
+            rationale: s.rationale.clone(),
+            run_id: s.run_id,
         }
     }
-    match DateTime::parse_from_rfc3339(s.trim()) {
-        Ok(t) => Ok(t.with_timezone(&Utc)),
-        Err(_) => bail!(
-            "{flag} {s:?}: expected YYYY-MM-DD or an RFC 3339 time such as 2025-11-22T10:00:00Z"
-        ),
+}
+
+/// Which encoder read the post (`zh:bge-small-zh`), or why none did (`no_text`).
+fn route_of(p: &ExportPost) -> Option<String> {
+    p.scores
+        .iter()
+        .flatten()
+        .filter(|s| s.dimension == ROUTING_DIMENSION)
+        .max_by_key(|s| s.run_id)
+        .and_then(|s| s.label.clone())
+}
+
+/// A post as one JSONL line: the stored post, its scores with their meaning, and the
+/// encoder route apart from the scores.
+#[derive(Debug, Serialize)]
+struct JsonPost<'a> {
+    #[serde(flatten)]
+    post: &'a ExportPost,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scores: Option<Vec<ScoreOut>>,
+}
+
+impl<'a> JsonPost<'a> {
+    fn new(post: &'a ExportPost) -> JsonPost<'a> {
+        JsonPost {
+            post,
+            route: route_of(post),
+            scores: post.scores.as_ref().map(|scores| {
+                scores
+                    .iter()
+                    .filter(|s| s.dimension != ROUTING_DIMENSION)
+                    .map(ScoreOut::new)
+                    .collect()
+            }),
+        }
     }
 }
 
@@ -231,21 +326,5 @@ mod tests {
         ] {
             assert_eq!(safe_cell(cell), want, "{cell:?}");
         }
-    }
-
-    #[test]
-    fn bounds_parse_dates_and_times() {
-        assert_eq!(
-            parse_bound("--since", "2025-11-22").unwrap().to_rfc3339(),
-            "2025-11-22T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_bound("--until", "2025-11-22T10:00:00+08:00")
-                .unwrap()
-                .to_rfc3339(),
-            "2025-11-22T02:00:00+00:00"
-        );
-        let e = parse_bound("--since", "yesterday").unwrap_err().to_string();
-        assert!(e.contains("--since") && e.contains("YYYY-MM-DD"), "{e}");
     }
 }

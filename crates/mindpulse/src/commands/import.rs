@@ -58,6 +58,17 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let input_tz = args
+        .tz
+        .as_deref()
+        .map(|name| {
+            name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--tz {name:?}: not an IANA time zone name (e.g. UTC, Asia/Shanghai, Europe/Berlin)"
+                )
+            })
+        })
+        .transpose()?;
     let mut reports: Vec<IngestReport> = Vec::new();
     let mut failed = false;
     // Files that could not be opened (or their format guessed): reported, skipped.
@@ -67,6 +78,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             platform: args.platform.clone(),
             map: map.clone(),
             keep_raw: clean_opts.keep_raw,
+            tz: input_tz,
             ..ImportOptions::default()
         };
         let opened = match args.format {
@@ -109,6 +121,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 "file": file.display().to_string(),
                 "format": format.to_string(),
                 "map": args.map,
+                "tz": args.tz,
                 "redact_urls": clean_opts.redact_urls,
                 "keep_raw": clean_opts.keep_raw,
                 "dry_run": args.dry_run,
@@ -145,7 +158,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
             failed = true;
         }
         if report.stopped_at.is_some()
-            || (report.rejected > 0 && report.accepted + report.duplicate == 0)
+            || (report.rejected > 0 && report.accepted + report.already_stored == 0)
         {
             failed = true;
         }
@@ -158,11 +171,11 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
     if reports.len() + unreadable.len() > 1 && !args.json {
         let sum = |f: fn(&IngestReport) -> u64| reports.iter().map(f).sum::<u64>();
         println!(
-            "total: {} files, {} read, {} accepted, {} duplicate, {} rejected{}",
+            "total: {} files, {} read, {} accepted, {} already stored, {} rejected{}",
             reports.len(),
             sum(|r| r.input),
             sum(|r| r.accepted),
-            sum(|r| r.duplicate),
+            sum(|r| r.already_stored),
             sum(|r| r.rejected),
             if unreadable.is_empty() {
                 String::new()
@@ -227,20 +240,26 @@ fn print_report(
         0.0
     };
     println!(
-        "{} ({format}{}): {} read, {} accepted, {} duplicate, {} rejected in {:.2}s ({} posts/s)",
+        "{} ({format}{}): {} read, {} accepted, {} already stored, {} rejected in {:.2}s ({} posts/s)",
         r.source,
         if dry_run { ", dry run" } else { "" },
         progress::thousands(r.input),
         progress::thousands(r.accepted),
-        progress::thousands(r.duplicate),
+        progress::thousands(r.already_stored),
         progress::thousands(r.rejected),
         r.seconds,
         progress::thousands(rate as u64),
     );
     println!(
-        "  flagged {} exact and {} near duplicates of earlier text; redacted {} PII items, pseudonymized {} mentions",
+        "  flagged {} exact and {} near duplicates (same text as an earlier post); redacted {} PII items, pseudonymized {} mentions",
         r.exact_duplicates, r.near_duplicates, r.pii_redacted, r.mentions_pseudonymized
     );
+    if r.without_time > 0 {
+        println!(
+            "  {} posts have no time and are left out of time-based views (trends, stats by day)",
+            progress::thousands(r.without_time)
+        );
+    }
     if let Some(path) = &r.rejects_file {
         println!("  rejects written to {}", path.display());
     }

@@ -3,7 +3,6 @@
 //! authors left without posts (or, with `--raw-only`, only the raw payloads), on every
 //! backend, and says what it removed.
 
-use crate::commands::export::parse_bound;
 use crate::context::Context;
 use clap::Args;
 use mindpulse_store::PurgeFilter;
@@ -11,10 +10,13 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Remove posts created before this day or time (YYYY-MM-DD or RFC 3339, UTC); a post
-    /// without a creation time counts from when it was collected.
+    /// Remove posts created before this day (YYYY-MM-DD, midnight in --tz) or time (RFC
+    /// 3339); a post without a creation time counts from when it was collected.
     #[arg(long)]
     pub before: String,
+    /// Time zone of --before (IANA name; default [time] zone, else UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
     /// Only posts of this platform.
     #[arg(long)]
     pub platform: Option<String>,
@@ -31,7 +33,8 @@ pub struct PurgeArgs {
 
 pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<ExitCode> {
     let filter = PurgeFilter {
-        before: parse_bound("--before", &args.before)?,
+        before: crate::zone::Zone::resolve(args.tz.as_deref(), &ctx.config)?
+            .parse_bound("--before", &args.before)?,
         platform: args.platform.clone(),
     };
     let store = ctx.existing_store().await?;

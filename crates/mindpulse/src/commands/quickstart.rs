@@ -52,7 +52,7 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
         "\nimported: {} read, {} accepted, {} already stored, {} rejected ({} exact and {} near duplicates flagged, {} PII items redacted, {} mentions pseudonymized)",
         report.input,
         report.accepted,
-        report.duplicate,
+        report.already_stored,
         report.rejected,
         report.exact_duplicates,
         report.near_duplicates,
@@ -91,7 +91,9 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
         println!("\n{}", rendered.lines().next().unwrap_or_default());
         println!("\n{}", population(&store).await?);
     }
-    let stats = store.stats(7).await?;
+    let stats = store
+        .stats(&mindpulse_store::PostFilter::default(), chrono_tz::UTC, 7)
+        .await?;
     println!("\n{}", crate::render::render(&stats));
     println!("next: mindpulse --db {db_url} export --scores --format jsonl | head");
     store.close().await;
@@ -125,7 +127,10 @@ async fn population(store: &Store) -> anyhow::Result<String> {
         "{:<15} {:<32} {:<32} {:<32}",
         "dimension", "all posts", "en", "zh"
     );
-    let filter = mindpulse_store::SeriesFilter::default();
+    let filter = mindpulse_store::PostFilter {
+        no_duplicates: true,
+        ..Default::default()
+    };
     for dim in POPULATION {
         let (all, rates, _) =
             read_series(store, dim, None, &filter, Bucket::All, chrono_tz::UTC).await?;

@@ -6,12 +6,26 @@ use crate::render::render;
 use std::process::ExitCode;
 
 pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let (zone, filter) = args.filter.resolve(&ctx.config)?;
     let store = ctx.existing_store().await?;
-    let stats = store.stats(args.days).await?;
+    let stats = store.stats(&filter, zone.tz, args.days).await?;
     if args.json {
         println!("{}", serde_json::to_string(&stats)?);
     } else {
+        let selection = args.filter.describe();
+        println!(
+            "stats: {}; days in {}",
+            if selection.is_empty() {
+                "all posts".to_string()
+            } else {
+                format!("posts matching {selection}")
+            },
+            zone.name()
+        );
         print!("{}", render(&stats));
+    }
+    if stats.posts == 0 && !filter.is_empty() {
+        eprintln!("stats: no posts match {}", args.filter.describe());
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
@@ -25,7 +39,7 @@ pub async fn runs(ctx: &Context, args: RunsArgs) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(r)?);
         } else {
             println!(
-                "#{:<5} {:<7} {:<11} {}  source={} model={} version={}  in={} accepted={} dup={} rejected={} failed={}",
+                "#{:<5} {:<7} {:<11} {}  source={} model={} version={}  in={} accepted={} already_stored={} rejected={} failed={}",
                 r.id,
                 r.kind,
                 r.status,
@@ -35,7 +49,7 @@ pub async fn runs(ctx: &Context, args: RunsArgs) -> anyhow::Result<ExitCode> {
                 r.version.as_deref().unwrap_or("-"),
                 r.counts.input,
                 r.counts.accepted,
-                r.counts.duplicate,
+                r.counts.already_stored,
                 r.counts.rejected,
                 r.counts.failed
             );

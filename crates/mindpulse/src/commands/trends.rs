@@ -6,12 +6,10 @@
 
 use crate::context::Context;
 use crate::series::{read_series, GroupBy};
-use anyhow::{bail, Context as _};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use mindpulse_analyze::{Bucket, Method, TrendRow};
-use mindpulse_store::SeriesFilter;
+use mindpulse_store::PostFilter;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,14 +39,14 @@ pub struct TrendsArgs {
     /// Split each bucket by topic, region, platform or language.
     #[arg(long, value_enum)]
     pub group: Option<GroupBy>,
-    /// First day (YYYY-MM-DD in --tz) or time (RFC 3339).
+    /// First day (YYYY-MM-DD in --tz) or time (RFC 3339, or without offset in --tz).
     #[arg(long)]
     pub since: Option<String>,
     /// End (exclusive): a day (YYYY-MM-DD in --tz) or time (RFC 3339).
     #[arg(long)]
     pub until: Option<String>,
-    /// Time zone of the buckets and of --since/--until dates (IANA name, e.g.
-    /// Asia/Shanghai; default [trends] tz, else UTC).
+    /// Time zone of the buckets and of --since/--until days (IANA name, e.g.
+    /// Asia/Shanghai; default [time] zone, else UTC).
     #[arg(long)]
     pub tz: Option<String>,
     /// Count exact and near duplicates too.
@@ -70,16 +68,8 @@ pub struct TrendsArgs {
 
 pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.config.trends;
-    let tz_name = args
-        .tz
-        .clone()
-        .or_else(|| cfg.tz.clone())
-        .unwrap_or_else(|| "UTC".to_string());
-    let tz: Tz = tz_name.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "--tz {tz_name:?}: not an IANA time zone name (e.g. UTC, Asia/Shanghai, Europe/Berlin)"
-        )
-    })?;
+    let zone = crate::zone::Zone::resolve(args.tz.as_deref(), &ctx.config)?;
+    let (tz, tz_name) = (zone.tz, zone.name());
     let min_cell = args.min_cell.or(cfg.min_cell).unwrap_or(10).max(1);
     let method = match args.method {
         Some(MethodArg::Acc) => Method::Acc,
@@ -90,19 +80,20 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
             Some(other) => bail!("[trends] method = {other:?}: expected \"acc\" or \"pacc\""),
         },
     };
-    let filter = SeriesFilter {
+    let filter = PostFilter {
         since: args
             .since
             .as_deref()
-            .map(|s| parse_time("since", s, tz))
+            .map(|s| zone.parse_bound("--since", s))
             .transpose()?,
         until: args
             .until
             .as_deref()
-            .map(|s| parse_time("until", s, tz))
+            .map(|s| zone.parse_bound("--until", s))
             .transpose()?,
-        include_duplicates: args.include_duplicates,
+        no_duplicates: !args.include_duplicates,
         platform: args.platform.clone(),
+        ..Default::default()
     };
     let bucket = match args.by {
         By::Hour => Bucket::Hour,
@@ -144,20 +135,6 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
     );
     print!("{}", render(&rows, args.metric == "volume"));
     Ok(ExitCode::SUCCESS)
-}
-
-/// A `--since`/`--until` value: a day in `tz` (its midnight) or an RFC 3339 time.
-fn parse_time(flag: &str, s: &str, tz: Tz) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .with_context(|| format!("--{flag} {s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-    let midnight = day
-        .and_hms_opt(0, 0, 0)
-        .and_then(|n| tz.from_local_datetime(&n).earliest())
-        .with_context(|| format!("--{flag} {s:?}: no midnight in that time zone"))?;
-    Ok(midnight.with_timezone(&Utc))
 }
 
 /// The table.
