@@ -747,3 +747,181 @@ fn embed_models_resolve_through_the_registry() {
     assert!(stderr(&o).contains("no config.json"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+/// One time-zone rule: times without an offset are read in Beijing time for Weibo records
+/// and in UTC (or `--tz`) for others; `--since`/`--until` and days follow `[time] zone` or
+/// `--tz`, which the output names.
+#[test]
+fn times_are_read_and_shown_in_one_declared_zone() {
+    let env = Env::new();
+    // A bare path is a SQLite file.
+    let db = "t.db";
+    let csv = env.write(
+        "posts.csv",
+        "id,platform,text,created_at\n\
+         w1,weibo,深夜还在加班,2025-11-20 22:15\n\
+         f1,forum,late night again,2025-11-20 22:15\n\
+         f2,forum,an offset wins,2025-11-20T22:15:00+01:00\n",
+    );
+    ok(&env.run(db, &["import", csv.to_str().unwrap()]));
+    assert!(env.path("t.db").exists());
+    let times = |out: &str| -> Vec<(String, String)> {
+        json_lines(out)
+            .iter()
+            .map(|p| {
+                (
+                    p["platform_id"].as_str().unwrap().to_string(),
+                    p["created_at"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let all = times(&ok(&env.run(db, &["export"])));
+    assert_eq!(
+        all,
+        vec![
+            ("w1".into(), "2025-11-20T14:15:00Z".into()),
+            ("f1".into(), "2025-11-20T22:15:00Z".into()),
+            ("f2".into(), "2025-11-20T21:15:00Z".into()),
+        ]
+    );
+    // --tz on import reads offset-less times in that zone (a second file, other ids).
+    let berlin = env.write(
+        "berlin.csv",
+        "id,platform,text,created_at\nb1,forum,from Berlin,2025-11-20 22:15\n",
+    );
+    ok(&env.run(
+        db,
+        &["import", "--tz", "Europe/Berlin", berlin.to_str().unwrap()],
+    ));
+    // A day in --tz: 2025-11-21 in Shanghai starts at 16:00Z on the 20th.
+    let since = ok(&env.run(
+        db,
+        &["export", "--since", "2025-11-21", "--tz", "Asia/Shanghai"],
+    ));
+    let ids: Vec<String> = times(&since).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, vec!["f1", "f2", "b1"], "{since}");
+    // The configured zone is the default, and stats counts its days and names it.
+    env.write("mindpulse.toml", "[time]\nzone = \"Asia/Shanghai\"\n");
+    let config = env.path("mindpulse.toml");
+    let stats = ok(&env.run(
+        db,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "stats",
+            "--platform",
+            "forum",
+        ],
+    ));
+    assert!(stats.contains("days in Asia/Shanghai"), "{stats}");
+    assert!(stats.contains("--platform forum"), "{stats}");
+    assert!(stats.contains("2025-11-21"), "{stats}");
+    let json: serde_json::Value = serde_json::from_str(
+        ok(&env.run(
+            db,
+            &["--config", config.to_str().unwrap(), "stats", "--json"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(json["zone"], "Asia/Shanghai");
+    let days: Vec<(String, i64)> = json["by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().into(), c["n"].as_i64().unwrap()))
+        .collect();
+    // Beijing: w1 14:15Z → 22:15 on the 20th; the forum posts fall on the 21st.
+    assert_eq!(
+        days,
+        vec![("2025-11-21".to_string(), 3), ("2025-11-20".to_string(), 1)]
+    );
+    let o = env.run(db, &["stats", "--tz", "Mars/Olympus"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("IANA"), "{}", stderr(&o));
+}
+
+/// Export and stats take the same filters; a topic matches with or without `#…#`; a
+/// filter that matches nothing says so; input rules hold (empty text, no time, no
+/// platform, gzip, archives).
+#[test]
+fn filters_and_input_rules_say_what_they_did() {
+    let env = Env::new();
+    let db = env.sqlite_url();
+    let jsonl = env.write(
+        "in.jsonl",
+        concat!(
+            r##"{"id":"1","platform":"weibo","kind":"post","lang":"zh","text":"又失眠了","topic":"#失眠#","created_at":"2025-11-20T10:00:00Z"}"##, "\n",
+            r##"{"id":"2","platform":"weibo","kind":"comment","lang":"zh","text":"我也失眠","topic":"失眠","parent_id":"1","created_at":"2025-11-20T11:00:00Z"}"##, "\n",
+            r##"{"id":"3","platform":"weibo","kind":"post","lang":"zh","text":"又失眠了","created_at":"2025-11-20T12:00:00Z"}"##, "\n",
+            r##"{"id":"4","platform":"forum","kind":"post","lang":"en","text":"no time on this one"}"##, "\n",
+            r##"{"id":"5","platform":"forum","text":"   "}"##, "\n",
+            r##"{"id":"6","text":"no platform here"}"##, "\n",
+        ),
+    );
+    let o = env.run(&db, &["import", jsonl.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(out.contains("4 accepted"), "{out}\n{}", stderr(&o));
+    assert!(out.contains("2 rejected"), "{out}");
+    assert!(
+        out.contains("1 posts have no time and are left out of time-based views"),
+        "{out}"
+    );
+    let e = stderr(&o);
+    assert!(
+        e.contains("in.jsonl:5:") && e.contains("\"text\" is empty"),
+        "{e}"
+    );
+    assert!(e.contains("in.jsonl:6:") && e.contains("--platform"), "{e}");
+
+    let count = |args: &[&str]| {
+        let mut a = vec!["export"];
+        a.extend_from_slice(args);
+        json_lines(&ok(&env.run(&db, &a))).len()
+    };
+    assert_eq!(count(&["--topic", "#失眠#"]), 2);
+    assert_eq!(count(&["--topic", "失眠"]), 2);
+    assert_eq!(count(&["--kind", "comment"]), 1);
+    assert_eq!(count(&["--lang", "en"]), 1);
+    assert_eq!(count(&["--no-duplicates", "--platform", "weibo"]), 2);
+    let o = env.run(&db, &["export", "--topic", "#没有这个#"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("no posts match --topic #没有这个#"),
+        "{}",
+        stderr(&o)
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(ok(&env.run(&db, &["stats", "--json", "--topic", "#失眠#"])).trim())
+            .unwrap();
+    assert_eq!(stats["posts"], 2, "{stats}");
+    let stats: serde_json::Value =
+        serde_json::from_str(ok(&env.run(&db, &["stats", "--json"])).trim()).unwrap();
+    assert_eq!(stats["without_time"], 1, "{stats}");
+    assert_eq!(stats["duplicates"][0]["key"], "exact", "{stats}");
+    let runs = ok(&env.run(&db, &["runs"]));
+    assert!(runs.contains("already_stored=0"), "{runs}");
+
+    // gzip is read; an xz file is refused with what to do.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(br#"{"id":"g1","platform":"forum","text":"from a gzip file","created_at":"2025-11-21T00:00:00Z"}"#)
+        .unwrap();
+    std::fs::write(env.path("more.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    let o = env.run(&db, &["import", "more.jsonl.gz"]);
+    assert!(
+        stdout(&o).contains("1 accepted"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    std::fs::write(env.path("more.jsonl.xz"), b"\xFD7zXZ\x00\x00junk").unwrap();
+    let o = env.run(&db, &["import", "more.jsonl.xz"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("xz-compressed") && stderr(&o).contains("unpack"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -153,6 +153,7 @@ fn help_on_the_crawl_commands() {
         vec!["crawl", "weibo", "search"],
         vec!["crawl", "weibo", "run"],
         vec!["crawl", "weibo", "conversations"],
+        vec!["crawl", "weibo", "check-cookie"],
         vec!["crawl", "mastodon"],
         vec!["schedule"],
         vec!["coverage"],
@@ -468,7 +469,7 @@ fn mastodon_tag_crawl() {
     assert_eq!(
         (
             r["counts"]["accepted"].as_i64(),
-            r["counts"]["duplicate"].as_i64()
+            r["counts"]["already_stored"].as_i64()
         ),
         (Some(0), Some(5)),
         "{r}"
@@ -572,4 +573,62 @@ fn weibo_conversations_of_stored_posts_and_a_failed_page_retried() {
         "{}",
         err(&o)
     );
+}
+
+#[test]
+fn check_cookie_tells_logged_in_from_expired_without_crawling() {
+    let env = Env::new();
+    let server = TestServer::from_index(&fixtures("weibo")).unwrap();
+    let check = |cookie: Option<&str>| {
+        let mut args = vec![
+            "crawl",
+            "weibo",
+            "check-cookie",
+            "--search-url",
+            &server.base,
+            "--passport-url",
+            &server.base,
+            "--delay",
+            "0",
+            "--jitter",
+            "0",
+            "--timeout",
+            "2",
+            "--retries",
+            "0",
+        ];
+        if let Some(c) = cookie {
+            args.extend(["--cookie-file", c]);
+        }
+        env.run(&env.sqlite(), &args)
+    };
+    let o = check(Some("cookie.txt"));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", out(&o), err(&o));
+    assert!(out(&o).contains("logged in"), "{}", out(&o));
+    assert!(
+        !env.path("t.db").exists(),
+        "checking a cookie creates no database"
+    );
+    // Weibo sends the visitor page: the cookie has expired.
+    let location = format!(
+        "{}/visitor/visitor?entry=miniblog&a=enter&url=x&domain=.weibo.com",
+        server.base
+    );
+    server.fault(
+        Matcher::new("/weibo", &[]),
+        Behavior::Respond(Resp::redirect(&location)),
+        1000,
+    );
+    let o = check(Some("cookie.txt"));
+    assert_eq!(o.status.code(), Some(4), "{}\n{}", out(&o), err(&o));
+    assert!(out(&o).contains("NOT logged in"), "{}", out(&o));
+    assert!(
+        !out(&o).contains("_2A25LtestSecretCookieValue")
+            && !err(&o).contains("_2A25LtestSecretCookieValue"),
+        "the cookie is never printed"
+    );
+    // No cookie at all.
+    let o = check(None);
+    assert_eq!(o.status.code(), Some(4), "{}\n{}", out(&o), err(&o));
+    assert!(out(&o).contains("no cookie"), "{}", out(&o));
 }

@@ -180,7 +180,6 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
     };
     let en = by_id("e1");
     for d in [
-        "route",
         "sentiment",
         "negativity",
         "emotion",
@@ -197,7 +196,6 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
     }
     let zh = by_id("z1");
     for d in [
-        "route",
         "sentiment",
         "negativity",
         "emotion",
@@ -234,7 +232,59 @@ fn score_stores_long_format_scores_with_provenance_and_resumes() {
             }
         }
     }
-    assert_eq!(dims(&by_id("x1")), vec!["route".to_string()]);
+    // Which encoder read a post is not a score: it is the post's `route`.
+    assert!(dims(&by_id("x1")).is_empty(), "{}", by_id("x1"));
+    assert_eq!(by_id("x1")["route"], "no_text");
+    assert!(en["route"].as_str().unwrap().starts_with("en:"), "{en}");
+    assert!(zh["route"].as_str().unwrap().contains(':'), "{zh}");
+    // Every score says what its value is the probability of, and which head gave it.
+    for p in &posts {
+        for s in p["scores"].as_array().unwrap() {
+            assert!(
+                s["head"].is_string() && s["head_version"].is_string(),
+                "{s}"
+            );
+            assert_eq!(s["scorer"], "heads", "{s}");
+            if s["scale"].as_str().unwrap().starts_with("prob") {
+                assert!(s["probability_of"].is_string(), "{s}");
+            }
+            if s["dimension"] == "depression" {
+                // A screen says where it flags: at or above its threshold.
+                let t = s["threshold"].as_f64().unwrap();
+                let v = s["value"].as_f64().unwrap();
+                assert_eq!(s["label"] == "yes", v >= t, "{s}");
+            }
+            if s["scale"] == "prob" {
+                // The value is the probability of the predicted class.
+                assert_eq!(s["probability_of"], s["label"], "{s}");
+            }
+        }
+    }
+    // CSV: per dimension the value, what it is the probability of, the label and the head.
+    let csv = ok(&mindpulse(
+        tmp.path(),
+        &["--db", &db, "export", "--scores", "--format", "csv"],
+    ));
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+    for col in [
+        "route",
+        "score_depression",
+        "score_depression_probability_of",
+        "score_depression_label",
+        "score_depression_head",
+    ] {
+        assert!(header.contains(&col.to_string()), "{col} in {header:?}");
+    }
+    assert!(!header.iter().any(|h| h == "score_route"), "{header:?}");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let e1 = rows
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[col("platform_id")] == "e1")
+        .unwrap();
+    assert!(!e1[col("score_depression_probability_of")].is_empty());
+    assert!(e1[col("score_depression_head")].contains('@'), "{e1:?}");
     // The finer heads answer questions about posts that already show the signs: they
     // score only posts their screen flagged.
     let label = |p: &serde_json::Value, d: &str| {

@@ -981,7 +981,7 @@ fn render_waiting(tasks: &[CrawlTask]) -> String {
 pub fn render_coverage(rows: &[Coverage]) -> String {
     let mut s = format!(
         "coverage of run {}\n{:<9} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6} {:>9}  query\n",
-        rows[0].run_id, "kind", "asked", "fetched", "failed", "seen", "new", "dup", "reported"
+        rows[0].run_id, "kind", "asked", "fetched", "failed", "seen", "new", "stored", "reported"
     );
     let line = |kind: &str, c: &Coverage, query: &str| {
         format!(

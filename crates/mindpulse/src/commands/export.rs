@@ -225,6 +225,10 @@ struct ScoreOut {
     /// The predicted class(es).
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<String>,
+    /// A screen's operating point: it says `yes` when `value` is at least this (chosen
+    /// for everyday posts, so it can be far below 0.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<f64>,
     /// Every class's probability, for heads with more than two classes.
     #[serde(skip_serializing_if = "Option::is_none")]
     probs: Option<serde_json::Value>,
@@ -258,6 +262,7 @@ impl ScoreOut {
             probability_of,
             scale: s.scale.clone(),
             label: s.label.clone(),
+            threshold: meta.get("threshold").and_then(|t| t.as_f64()),
             probs: meta.get("probs").cloned(),
             head: text("head").unwrap_or_else(|| s.model_id.clone()),
             head_version: text("v").unwrap_or_else(|| s.version.clone()),
