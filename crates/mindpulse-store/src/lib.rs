@@ -231,6 +231,20 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
         let before = self.applied_versions().await.unwrap_or_default();
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        if let Some(newer) = before.iter().find(|v| !known.contains(v)) {
+            return Err(StoreError::Invalid(format!(
+                "the database's schema has migration {newer}, which this mindpulse does not know \
+                 (it knows up to {}): use the mindpulse version that wrote it, or a newer one",
+                known.last().copied().unwrap_or(0)
+            )));
+        }
+        if known.iter().all(|v| before.contains(v)) {
+            // Current: nothing to create, so a role that may only read and write rows (a
+            // least-privilege worker) opens it too.
+            self.ensure_secondary_indexes().await?;
+            return Ok(Vec::new());
+        }
         // Two processes migrating a fresh SQLite file at once can race on creating the
         // bookkeeping table; the loser simply retries against the now-current schema.
         let mut attempt = 0;

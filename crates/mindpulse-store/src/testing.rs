@@ -174,6 +174,16 @@ impl TestDb {
         killed
     }
 
+    /// The server database's name (None for SQLite).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The URL this test database was created through (None for SQLite).
+    pub fn admin_url(&self) -> Option<&str> {
+        self.admin_url.as_deref()
+    }
+
     /// Drops the server database (SQLite files go with the temporary directory).
     pub async fn drop_db(self) {
         if let (Some(admin_url), Some(name)) = (&self.admin_url, &self.name) {

@@ -658,3 +658,80 @@ async fn filters_zones_and_routing_rows_on_every_backend() {
         store.close().await;
     }
 }
+
+/// A role that may only read and write rows (no CREATE, no DDL) opens a current schema and
+/// works: the schema owner migrates, workers never need more.
+#[tokio::test]
+async fn a_least_privilege_role_works_on_a_current_schema() {
+    for db in TestDb::all().await {
+        let Some(name) = db.name().map(str::to_string) else {
+            continue;
+        };
+        let backend = db.backend;
+        let owner = Store::open(&db.url).await.unwrap();
+        let role = format!("{name}_worker");
+        let grants: Vec<String> = match backend {
+            Backend::Postgres => vec![
+                format!("CREATE ROLE {role} LOGIN"),
+                format!("GRANT CONNECT ON DATABASE {name} TO {role}"),
+                format!("GRANT USAGE ON SCHEMA public TO {role}"),
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+                format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+                ),
+                format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+            ],
+            Backend::MySql => vec![
+                format!("CREATE USER '{role}'@'%'"),
+                format!("GRANT SELECT, INSERT, UPDATE, DELETE ON {name}.* TO '{role}'@'%'"),
+            ],
+            Backend::Sqlite => continue,
+        };
+        for g in &grants {
+            crate::on_pool!(&owner.pool, p => sqlx::query(g).execute(p).await.map(|_| ()))
+                .unwrap_or_else(|e| panic!("{g}: {e}"));
+        }
+        let worker_url = match backend {
+            Backend::Postgres => db.url.replacen("postgres@", &format!("{role}@"), 1),
+            _ => db.url.replacen("root@", &format!("{role}@"), 1),
+        };
+        assert_ne!(worker_url, db.url, "the test URLs name a user");
+        let worker = Store::open(&worker_url)
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: a worker role cannot open the schema: {e}"));
+        let r = worker
+            .insert_posts(
+                &crate::testing::sample_posts(3),
+                None,
+                None,
+                OnConflict::Ignore,
+                &mut TopicCache::new(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: the worker cannot write rows: {e}"));
+        assert_eq!(r.inserted, 3);
+        worker.close().await;
+        let drop_role = match backend {
+            Backend::Postgres => vec![
+                format!("REASSIGN OWNED BY {role} TO CURRENT_USER"),
+                format!("DROP OWNED BY {role}"),
+            ],
+            _ => vec![format!("DROP USER '{role}'@'%'")],
+        };
+        for sql in drop_role {
+            crate::on_pool!(&owner.pool, p => sqlx::query(&sql).execute(p).await.map(|_| ()))
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        owner.close().await;
+        if backend == Backend::Postgres {
+            // The role is cluster-wide: drop it from the admin connection, after the database.
+            let admin_url = db.admin_url().unwrap().to_string();
+            db.drop_db().await;
+            let admin = Store::connect(&admin_url).await.unwrap();
+            let sql = format!("DROP ROLE IF EXISTS {role}");
+            crate::on_pool!(&admin.pool, p => sqlx::query(&sql).execute(p).await.map(|_| ()))
+                .unwrap();
+            admin.close().await;
+        }
+    }
+}
