@@ -735,3 +735,32 @@ async fn a_least_privilege_role_works_on_a_current_schema() {
         }
     }
 }
+
+/// Connections to PostgreSQL are encrypted when the URL asks (`sslmode=require`), and a
+/// certificate that cannot be verified is refused with `verify-full`.
+#[tokio::test]
+async fn postgres_connections_use_tls_when_asked() {
+    let Some(db) = TestDb::server(crate::testing::POSTGRES_ENV).await else {
+        return;
+    };
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let store = Store::connect(&format!("{}{sep}sslmode=require", db.url))
+        .await
+        .unwrap_or_else(|e| panic!("sslmode=require: {e}"));
+    let encrypted: bool = crate::on_pool!(&store.pool, p => sqlx::query_scalar(
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert!(encrypted, "sslmode=require gave an unencrypted connection");
+    store.close().await;
+    // The test server's certificate is self-signed: full verification must refuse it.
+    let e = Store::connect(&format!("{}{sep}sslmode=verify-full", db.url))
+        .await
+        .err()
+        .expect("verify-full accepted an unverifiable certificate")
+        .to_string();
+    assert!(!e.contains("built without TLS"), "{e}");
+    db.drop_db().await;
+}
