@@ -6,6 +6,9 @@ use crate::metrics::Report;
 use crate::tasks;
 use std::fmt::Write;
 
+mod readers;
+pub use readers::ppv;
+
 /// One evaluated head for the card.
 pub struct CardEntry<'a> {
     pub head: &'a Head,
@@ -20,8 +23,9 @@ fn pct(v: f64) -> String {
     format!("{:.1}", v * 100.0)
 }
 
-/// Renders the card: the population screens (from their cards), the population section
-/// `population` (written by `eval --population`, kept as it is), then every other head.
+/// Renders the card: a section for readers (what each score means, how far to trust it), the
+/// population screens (from their cards), the population section `population` (written by
+/// `eval --population`, kept as it is), then every other head.
 pub fn render(
     entries: &[CardEntry<'_>],
     screens: &[&Head],
@@ -47,6 +51,8 @@ pub fn render(
         s,
         "mindpulse is not a diagnostic tool: these heads measure population-level signals.\n"
     );
+    let heads: Vec<&Head> = entries.iter().map(|e| e.head).collect();
+    readers::render(&mut s, &heads, screens);
     render_screens(&mut s, screens);
     if !population.is_empty() {
         let _ = writeln!(s, "{population}\n");

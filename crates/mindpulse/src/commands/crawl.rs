@@ -89,6 +89,9 @@ pub struct CrawlOptions {
     /// First retry wait in seconds, doubled each retry ([crawl] backoff_secs).
     #[arg(long, allow_negative_numbers = true)]
     pub backoff: Option<f64>,
+    /// Longest retry wait in seconds ([crawl] max_backoff_secs).
+    #[arg(long, allow_negative_numbers = true)]
+    pub max_backoff: Option<f64>,
     /// Wait after a rate-limit signal before the last try ([crawl] rate_limit_backoff_secs).
     #[arg(long, allow_negative_numbers = true)]
     pub rate_limit_backoff: Option<f64>,
@@ -537,6 +540,9 @@ fn politeness(ctx: &Context, o: &CrawlOptions) -> Politeness {
     }
     if let Some(v) = o.backoff {
         p.backoff_secs = v;
+    }
+    if let Some(v) = o.max_backoff {
+        p.max_backoff_secs = v;
     }
     if let Some(v) = o.rate_limit_backoff {
         p.rate_limit_backoff_secs = v;
