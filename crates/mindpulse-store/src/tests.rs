@@ -758,8 +758,7 @@ async fn postgres_connections_use_tls_when_asked() {
     // The test server's certificate is self-signed: full verification must refuse it.
     let e = Store::connect(&format!("{}{sep}sslmode=verify-full", db.url))
         .await
-        .err()
-        .expect("verify-full accepted an unverifiable certificate")
+        .expect_err("verify-full accepted an unverifiable certificate")
         .to_string();
     assert!(!e.contains("built without TLS"), "{e}");
     db.drop_db().await;
