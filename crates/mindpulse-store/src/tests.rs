@@ -711,26 +711,25 @@ async fn a_least_privilege_role_works_on_a_current_schema() {
             .unwrap_or_else(|e| panic!("{backend:?}: the worker cannot write rows: {e}"));
         assert_eq!(r.inserted, 3);
         worker.close().await;
-        let drop_role = match backend {
-            Backend::Postgres => vec![
-                format!("REASSIGN OWNED BY {role} TO CURRENT_USER"),
-                format!("DROP OWNED BY {role}"),
-            ],
-            _ => vec![format!("DROP USER '{role}'@'%'")],
-        };
-        for sql in drop_role {
+        if backend == Backend::MySql {
+            let sql = format!("DROP USER '{role}'@'%'");
             crate::on_pool!(&owner.pool, p => sqlx::query(&sql).execute(p).await.map(|_| ()))
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         owner.close().await;
         if backend == Backend::Postgres {
-            // The role is cluster-wide: drop it from the admin connection, after the database.
+            // The role is cluster-wide and owns nothing: its grants go with the database, then
+            // the role itself (cleanup only; other tests drop databases at the same time, so
+            // catalog scans such as REASSIGN OWNED can race with them).
             let admin_url = db.admin_url().unwrap().to_string();
             db.drop_db().await;
             let admin = Store::connect(&admin_url).await.unwrap();
             let sql = format!("DROP ROLE IF EXISTS {role}");
-            crate::on_pool!(&admin.pool, p => sqlx::query(&sql).execute(p).await.map(|_| ()))
-                .unwrap();
+            if let Err(e) =
+                crate::on_pool!(&admin.pool, p => sqlx::query(&sql).execute(p).await.map(|_| ()))
+            {
+                eprintln!("cleanup: {sql}: {e}");
+            }
             admin.close().await;
         }
     }
