@@ -30,7 +30,7 @@ mod weibo_csv;
 pub use detect::guess_format;
 pub use error::CollectError;
 pub use options::{
-    china_offset, utc_offset, Field, FieldMap, ImportOptions, DEFAULT_MAX_RECORD_BYTES, FIELD_COUNT,
+    china_offset, Field, FieldMap, ImportOptions, DEFAULT_MAX_RECORD_BYTES, FIELD_COUNT,
 };
 
 use mindpulse_core::Source;

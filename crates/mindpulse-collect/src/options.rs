@@ -193,11 +193,6 @@ impl Default for ImportOptions {
     }
 }
 
-/// UTC as a `FixedOffset`.
-pub fn utc_offset() -> FixedOffset {
-    FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!("0 is a valid offset"))
-}
-
 /// UTC+8, the timezone Weibo shows times in.
 pub fn china_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("+8h is a valid offset"))

@@ -49,7 +49,9 @@ fn error_message(e: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if text.is_empty() || message.contains(&text) {
+        // A cause a message embeds is its tail (`…: {source}`); a cause whose words merely
+        // occur somewhere in the message is still shown.
+        if text.is_empty() || message.ends_with(&text) {
             continue;
         }
         if !message.is_empty() {
@@ -131,5 +133,7 @@ mod tests {
         );
         let plain = anyhow::anyhow!("disk full").context("export failed");
         assert_eq!(error_message(&plain), "export failed: disk full");
+        let echo = anyhow::anyhow!("full").context("disk full check failed");
+        assert_eq!(error_message(&echo), "disk full check failed: full");
     }
 }

@@ -19,6 +19,11 @@ impl Zone {
             Some(name) => (name, "--tz"),
             None => (config.time_zone(), "[time] zone"),
         };
+        Zone::named(from, name)
+    }
+
+    /// The zone `name` (an IANA name) given by `from` (a flag or a setting).
+    pub fn named(from: &str, name: &str) -> anyhow::Result<Zone> {
         let tz = name.trim().parse::<Tz>().map_err(|_| {
             anyhow::anyhow!(
                 "{from} {name:?}: not an IANA time zone name (e.g. UTC, Asia/Shanghai, Europe/Berlin)"

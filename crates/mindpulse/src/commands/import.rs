@@ -61,13 +61,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let input_tz = args
         .tz
         .as_deref()
-        .map(|name| {
-            name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
-                anyhow::anyhow!(
-                    "--tz {name:?}: not an IANA time zone name (e.g. UTC, Asia/Shanghai, Europe/Berlin)"
-                )
-            })
-        })
+        .map(|name| crate::zone::Zone::named("--tz", name).map(|z| z.tz))
         .transpose()?;
     let mut reports: Vec<IngestReport> = Vec::new();
     let mut failed = false;
