@@ -103,6 +103,16 @@ impl Series {
             .add(obs.flagged, obs.p);
     }
 
+    /// Adds counted posts (a rollup cell) to the cell of `bucket` and `group`.
+    pub fn add_tally(&mut self, bucket: &str, group: Option<&str>, lang: &str, tally: &Tally) {
+        self.cells
+            .entry((bucket.to_string(), group.map(str::to_string)))
+            .or_default()
+            .entry(lang.to_string())
+            .or_default()
+            .merge(tally);
+    }
+
     /// The cells in bucket and group order: post counts only (`volume`).
     pub fn volume(&self, min_cell: u64) -> Vec<TrendRow> {
         self.cells

@@ -63,6 +63,24 @@ pub struct Config {
     /// The time zone of dates on the command line and of by-day views (`[time]`).
     #[serde(default)]
     pub time: TimeConfig,
+    /// Alert rules and webhooks (`[alerts]`, `[[alerts.rules]]`, `[[alerts.webhooks]]`).
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+}
+
+/// `[alerts]`: what `mindpulse alerts scan` watches and whom it tells. The rules are defined
+/// next to the detectors (`mindpulse-detect`), the webhooks next to their delivery
+/// (`mindpulse-notify`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Example posts stored with each alert (default 5; 0 for none).
+    pub examples: Option<u32>,
+    /// Without rules, volume and every population dimension are watched with the EWMA by day.
+    #[serde(default)]
+    pub rules: Vec<mindpulse_detect::Rule>,
+    #[serde(default)]
+    pub webhooks: Vec<mindpulse_notify::WebhookConfig>,
 }
 
 /// `[time]`: one rule for dates. Times are stored in UTC; every `--since`/`--until` day
@@ -332,6 +350,20 @@ impl Config {
                     format!("{tz:?} is not an IANA time zone name (e.g. UTC, Asia/Shanghai)"),
                 )
             })?;
+        }
+        mindpulse_detect::check_rules(&self.alerts.rules)
+            .map_err(|(setting, reason)| invalid(setting, reason))?;
+        let mut hooks = std::collections::BTreeSet::new();
+        for (i, hook) in self.alerts.webhooks.iter().enumerate() {
+            let at = format!("[[alerts.webhooks]] #{} ({:?})", i + 1, hook.name);
+            hook.validate()
+                .map_err(|e| invalid(at.clone(), e.to_string()))?;
+            if !hooks.insert(hook.name.as_str()) {
+                return Err(invalid(
+                    format!("{at} name"),
+                    "another webhook has this name",
+                ));
+            }
         }
         if let Some(m) = &self.trends.method {
             if m != "acc" && m != "pacc" {

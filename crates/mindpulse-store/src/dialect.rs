@@ -177,6 +177,17 @@ impl Dialect {
         }
     }
 
+    /// `column = ?` compared exactly, for a column without a stored binary copy (binds
+    /// twice on MySQL/MariaDB too, [`Dialect::exact_binds_twice`]).
+    pub fn exact_eq_col(&self, column: &str) -> String {
+        match self.backend {
+            Backend::MySql => {
+                format!("{column} = ? AND CAST({column} AS BINARY) = CAST(? AS BINARY)")
+            }
+            Backend::Sqlite | Backend::Postgres => format!("{column} = ?"),
+        }
+    }
+
     /// Whether [`Dialect::exact_eq`] takes its value twice.
     pub fn exact_binds_twice(&self) -> bool {
         self.backend == Backend::MySql

@@ -8,10 +8,12 @@
 //! embedded in the binary; [`Store::migrate`] applies the missing ones and is a no-op
 //! when the schema is current.
 
+mod alerts;
 mod bulk;
 mod crawl;
 mod dialect;
 mod error;
+mod examples;
 mod filter;
 mod leases;
 mod meta;
@@ -20,12 +22,16 @@ mod posts_pg;
 mod posts_sqlite;
 mod purge;
 mod query;
+mod rollups;
 mod runs;
 mod scores;
 mod series;
 pub mod testing;
 mod twins;
 
+pub use alerts::{
+    AlertChange, AlertReview, AlertRow, NewAlert, PendingNotification, ALERT_STATUSES,
+};
 pub use bulk::BulkLoad;
 pub use crawl::{
     AuthorRecord, ConversationState, Coverage, CrawlJob, CrawlTask, NewCrawlTask, PostSelection,
@@ -33,12 +39,14 @@ pub use crawl::{
 };
 pub use dialect::{Backend, Dialect};
 pub use error::StoreError;
+pub use examples::{ExamplePost, RegionIs};
 pub use filter::PostFilter;
 pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerStatus};
 pub use meta::KeyCheck;
 pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
 pub use purge::{PurgeFilter, PurgeReport};
 pub use query::{Count, DupSeed, ExportPost, ExportScore, Stats, ROUTING_DIMENSION};
+pub use rollups::{slot_of, slot_start, RollupCell, RollupGroup, RollupQuery, SLOT_SECONDS};
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
 pub use series::{ScorerOfDimension, SeriesRow};
 

@@ -105,6 +105,10 @@ impl Store {
             report.score_claims += batch.score_claims;
         }
         report.authors = self.purge_orphan_authors(filter, dry_run).await?;
+        // The purged hours lose their counts: recount (all hours; purges are rare).
+        if !dry_run && report.posts > 0 && self.rollups_built().await? {
+            self.rebuild_rollups().await?;
+        }
         Ok(report)
     }
 

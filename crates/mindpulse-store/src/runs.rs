@@ -251,6 +251,13 @@ impl Store {
             .execute(p)
             .await
             .map(|_| ()))?;
+        // The run's record is written; the rollups follow. A failed refresh marks them not
+        // built (readers scan posts) rather than failing a run whose data is stored.
+        if let Err(e) = self.refresh_rollups_after_run(id).await {
+            tracing::warn!(
+                "run {id}: the rollups could not be refreshed ({e}); they are marked stale until `mindpulse rollups rebuild`"
+            );
+        }
         Ok(())
     }
 

@@ -359,9 +359,13 @@ async fn migrates_v2_scores(db: &TestDb) {
     }
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7],
+        vec![3, 4, 5, 6, 7, 8],
         "{name}"
     );
+    // Posts stored before the rollups existed: readers scan until a rebuild.
+    assert!(!store.rollups_built().await.unwrap(), "{name}");
+    store.rebuild_rollups().await.unwrap();
+    assert!(store.rollups_built().await.unwrap(), "{name}");
     let heads = store
         .ensure_scorer(&mindpulse_core::ScorerInfo {
             model_id: "heads".into(),

@@ -71,6 +71,12 @@ pub enum Command {
     Eval(crate::commands::eval::EvalArgs),
     /// Trends: posts and corrected prevalence (95 % CI) per time bucket and group; small cells suppressed.
     Trends(crate::commands::trends::TrendsArgs),
+    /// Alerts: scan the series with outbreak detectors, list/show the review queue, review an alert.
+    Alerts(crate::commands::alerts::AlertsArgs),
+    /// Forecast a series (volume or a dimension's prevalence) with 80 %/95 % intervals and a backtest.
+    Forecast(crate::commands::forecast::ForecastArgs),
+    /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.
+    Rollups(crate::commands::rollups::RollupsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.
     Score(crate::commands::score::ScoreArgs),
     /// Generate text with a local GGUF LLM (greedy; a smoke test of the LLM runtime).
@@ -207,6 +213,10 @@ pub enum BenchCommand {
     Score(crate::commands::bench_score::BenchScoreArgs),
     /// Score posts with the LLM scorer through the local backend and a llama.cpp server; fast vs generate mode.
     Llm(crate::commands::bench_llm::BenchLlmArgs),
+    /// Outbreak detectors on simulated series with injected outbreaks (EARS C1/C2/C3 as the reference) and against pynssp.
+    Alerts(crate::commands::bench_alerts::BenchAlertsArgs),
+    /// Forecasts on M3 and tourism series against statsforecast's AutoETS and SeasonalNaive.
+    Forecast(crate::commands::bench_forecast::BenchForecastArgs),
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ mod progress;
 mod render;
 mod scoring;
 mod series;
+mod watch;
 mod zone;
 
 use clap::Parser;

@@ -3,9 +3,10 @@
 //! screen's validation rates recorded with the scoring run.
 
 use anyhow::{bail, Context as _};
+use chrono::TimeZone as _;
 use chrono_tz::Tz;
 use clap::ValueEnum;
-use mindpulse_analyze::{Bucket, Obs, Rates, Series};
+use mindpulse_analyze::{Bucket, Obs, Rates, Series, Tally};
 use mindpulse_store::{PostFilter, Store};
 use std::collections::BTreeMap;
 
@@ -25,6 +26,15 @@ pub const POPULATION: &[&str] = &["depression", "suicide_risk", "stress", "subst
 
 pub type Built = (Series, BTreeMap<String, Rates>, Option<String>);
 
+/// Where a series is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// The rollups when they are built and cover the query, else the posts.
+    Rollups,
+    /// Every post (`--scan`).
+    Scan,
+}
+
 /// Reads the posts of `metric` (`volume` or a dimension) into a series, with the screen's
 /// validation rates by language and a line saying where the scores come from.
 pub async fn read_series(
@@ -34,6 +44,7 @@ pub async fn read_series(
     filter: &PostFilter,
     bucket: Bucket,
     tz: Tz,
+    read: Read,
 ) -> anyhow::Result<Built> {
     let mut rates = BTreeMap::new();
     let mut source = None;
@@ -87,6 +98,13 @@ pub async fn read_series(
         ));
         Some(scorer.scorer_id)
     };
+    if read == Read::Rollups {
+        if let Some(series) =
+            from_rollups(store, score.map(|s| (s, metric)), group, filter, bucket, tz).await?
+        {
+            return Ok((series, rates, source));
+        }
+    }
     let mut series = Series::new();
     let mut after = 0i64;
     loop {
@@ -129,4 +147,83 @@ pub async fn read_series(
         }
     }
     Ok((series, rates, source))
+}
+
+/// The series from the rollups, or None when they cannot answer the query exactly: not
+/// built, a filter they do not carry (language, kind, topic), a bound inside an hour, or a
+/// bucket that splits a UTC hour (a time zone whose offset is not a whole number of hours).
+async fn from_rollups(
+    store: &Store,
+    score: Option<(i64, &str)>,
+    group: Option<GroupBy>,
+    filter: &PostFilter,
+    bucket: Bucket,
+    tz: Tz,
+) -> anyhow::Result<Option<Series>> {
+    use chrono::Offset as _;
+    use mindpulse_store::{slot_of, slot_start, RollupGroup, RollupQuery, SLOT_SECONDS};
+    let on_hour = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.is_none_or(|t| t.timestamp().rem_euclid(SLOT_SECONDS) == 0)
+    };
+    if filter.lang.is_some()
+        || filter.kind.is_some()
+        || filter.topic.is_some()
+        || !on_hour(filter.since)
+        || !on_hour(filter.until)
+        || !store.rollups_built().await?
+    {
+        return Ok(None);
+    }
+    let query = RollupQuery {
+        score,
+        group: match group {
+            None => RollupGroup::None,
+            Some(GroupBy::Platform) => RollupGroup::Platform,
+            Some(GroupBy::Lang) => RollupGroup::Lang,
+            Some(GroupBy::Region) => RollupGroup::Region,
+            Some(GroupBy::Topic) => RollupGroup::Topic,
+        },
+        since_slot: filter.since.map(slot_of),
+        until_slot: filter.until.map(slot_of),
+        platform: filter.platform.as_deref(),
+        no_duplicates: filter.no_duplicates,
+    };
+    let cells = store.rollup_cells(&query).await?;
+    let mut series = Series::new();
+    let mut last_slot = None;
+    let mut key = String::new();
+    for c in &cells {
+        if last_slot != Some(c.slot) {
+            let Some(start) = slot_start(c.slot) else {
+                return Ok(None);
+            };
+            let end = start + chrono::Duration::seconds(SLOT_SECONDS - 1);
+            let offset = |t: chrono::DateTime<chrono::Utc>| {
+                tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc()
+            };
+            if offset(start) != offset(end) || i64::from(offset(start)) % SLOT_SECONDS != 0 {
+                return Ok(None);
+            }
+            key = bucket.of(start, tz);
+            last_slot = Some(c.slot);
+        }
+        let lang = c.lang.as_deref().unwrap_or("und");
+        let tally = Tally {
+            n: c.n.max(0) as u64,
+            flagged: c.flagged.max(0) as u64,
+            sum_p: c.sum_p,
+            sum_p2: c.sum_p2,
+        };
+        let grp = match group {
+            None => None,
+            Some(GroupBy::Platform) => c.platform.as_deref(),
+            Some(GroupBy::Lang) => Some(lang),
+            Some(GroupBy::Region) => Some(c.grp.as_deref().unwrap_or("(unknown)")),
+            Some(GroupBy::Topic) => Some(c.grp.as_deref().unwrap_or("(no topic)")),
+        };
+        series.add_tally(&key, grp, lang, &tally);
+    }
+    Ok(Some(series))
 }

@@ -909,6 +909,8 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
                     eprintln!("[{}] error: {e:#}", job.name);
                 }
             }
+            // What the job stored (and scored) is rolled up; the alert rules look at it now.
+            crate::watch::scan_after_job(ctx, &job.name).await;
         }
     })
     .await;

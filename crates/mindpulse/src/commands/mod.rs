@@ -1,18 +1,23 @@
 //! One module per subcommand; [`run`] dispatches.
 
+pub(crate) mod alerts;
 mod bench;
+pub(crate) mod bench_alerts;
+pub(crate) mod bench_forecast;
 pub(crate) mod bench_llm;
 pub(crate) mod bench_score;
 pub(crate) mod crawl;
 pub(crate) mod embed;
 pub(crate) mod eval;
 pub(crate) mod export;
+pub(crate) mod forecast;
 pub(crate) mod generate;
 mod import;
 mod init;
 pub(crate) mod models;
 pub(crate) mod purge;
 mod quickstart;
+pub(crate) mod rollups;
 pub(crate) mod score;
 mod stats;
 pub(crate) mod train;
@@ -37,10 +42,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Embed(args)) => embed::bench(args),
         Command::Bench(BenchCommand::Score(args)) => bench_score::run(&ctx, args).await,
         Command::Bench(BenchCommand::Llm(args)) => bench_llm::run(&ctx, args).await,
+        Command::Bench(BenchCommand::Alerts(args)) => bench_alerts::run(args).await,
+        Command::Bench(BenchCommand::Forecast(args)) => bench_forecast::run(args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,
         Command::Trends(args) => trends::run(&ctx, args).await,
+        Command::Alerts(args) => alerts::run(&ctx, args).await,
+        Command::Forecast(args) => forecast::run(&ctx, args).await,
+        Command::Rollups(args) => rollups::run(&ctx, args).await,
         Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Models(args) => models::run(&ctx, args).await,

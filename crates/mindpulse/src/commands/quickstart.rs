@@ -103,7 +103,7 @@ pub async fn run(ctx: &Context, args: QuickstartArgs) -> anyhow::Result<ExitCode
 /// Corrected prevalence with its 95 % interval per population dimension, over all posts
 /// and per language (duplicates left out, cells under 10 posts suppressed).
 async fn population(store: &Store) -> anyhow::Result<String> {
-    use crate::series::{read_series, GroupBy, POPULATION};
+    use crate::series::{read_series, GroupBy, Read, POPULATION};
     use mindpulse_analyze::{Bucket, Method, TrendRow};
     use std::fmt::Write;
     let cell = |r: Option<&TrendRow>| match r {
@@ -132,8 +132,16 @@ async fn population(store: &Store) -> anyhow::Result<String> {
         ..Default::default()
     };
     for dim in POPULATION {
-        let (all, rates, _) =
-            read_series(store, dim, None, &filter, Bucket::All, chrono_tz::UTC).await?;
+        let (all, rates, _) = read_series(
+            store,
+            dim,
+            None,
+            &filter,
+            Bucket::All,
+            chrono_tz::UTC,
+            Read::Rollups,
+        )
+        .await?;
         let (by_lang, _, _) = read_series(
             store,
             dim,
@@ -141,6 +149,7 @@ async fn population(store: &Store) -> anyhow::Result<String> {
             &filter,
             Bucket::All,
             chrono_tz::UTC,
+            Read::Rollups,
         )
         .await?;
         let all = all.prevalence(&|l| rates.get(l), Method::Acc, 10);

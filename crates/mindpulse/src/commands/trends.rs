@@ -5,7 +5,7 @@
 //! duplicates are left out unless asked for; cells under `min_cell` posts are suppressed.
 
 use crate::context::Context;
-use crate::series::{read_series, GroupBy};
+use crate::series::{read_series, GroupBy, Read};
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use mindpulse_analyze::{Bucket, Method, TrendRow};
@@ -64,6 +64,10 @@ pub struct TrendsArgs {
     /// Print exactly one JSON array on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Count from the posts themselves, not the rollups (the answer is the same; the
+    /// rollups are read whenever they cover the query).
+    #[arg(long)]
+    pub scan: bool,
 }
 
 pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
@@ -101,7 +105,16 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
         By::Week => Bucket::Week,
     };
     let store = ctx.existing_store().await?;
-    let result = read_series(&store, &args.metric, args.group, &filter, bucket, tz).await;
+    let result = read_series(
+        &store,
+        &args.metric,
+        args.group,
+        &filter,
+        bucket,
+        tz,
+        if args.scan { Read::Scan } else { Read::Rollups },
+    )
+    .await;
     store.close().await;
     let (series, rates, source) = result?;
     let rows = if args.metric == "volume" {

@@ -1,0 +1,340 @@
+//! `mindpulse forecast`: the next buckets of a stored series (volume or a dimension's
+//! corrected prevalence, for all posts or one group) from AutoETS (`mindpulse-forecast`:
+//! exponential smoothing chosen by AICc, weekly seasonality for daily series) with 80 % and
+//! 95 % prediction intervals, and a rolling-origin backtest on the series itself: MASE and
+//! sMAPE against the seasonal naive forecast, and how often the intervals held the truth.
+//!
+//! Days without posts count as zero posts; a prevalence has no value on such a day, so it
+//! is interpolated between its neighbours (said in the output).
+
+use crate::context::Context;
+use crate::series::{read_series, GroupBy, Read};
+use crate::watch::buckets::{group_series, Step as BucketStep};
+use crate::zone::Zone;
+use anyhow::{bail, Context as _};
+use chrono::Duration;
+use clap::{Args, ValueEnum};
+use mindpulse_analyze::{Bucket, Method};
+use mindpulse_store::PostFilter;
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ByArg {
+    Day,
+    Week,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// `volume` or a population dimension.
+    #[arg(long, default_value = "volume")]
+    pub metric: String,
+    /// The kind of group of --group: topic, region, platform or lang.
+    #[arg(long, value_enum, requires = "group")]
+    pub group_by: Option<GroupBy>,
+    /// One group's series (with --group-by); all posts without it.
+    #[arg(long, requires = "group_by")]
+    pub group: Option<String>,
+    #[arg(long, value_enum, default_value = "day")]
+    pub by: ByArg,
+    /// Buckets ahead.
+    #[arg(long, default_value_t = 14)]
+    pub horizon: usize,
+    /// Rolling origins of the backtest (0: none).
+    #[arg(long, default_value_t = 4)]
+    pub origins: usize,
+    /// First day of the history (YYYY-MM-DD in --tz).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End of the history (exclusive).
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Step {
+    bucket: String,
+    mean: f64,
+    lo80: f64,
+    hi80: f64,
+    lo95: f64,
+    hi95: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct BacktestOut {
+    origins: usize,
+    horizon: usize,
+    mase: f64,
+    smape: f64,
+    naive_mase: f64,
+    naive_smape: f64,
+    coverage80: f64,
+    coverage95: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Output {
+    metric: String,
+    group_by: Option<String>,
+    group: Option<String>,
+    by: &'static str,
+    zone: &'static str,
+    model: String,
+    history: usize,
+    first_bucket: String,
+    last_bucket: String,
+    interpolated: usize,
+    forecast: Vec<Step>,
+    backtest: Option<BacktestOut>,
+}
+
+pub async fn run(ctx: &Context, args: ForecastArgs) -> anyhow::Result<ExitCode> {
+    if args.horizon == 0 || args.horizon > 366 {
+        bail!("--horizon {}: expected 1 to 366 buckets", args.horizon);
+    }
+    let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
+    let filter = PostFilter {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| zone.parse_bound("--since", s))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| zone.parse_bound("--until", s))
+            .transpose()?,
+        no_duplicates: true,
+        ..PostFilter::default()
+    };
+    let (bucket, step, season, by) = match args.by {
+        ByArg::Day => (Bucket::Day, BucketStep::Day, 7, "day"),
+        ByArg::Week => (Bucket::Week, BucketStep::Week, 1, "week"),
+    };
+    let volume = args.metric == "volume";
+    let store = ctx.existing_store().await?;
+    let read = read_series(
+        &store,
+        &args.metric,
+        args.group_by,
+        &filter,
+        bucket,
+        zone.tz,
+        Read::Rollups,
+    )
+    .await;
+    store.close().await;
+    let (series, rates, _) = read?;
+    let method = match ctx.config.trends.method.as_deref() {
+        Some("pacc") => Method::Pacc,
+        _ => Method::Acc,
+    };
+    let rows = if volume {
+        series.volume(1)
+    } else {
+        series.prevalence(&|l| rates.get(l), method, 1)
+    };
+    let all = group_series(&rows, volume, step);
+    let Some(s) = all.into_iter().find(|s| s.group == args.group) else {
+        bail!(
+            "no posts{} in the window",
+            args.group
+                .as_deref()
+                .map(|g| format!(" in group {g:?}"))
+                .unwrap_or_default()
+        );
+    };
+    let min_cell = ctx.config.trends.min_cell.unwrap_or(10).max(1);
+    let total: u64 = s.n.iter().sum();
+    if total < min_cell * s.n.len().max(1) as u64 / 2 {
+        bail!(
+            "the series has {total} posts over {} buckets: too few to forecast without showing small cells (under {min_cell} posts)",
+            s.n.len()
+        );
+    }
+    // A prevalence is interpolated over buckets without posts; leading ones are dropped.
+    let mut values = s.values.clone();
+    let interpolated = fill_gaps(&mut values);
+    let start = values.iter().position(|v| v.is_finite()).unwrap_or(0);
+    let y = &values[start..];
+    if y.len() < 4 {
+        bail!("{} bucket(s) of history: too short to forecast", y.len());
+    }
+    let model = mindpulse_forecast::auto_ets(y, season).context("fitting the model")?;
+    let fc = model.forecast(args.horizon, &[80.0, 95.0])?;
+    let last_day = *s.buckets.last().context("an empty series")?;
+    let clamp = |v: f64| {
+        if volume {
+            v.max(0.0)
+        } else {
+            v.clamp(0.0, 100.0)
+        }
+    };
+    let unit = |v: f64| if volume { v } else { v / 100.0 };
+    let interval = |level: f64| fc.intervals.iter().find(|i| i.level == level);
+    let (Some(i80), Some(i95)) = (interval(80.0), interval(95.0)) else {
+        bail!("the model gave no 80 % and 95 % intervals");
+    };
+    let steps: Vec<Step> = (0..args.horizon)
+        .map(|h| Step {
+            bucket: (last_day + Duration::days(step.days() * (h as i64 + 1))).to_string(),
+            mean: unit(clamp(fc.mean[h])),
+            lo80: unit(clamp(i80.lower[h])),
+            hi80: unit(clamp(i80.upper[h])),
+            lo95: unit(clamp(i95.lower[h])),
+            hi95: unit(clamp(i95.upper[h])),
+        })
+        .collect();
+    let backtest = if args.origins > 0 {
+        // As many origins as asked, or as the history allows.
+        let mut tried = Err(mindpulse_forecast::ForecastError::NoModel);
+        for origins in (1..=args.origins).rev() {
+            tried = mindpulse_forecast::backtest(y, season, args.horizon, origins, &[80.0, 95.0]);
+            if tried.is_ok() {
+                break;
+            }
+        }
+        match tried {
+            Ok(b) => Some(BacktestOut {
+                origins: b.origins,
+                horizon: args.horizon,
+                mase: b.mase,
+                smape: b.smape,
+                naive_mase: b.naive_mase,
+                naive_smape: b.naive_smape,
+                coverage80: b
+                    .coverage
+                    .iter()
+                    .find(|c| c.0 == 80.0)
+                    .map_or(f64::NAN, |c| c.1),
+                coverage95: b
+                    .coverage
+                    .iter()
+                    .find(|c| c.0 == 95.0)
+                    .map_or(f64::NAN, |c| c.1),
+            }),
+            Err(e) => {
+                eprintln!("backtest skipped: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let out = Output {
+        metric: args.metric.clone(),
+        group_by: args.group_by.map(|g| format!("{g:?}").to_lowercase()),
+        group: args.group.clone(),
+        by,
+        zone: zone.name(),
+        model: fc.model.clone(),
+        history: y.len(),
+        first_bucket: s.buckets[start].to_string(),
+        last_bucket: last_day.to_string(),
+        interpolated,
+        forecast: steps,
+        backtest,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print(&out, volume);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(out: &Output, volume: bool) {
+    let v = |x: f64| {
+        if volume {
+            format!("{x:.0}")
+        } else {
+            format!("{:.2}%", x * 100.0)
+        }
+    };
+    println!(
+        "forecast: {}{} by {} in {}; {} over {} buckets of history ({} … {}){}",
+        out.metric,
+        out.group
+            .as_deref()
+            .map(|g| format!(" ({} = {g})", out.group_by.as_deref().unwrap_or("group")))
+            .unwrap_or_default(),
+        out.by,
+        out.zone,
+        out.model,
+        out.history,
+        out.first_bucket,
+        out.last_bucket,
+        if out.interpolated > 0 {
+            format!(
+                "; {} bucket(s) without posts interpolated",
+                out.interpolated
+            )
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "{:<12} {:>10} {:>23} {:>23}",
+        "bucket", "forecast", "80 % interval", "95 % interval"
+    );
+    for s in &out.forecast {
+        println!(
+            "{:<12} {:>10} {:>23} {:>23}",
+            s.bucket,
+            v(s.mean),
+            format!("{} – {}", v(s.lo80), v(s.hi80)),
+            format!("{} – {}", v(s.lo95), v(s.hi95))
+        );
+    }
+    if let Some(b) = &out.backtest {
+        println!(
+            "backtest ({} rolling origins, {} buckets ahead): MASE {:.3} (seasonal naive {:.3}), sMAPE {:.1}% (naive {:.1}%), coverage 80 % {:.0}%, 95 % {:.0}%",
+            b.origins,
+            b.horizon,
+            b.mase,
+            b.naive_mase,
+            b.smape,
+            b.naive_smape,
+            b.coverage80 * 100.0,
+            b.coverage95 * 100.0
+        );
+    }
+}
+
+/// Linear interpolation over NaN runs between two values; NaN at the ends stays. Returns
+/// how many values were filled.
+fn fill_gaps(values: &mut [f64]) -> usize {
+    let known: Vec<usize> = (0..values.len())
+        .filter(|i| values[*i].is_finite())
+        .collect();
+    let mut filled = 0;
+    for w in known.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        for i in a + 1..b {
+            let t = (i - a) as f64 / (b - a) as f64;
+            values[i] = values[a] + t * (values[b] - values[a]);
+            filled += 1;
+        }
+    }
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_interpolated_between_known_values_only() {
+        let mut v = vec![f64::NAN, 1.0, f64::NAN, f64::NAN, 4.0, f64::NAN];
+        assert_eq!(fill_gaps(&mut v), 2);
+        assert_eq!(&v[1..5], &[1.0, 2.0, 3.0, 4.0]);
+        assert!(v[0].is_nan() && v[5].is_nan());
+    }
+}

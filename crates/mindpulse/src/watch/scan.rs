@@ -1,0 +1,451 @@
+//! `mindpulse alerts scan`: every rule's series (read from the rollups when they cover it),
+//! its detector, its episodes; each episode in the scanned window stored once with its
+//! evidence (detector and parameters, the series around it, observed against expected, the
+//! topics that grew most, example posts) and queued for the webhooks when it is new or
+//! reaches a higher level.
+//!
+//! Each series is read with 70 buckets of history before `--since`, so the detectors' full
+//! baselines (28 buckets and a guard band at most) lie inside the data read: a rescan of the
+//! same data finds the same episodes with the same figures and stores nothing new.
+
+use super::buckets::{detect, group_series, GroupSeries, Step};
+use crate::series::{read_series, GroupBy, Read, POPULATION};
+use crate::zone::Zone;
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use mindpulse_analyze::{Bucket, Method, TrendRow};
+use mindpulse_detect::{Level, Point, Rule};
+use mindpulse_store::{AlertChange, NewAlert, PostFilter, RegionIs, Store};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Buckets of history read before the window.
+const HISTORY: i64 = 70;
+/// Buckets of the series shown before an episode in its evidence.
+const EVIDENCE_BEFORE: usize = 28;
+
+/// What a scan looks at.
+pub struct ScanSpec<'a> {
+    pub rules: &'a [Rule],
+    pub zone: Zone,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Cells with fewer posts are never shown (and never alert).
+    pub min_cell: u64,
+    pub method: Method,
+    /// Example posts per alert.
+    pub examples: i64,
+}
+
+impl<'a> ScanSpec<'a> {
+    /// A scan of `rules` with the configuration's cell size, correction and examples.
+    pub fn new(
+        config: &crate::config::Config,
+        rules: &'a [Rule],
+        zone: Zone,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> ScanSpec<'a> {
+        ScanSpec {
+            rules,
+            zone,
+            since,
+            until,
+            min_cell: config.trends.min_cell.unwrap_or(10).max(1),
+            method: match config.trends.method.as_deref() {
+                Some("pacc") => Method::Pacc,
+                _ => Method::Acc,
+            },
+            examples: i64::from(config.alerts.examples.unwrap_or(5)),
+        }
+    }
+}
+
+/// The configured rules, else the defaults.
+pub fn configured_rules(config: &crate::config::Config) -> Vec<Rule> {
+    if config.alerts.rules.is_empty() {
+        default_rules()
+    } else {
+        config.alerts.rules.clone()
+    }
+}
+
+/// One alert a scan found (stored now or before).
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundAlert {
+    pub id: i64,
+    pub rule: String,
+    pub metric: String,
+    pub group_by: Option<String>,
+    pub group: Option<String>,
+    /// The peak bucket.
+    pub bucket: String,
+    pub first_bucket: String,
+    pub last_bucket: String,
+    pub level: String,
+    pub observed: f64,
+    pub expected: Option<f64>,
+    pub score: Option<f64>,
+    pub p_value: Option<f64>,
+    pub detector: String,
+    /// `new`, `escalated`, `updated` or `unchanged`.
+    pub change: AlertChange,
+}
+
+/// A rule that could not run (no scores on its dimension yet, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub rule: String,
+    pub reason: String,
+}
+
+fn group_of(name: Option<&str>) -> Option<GroupBy> {
+    match name? {
+        "topic" => Some(GroupBy::Topic),
+        "region" => Some(GroupBy::Region),
+        "platform" => Some(GroupBy::Platform),
+        "lang" => Some(GroupBy::Lang),
+        _ => None,
+    }
+}
+
+fn finite(x: Option<f64>) -> Option<f64> {
+    x.filter(|v| v.is_finite())
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Alert => "alert",
+        Level::Warning => "warning",
+        Level::None => "none",
+    }
+}
+
+/// The UTC interval of a bucket.
+fn bucket_span(zone: &Zone, day: NaiveDate, step: Step) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        zone.day_start(day),
+        zone.day_start(day + Duration::days(step.days())),
+    )
+}
+
+/// Runs the rules; returns the alerts found in the window and the rules skipped.
+pub async fn scan(
+    store: &Store,
+    spec: &ScanSpec<'_>,
+) -> anyhow::Result<(Vec<FoundAlert>, Vec<Skipped>)> {
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for rule in spec.rules {
+        match scan_rule(store, spec, rule, &mut found).await {
+            Ok(()) => {}
+            Err(e) => {
+                let reason = format!("{e:#}");
+                if reason.contains("no scores on dimension") {
+                    skipped.push(Skipped {
+                        rule: rule.name.clone(),
+                        reason,
+                    });
+                } else {
+                    return Err(e.context(format!("rule {:?}", rule.name)));
+                }
+            }
+        }
+    }
+    Ok((found, skipped))
+}
+
+async fn scan_rule(
+    store: &Store,
+    spec: &ScanSpec<'_>,
+    rule: &Rule,
+    found: &mut Vec<FoundAlert>,
+) -> anyhow::Result<()> {
+    let step = if rule.by() == "week" {
+        Step::Week
+    } else {
+        Step::Day
+    };
+    let bucket = match step {
+        Step::Day => Bucket::Day,
+        Step::Week => Bucket::Week,
+    };
+    let volume = rule.metric == "volume";
+    let group = group_of(rule.group_by.as_deref());
+    let detector = rule
+        .detector()
+        .with_context(|| format!("rule {:?}", rule.name))?;
+    let filter = PostFilter {
+        since: spec
+            .since
+            .map(|s| s - Duration::days(HISTORY * step.days())),
+        until: spec.until,
+        platform: rule.platform.clone(),
+        no_duplicates: true,
+        ..PostFilter::default()
+    };
+    let tz = spec.zone.tz;
+    let (series, rates, source) = read_series(
+        store,
+        &rule.metric,
+        group,
+        &filter,
+        bucket,
+        tz,
+        Read::Rollups,
+    )
+    .await?;
+    let rows = if volume {
+        series.volume(1)
+    } else {
+        series.prevalence(&|l| rates.get(l), spec.method, 1)
+    };
+    let scorer = if volume {
+        None
+    } else {
+        store
+            .scorer_of_dimension(&rule.metric, None)
+            .await?
+            .map(|s| s.scorer_id)
+    };
+    let min_count = rule.min_count().max(spec.min_cell);
+    let mut topic_rows: Option<Vec<TrendRow>> = None;
+    for s in group_series(&rows, volume, step) {
+        let (points, episodes) = detect(detector.as_ref(), &s, step, min_count);
+        for e in episodes {
+            let (first_start, _) = bucket_span(&spec.zone, s.buckets[e.start], step);
+            let (_, last_end) = bucket_span(&spec.zone, s.buckets[e.end], step);
+            if spec.since.is_some_and(|since| last_end <= since)
+                || spec.until.is_some_and(|until| first_start >= until)
+            {
+                continue;
+            }
+            if topic_rows.is_none() && group != Some(GroupBy::Topic) {
+                let (topics, _, _) = read_series(
+                    store,
+                    "volume",
+                    Some(GroupBy::Topic),
+                    &filter,
+                    bucket,
+                    tz,
+                    Read::Rollups,
+                )
+                .await?;
+                topic_rows = Some(topics.volume(1));
+            }
+            let peak = &points[e.peak];
+            let unit_back = |v: f64| if volume { v } else { v / 100.0 };
+            let examples = examples(store, spec, rule, &s, e.peak, step, scorer).await?;
+            let evidence = json!({
+                "rule": rule.name,
+                "metric": rule.metric,
+                "unit": if volume { "posts per bucket" } else { "corrected prevalence (share of posts)" },
+                "group_by": rule.group_by,
+                "group": s.group,
+                "by": rule.by(),
+                "zone": spec.zone.name(),
+                "detector": {"name": detector.name(), "params": detector.params()},
+                "min_count": min_count,
+                "source": source,
+                "peak": {
+                    "bucket": s.buckets[e.peak].to_string(),
+                    "posts": s.n[e.peak],
+                    "observed": unit_back(peak.observed),
+                    "expected": finite(peak.expected).map(unit_back),
+                    "score": finite(peak.score),
+                    "p_value": finite(peak.p_value),
+                },
+                "window": window(&s, &points, e.start, e.end, spec.min_cell, volume),
+                "topics": topic_rows.as_deref().map(|t| grown_topics(t, &s.buckets, e.start, e.end)),
+                "examples": examples,
+            });
+            let group_text = s.group.clone();
+            let first_bucket = s.buckets[e.start].to_string();
+            let key = blake3::hash(
+                [
+                    rule.name.as_str(),
+                    &rule.metric,
+                    rule.group_by.as_deref().unwrap_or(""),
+                    group_text.as_deref().unwrap_or(""),
+                    &first_bucket,
+                ]
+                .join("\u{1f}")
+                .as_bytes(),
+            )
+            .to_hex()
+            .to_string();
+            let alert = NewAlert {
+                key_hash: key,
+                rule: rule.name.clone(),
+                metric: rule.metric.clone(),
+                group_by: rule.group_by.clone(),
+                grp: group_text.clone(),
+                bucket_by: rule.by().to_string(),
+                zone: spec.zone.name().to_string(),
+                first_bucket: first_bucket.clone(),
+                last_bucket: s.buckets[e.end].to_string(),
+                peak_bucket: s.buckets[e.peak].to_string(),
+                level: level_name(e.level).to_string(),
+                detector: detector.name().to_string(),
+                params: detector.params().to_string(),
+                observed: unit_back(peak.observed),
+                expected: finite(peak.expected).map(unit_back),
+                score: finite(peak.score),
+                p_value: finite(peak.p_value),
+                evidence: evidence.to_string(),
+            };
+            let (id, change) = store.upsert_alert(&alert).await?;
+            found.push(FoundAlert {
+                id,
+                rule: alert.rule,
+                metric: alert.metric,
+                group_by: alert.group_by,
+                group: alert.grp,
+                bucket: alert.peak_bucket,
+                first_bucket: alert.first_bucket,
+                last_bucket: alert.last_bucket,
+                level: alert.level,
+                observed: alert.observed,
+                expected: alert.expected,
+                score: alert.score,
+                p_value: alert.p_value,
+                detector: alert.detector,
+                change,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The series around an episode: up to 28 buckets before it and the episode itself; small
+/// cells shown without numbers.
+fn window(
+    s: &GroupSeries,
+    points: &[Point],
+    start: usize,
+    end: usize,
+    min_cell: u64,
+    volume: bool,
+) -> serde_json::Value {
+    let from = start.saturating_sub(EVIDENCE_BEFORE);
+    let unit_back = |v: f64| if volume { v } else { v / 100.0 };
+    (from..=end)
+        .map(|i| {
+            let shown = s.n[i] >= min_cell;
+            let p = &points[i];
+            json!({
+                "bucket": s.buckets[i].to_string(),
+                "posts": shown.then_some(s.n[i]),
+                "value": if shown { finite(Some(p.observed)).map(unit_back) } else { None },
+                "expected": finite(p.expected).map(unit_back),
+                "score": finite(p.score),
+                "p_value": finite(p.p_value),
+                "level": level_name(p.level),
+                "suppressed": !shown,
+            })
+        })
+        .collect()
+}
+
+/// The topics whose posts per bucket grew most in the episode against the 28 buckets
+/// before it (among all posts of the rule's platform), at most 5, each with at least 3
+/// posts in the episode.
+fn grown_topics(
+    rows: &[TrendRow],
+    buckets: &[NaiveDate],
+    start: usize,
+    end: usize,
+) -> serde_json::Value {
+    let day = |i: usize| buckets[i].to_string();
+    let base_from = day(start.saturating_sub(EVIDENCE_BEFORE));
+    let (ep_from, ep_to) = (day(start), day(end));
+    let base_len = start - start.saturating_sub(EVIDENCE_BEFORE);
+    let ep_len = end - start + 1;
+    let mut by_topic: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in rows {
+        let Some(topic) = r.group.as_deref() else {
+            continue;
+        };
+        if topic == "(no topic)" {
+            continue;
+        }
+        let n = r.n.unwrap_or(0);
+        let e = by_topic.entry(topic).or_default();
+        if r.bucket >= ep_from && r.bucket <= ep_to {
+            e.0 += n;
+        } else if r.bucket >= base_from && r.bucket < ep_from {
+            e.1 += n;
+        }
+    }
+    let mut grown: Vec<(f64, &str, u64, f64)> = by_topic
+        .into_iter()
+        .filter(|(_, (ep, _))| *ep >= 3)
+        .map(|(t, (ep, base))| {
+            let ep_rate = ep as f64 / ep_len as f64;
+            let base_rate = if base_len > 0 {
+                base as f64 / base_len as f64
+            } else {
+                0.0
+            };
+            (ep_rate - base_rate, t, ep, base_rate)
+        })
+        .filter(|g| g.0 > 0.0)
+        .collect();
+    grown.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    grown
+        .into_iter()
+        .take(5)
+        .map(|(growth, topic, ep, base_rate)| {
+            json!({
+                "topic": topic,
+                "posts_in_episode": ep,
+                "per_bucket_before": base_rate,
+                "growth_per_bucket": growth,
+            })
+        })
+        .collect()
+}
+
+/// Example posts of the peak bucket and the series' group.
+async fn examples(
+    store: &Store,
+    spec: &ScanSpec<'_>,
+    rule: &Rule,
+    s: &GroupSeries,
+    peak: usize,
+    step: Step,
+    scorer: Option<i64>,
+) -> anyhow::Result<Vec<mindpulse_store::ExamplePost>> {
+    if spec.examples <= 0 {
+        return Ok(Vec::new());
+    }
+    let (since, until) = bucket_span(&spec.zone, s.buckets[peak], step);
+    let mut filter = PostFilter {
+        since: Some(since),
+        until: Some(until),
+        platform: rule.platform.clone(),
+        no_duplicates: true,
+        ..PostFilter::default()
+    };
+    let mut region = RegionIs::Any;
+    let group = s.group.as_deref();
+    match (group_of(rule.group_by.as_deref()), group) {
+        (Some(GroupBy::Platform), Some(g)) => filter.platform = Some(g.to_string()),
+        (Some(GroupBy::Lang), Some(g)) if g != "und" => filter.lang = Some(g.to_string()),
+        (Some(GroupBy::Topic), Some(g)) if g != "(no topic)" => filter.topic = Some(g.to_string()),
+        (Some(GroupBy::Region), Some(g)) => {
+            region = RegionIs::Exactly((g != "(unknown)").then_some(g));
+        }
+        _ => {}
+    }
+    let score = scorer.map(|id| (id, rule.metric.as_str()));
+    Ok(store
+        .example_posts(&filter, region, score, spec.examples)
+        .await?)
+}
+
+/// The default rules: volume and each population dimension, EWMA by day.
+pub fn default_rules() -> Vec<Rule> {
+    mindpulse_detect::default_rules(POPULATION)
+}
