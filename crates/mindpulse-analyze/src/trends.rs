@@ -138,52 +138,91 @@ impl Series {
     }
 
     /// The cells in bucket and group order with corrected prevalence; `rates` gives a
-    /// language's validation rates (None: no correction possible).
+    /// language's validation rates (None: no correction possible). The cells' bootstraps
+    /// run on all cores; each is seeded by its bucket and group, so the output does not
+    /// depend on how they are spread.
     pub fn prevalence<'r>(
         &self,
-        rates: &dyn Fn(&str) -> Option<&'r Rates>,
+        rates: &(dyn Fn(&str) -> Option<&'r Rates> + Sync),
         method: Method,
         min_cell: u64,
     ) -> Vec<TrendRow> {
-        self.cells
-            .iter()
-            .map(|((bucket, group), langs)| {
-                let n: u64 = langs.values().map(|t| t.n).sum();
-                if n < min_cell {
-                    return TrendRow {
-                        bucket: bucket.clone(),
-                        group: group.clone(),
-                        n: None,
-                        flagged: None,
-                        raw: None,
-                        value: None,
-                        ci_low: None,
-                        ci_high: None,
-                        suppressed: true,
-                        validated: None,
-                        note: None,
-                    };
-                }
-                let parts: Vec<(Tally, Option<&Rates>)> =
-                    langs.iter().map(|(l, t)| (*t, rates(l))).collect();
-                let seed = fnv1a(bucket.as_bytes())
-                    ^ fnv1a(group.as_deref().unwrap_or("").as_bytes()).rotate_left(17);
-                let e = estimate(&parts, method, seed);
-                TrendRow {
-                    bucket: bucket.clone(),
-                    group: group.clone(),
-                    n: Some(e.n),
-                    flagged: Some(e.flagged),
-                    raw: Some(e.raw),
-                    value: Some(e.value),
-                    ci_low: Some(e.ci_low),
-                    ci_high: Some(e.ci_high),
-                    suppressed: false,
-                    validated: Some(e.validated),
-                    note: e.note,
-                }
-            })
-            .collect()
+        let cells: Vec<_> = self.cells.iter().collect();
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 16);
+        let chunk = cells.len().div_ceil(threads).max(8);
+        if cells.len() <= chunk {
+            return cells
+                .iter()
+                .map(|(key, langs)| prevalence_cell(key, langs, rates, method, min_cell))
+                .collect();
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = cells
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(key, langs)| {
+                                prevalence_cell(key, langs, rates, method, min_cell)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| match h.join() {
+                    Ok(rows) => rows,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    }
+}
+
+/// One cell of [`Series::prevalence`].
+fn prevalence_cell<'r>(
+    (bucket, group): &(String, Option<String>),
+    langs: &BTreeMap<String, Tally>,
+    rates: &(dyn Fn(&str) -> Option<&'r Rates> + Sync),
+    method: Method,
+    min_cell: u64,
+) -> TrendRow {
+    let n: u64 = langs.values().map(|t| t.n).sum();
+    if n < min_cell {
+        return TrendRow {
+            bucket: bucket.clone(),
+            group: group.clone(),
+            n: None,
+            flagged: None,
+            raw: None,
+            value: None,
+            ci_low: None,
+            ci_high: None,
+            suppressed: true,
+            validated: None,
+            note: None,
+        };
+    }
+    let parts: Vec<(Tally, Option<&Rates>)> = langs.iter().map(|(l, t)| (*t, rates(l))).collect();
+    let seed =
+        fnv1a(bucket.as_bytes()) ^ fnv1a(group.as_deref().unwrap_or("").as_bytes()).rotate_left(17);
+    let e = estimate(&parts, method, seed);
+    TrendRow {
+        bucket: bucket.clone(),
+        group: group.clone(),
+        n: Some(e.n),
+        flagged: Some(e.flagged),
+        raw: Some(e.raw),
+        value: Some(e.value),
+        ci_low: Some(e.ci_low),
+        ci_high: Some(e.ci_high),
+        suppressed: false,
+        validated: Some(e.validated),
+        note: e.note,
     }
 }
 

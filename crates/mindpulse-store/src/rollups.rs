@@ -66,6 +66,27 @@ pub struct RollupQuery<'a> {
     pub until_slot: Option<i64>,
     pub platform: Option<&'a str>,
     pub no_duplicates: bool,
+    /// Sum the hours into local days or weeks in SQL (a zone with one fixed whole-hour
+    /// offset over the window); None: one cell per hour.
+    pub fold: Option<Fold>,
+}
+
+/// Hours summed into the buckets of a fixed-offset zone: each cell then carries the
+/// first hour of its bucket (that has posts) as its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fold {
+    /// The zone's offset from UTC in whole hours.
+    pub offset_hours: i64,
+    pub per: FoldBy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldBy {
+    Day,
+    /// ISO weeks, from Monday.
+    Week,
+    /// One bucket for the whole window.
+    All,
 }
 
 /// One cell: an hour × group × language (× platform when grouped by it).
@@ -269,8 +290,26 @@ impl Store {
     /// by, in slot order.
     pub async fn rollup_cells(&self, q: &RollupQuery<'_>) -> Result<Vec<RollupCell>, StoreError> {
         let int = self.int_type();
+        let div = match self.dialect.backend {
+            Backend::MySql => "DIV",
+            Backend::Sqlite | Backend::Postgres => "/",
+        };
+        // 1970-01-01 was a Thursday: local day + 3, divided by 7, counts weeks from Monday.
+        let (slot_col, slot_key) = match q.fold {
+            None => ("slot".to_string(), "slot".to_string()),
+            Some(f) => {
+                let day = format!("((slot + ({})) {div} 24)", f.offset_hours);
+                let key = match f.per {
+                    FoldBy::Day => day,
+                    FoldBy::Week => format!("(({day} + 3) {div} 7)"),
+                    // A constant, but not a literal (which GROUP BY reads as a column number).
+                    FoldBy::All => "(slot * 0)".to_string(),
+                };
+                ("MIN(slot)".to_string(), key)
+            }
+        };
         let mut sql = format!(
-            "SELECT slot, grp, {} AS platform, lang, CAST(SUM(n) AS {int}) AS n, \
+            "SELECT {slot_col} AS slot, grp, {} AS platform, lang, CAST(SUM(n) AS {int}) AS n, \
              CAST(SUM(flagged) AS {int}) AS flagged, SUM(sum_p) AS sum_p, SUM(sum_p2) AS sum_p2 \
              FROM rollups WHERE scorer_id = ? AND dimension = ? AND grp_kind = ?",
             if q.group == RollupGroup::Platform {
@@ -296,8 +335,8 @@ impl Store {
             keys.push("platform");
         }
         sql.push_str(&format!(
-            " GROUP BY {} ORDER BY slot",
-            self.exact_keys(&["slot"], &keys)
+            " GROUP BY {} ORDER BY 1",
+            self.exact_keys(&[slot_key.as_str()], &keys)
         ));
         let sql = self.dialect.sql(&sql);
         let (scorer, dimension) = q.score.unwrap_or((0, ""));
@@ -321,6 +360,21 @@ impl Store {
             query.fetch_all(p).await?
         });
         Ok(rows)
+    }
+
+    /// The first and last slot with any rollup (None when there are none).
+    pub async fn rollup_span(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Span {
+            lo: Option<i64>,
+            hi: Option<i64>,
+        }
+        let span: Span = on_pool!(&self.pool, p => {
+            sqlx::query_as("SELECT MIN(slot) AS lo, MAX(slot) AS hi FROM rollups")
+                .fetch_one(p)
+                .await?
+        });
+        Ok(span.lo.zip(span.hi))
     }
 
     /// The SQL integer type a `CAST` produces 64-bit integers with.

@@ -217,6 +217,8 @@ pub enum BenchCommand {
     Alerts(crate::commands::bench_alerts::BenchAlertsArgs),
     /// Forecasts on M3 and tourism series against statsforecast's AutoETS and SeasonalNaive.
     Forecast(crate::commands::bench_forecast::BenchForecastArgs),
+    /// trends and alerts on a large SQLite database: rollups against a scan of the posts, in one run.
+    Trends(crate::commands::bench_trends::BenchTrendsArgs),
 }
 
 #[derive(Debug, Args)]

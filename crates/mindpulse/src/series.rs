@@ -161,7 +161,9 @@ async fn from_rollups(
     tz: Tz,
 ) -> anyhow::Result<Option<Series>> {
     use chrono::Offset as _;
-    use mindpulse_store::{slot_of, slot_start, RollupGroup, RollupQuery, SLOT_SECONDS};
+    use mindpulse_store::{
+        slot_of, slot_start, Fold, FoldBy, RollupGroup, RollupQuery, SLOT_SECONDS,
+    };
     let on_hour = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.is_none_or(|t| t.timestamp().rem_euclid(SLOT_SECONDS) == 0)
     };
@@ -174,6 +176,24 @@ async fn from_rollups(
     {
         return Ok(None);
     }
+    // A zone with one whole-hour offset over the window: the database sums the hours into
+    // days or weeks (far fewer rows); otherwise hours are read and bucketed here.
+    let fold = match bucket {
+        Bucket::Hour => None,
+        Bucket::Day | Bucket::Week | Bucket::All => {
+            let span = store.rollup_span().await?;
+            let lo = filter.since.map(slot_of).or(span.map(|s| s.0));
+            let hi = filter.until.map(slot_of).or(span.map(|s| s.1 + 1));
+            fixed_offset_hours(tz, lo, hi).map(|offset_hours| Fold {
+                offset_hours,
+                per: match bucket {
+                    Bucket::Day => FoldBy::Day,
+                    Bucket::Week => FoldBy::Week,
+                    _ => FoldBy::All,
+                },
+            })
+        }
+    };
     let query = RollupQuery {
         score,
         group: match group {
@@ -187,6 +207,7 @@ async fn from_rollups(
         until_slot: filter.until.map(slot_of),
         platform: filter.platform.as_deref(),
         no_duplicates: filter.no_duplicates,
+        fold,
     };
     let cells = store.rollup_cells(&query).await?;
     let mut series = Series::new();
@@ -226,4 +247,33 @@ async fn from_rollups(
         series.add_tally(&key, grp, lang, &tally);
     }
     Ok(Some(series))
+}
+
+/// The zone's offset in whole hours when it is the same at every hour from slot `lo` to
+/// `hi` (checked at every day boundary and at both ends; zones change offset at most twice
+/// a year), else None.
+fn fixed_offset_hours(tz: Tz, lo: Option<i64>, hi: Option<i64>) -> Option<i64> {
+    use chrono::Offset as _;
+    let (lo, hi) = (lo?, hi?);
+    let offset = |slot: i64| {
+        mindpulse_store::slot_start(slot).map(|t| {
+            i64::from(
+                tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            )
+        })
+    };
+    let first = offset(lo)?;
+    if first % 3600 != 0 {
+        return None;
+    }
+    let mut slot = lo;
+    while slot < hi {
+        if offset(slot)? != first {
+            return None;
+        }
+        slot += 24;
+    }
+    (offset(hi)? == first).then_some(first / 3600)
 }

@@ -403,6 +403,12 @@ fn config_file_env_cookie_schedule_and_hot() {
         .unwrap();
     assert!(o.status.success(), "{}\n{}", out(&o), err(&o));
     assert!(out(&o).contains("[weibo-twice-daily] run 1"), "{}", out(&o));
+    // What the job stored is scanned by the alert rules right after it.
+    assert!(
+        out(&o).contains("[weibo-twice-daily] alerts scan:"),
+        "{}",
+        out(&o)
+    );
     let reqs = server.requests();
     assert_eq!(
         reqs.iter()

@@ -3,8 +3,8 @@
 
 use crate::testing::{sample_posts, TestDb};
 use crate::{
-    slot_of, NewPost, NewRun, OnConflict, PostFilter, RollupGroup, RollupQuery, RunCounts, RunKind,
-    RunStatus, Store, TopicCache,
+    slot_of, Fold, FoldBy, NewPost, NewRun, OnConflict, PostFilter, RollupGroup, RollupQuery,
+    RunCounts, RunKind, RunStatus, Store, TopicCache,
 };
 use chrono::{Duration, TimeZone, Utc};
 use mindpulse_core::{Score, ScorerInfo};
@@ -23,7 +23,12 @@ fn posts(n: usize, offset: usize) -> Vec<NewPost> {
         p.post.platform_id = format!("r{k}");
         p.post.content_hash = format!("{k:032x}");
         p.post.created_at = base.map(|b| b + Duration::minutes((k as i64 * 37) % (40 * 60)));
-        p.post.platform = if k.is_multiple_of(3) { "mastodon" } else { "weibo" }.into();
+        p.post.platform = if k.is_multiple_of(3) {
+            "mastodon"
+        } else {
+            "weibo"
+        }
+        .into();
         p.post.lang = match k % 5 {
             0 => None,
             1 | 2 => Some("zh".into()),
@@ -123,6 +128,7 @@ async fn assert_same(store: &Store, scorer: i64, name: &str, when: &str) {
                         until_slot: None,
                         platform,
                         no_duplicates,
+                        fold: None,
                     };
                     let want = scanned(store, &q).await;
                     let got = from_rollups(store, &q).await;
@@ -152,6 +158,7 @@ async fn assert_same(store: &Store, scorer: i64, name: &str, when: &str) {
         until_slot: None,
         platform: None,
         no_duplicates: false,
+        fold: None,
     };
     let cells = from_rollups(store, &all).await;
     let slots: Vec<i64> = cells.keys().map(|k| k.0).collect();
@@ -168,6 +175,60 @@ async fn assert_same(store: &Store, scorer: i64, name: &str, when: &str) {
         cells.keys().filter(|k| k.0 >= lo && k.0 < hi).count(),
         "{name}"
     );
+}
+
+/// Hours summed into days, weeks or one bucket in SQL equal the hours summed here.
+async fn assert_folds(store: &Store, scorer: i64, name: &str) {
+    for per in [FoldBy::Day, FoldBy::Week, FoldBy::All] {
+        for offset_hours in [0i64, 8, -5] {
+            for group in [RollupGroup::Region, RollupGroup::Platform] {
+                let hourly = RollupQuery {
+                    score: Some((scorer, "depression")),
+                    group,
+                    since_slot: None,
+                    until_slot: None,
+                    platform: None,
+                    no_duplicates: true,
+                    fold: None,
+                };
+                let bucket = |slot: i64| {
+                    let day = (slot + offset_hours).div_euclid(24);
+                    match per {
+                        FoldBy::Day => day,
+                        FoldBy::Week => (day + 3).div_euclid(7),
+                        FoldBy::All => 0,
+                    }
+                };
+                let mut want: Cells = Cells::new();
+                for ((slot, g, p, l), v) in from_rollups(store, &hourly).await {
+                    let e = want.entry((bucket(slot), g, p, l)).or_default();
+                    e.0 += v.0;
+                    e.1 += v.1;
+                    e.2 += v.2;
+                    e.3 += v.3;
+                }
+                let folded = RollupQuery {
+                    fold: Some(Fold { offset_hours, per }),
+                    ..hourly
+                };
+                let got: Cells = from_rollups(store, &folded)
+                    .await
+                    .into_iter()
+                    .map(|((slot, g, p, l), v)| ((bucket(slot), g, p, l), v))
+                    .collect();
+                assert_eq!(
+                    got.keys().collect::<Vec<_>>(),
+                    want.keys().collect::<Vec<_>>(),
+                    "{name}: {per:?} {offset_hours} {group:?}"
+                );
+                for (k, w) in &want {
+                    let g = got[k];
+                    assert_eq!((g.0, g.1), (w.0, w.1), "{name}: {per:?} {k:?}");
+                    assert!((g.2 - w.2).abs() < 1e-9, "{name}: {per:?} {k:?}");
+                }
+            }
+        }
+    }
 }
 
 async fn score_run(store: &Store, scorer: i64, ids: &[i64], salt: usize) {
@@ -267,6 +328,7 @@ async fn suite(db: &TestDb) {
             until_slot: None,
             platform: None,
             no_duplicates: true,
+            fold: None,
         },
     )
     .await;
@@ -275,6 +337,7 @@ async fn suite(db: &TestDb) {
     store.rebuild_rollups().await.unwrap();
     assert!(store.rollups_built().await.unwrap(), "{name}");
     assert_same(&store, scorer, name, "after a rebuild").await;
+    assert_folds(&store, scorer, name).await;
     let after = from_rollups(
         &store,
         &RollupQuery {
@@ -284,6 +347,7 @@ async fn suite(db: &TestDb) {
             until_slot: None,
             platform: None,
             no_duplicates: true,
+            fold: None,
         },
     )
     .await;

@@ -910,7 +910,8 @@ pub async fn schedule(ctx: &Context, args: ScheduleArgs) -> anyhow::Result<ExitC
                 }
             }
             // What the job stored (and scored) is rolled up; the alert rules look at it now.
-            crate::watch::scan_after_job(ctx, &job.name).await;
+            let now = now_of(&weibo_opts).ok().flatten();
+            crate::watch::scan_after_job(ctx, &job.name, now).await;
         }
     })
     .await;

@@ -6,6 +6,7 @@ pub(crate) mod bench_alerts;
 pub(crate) mod bench_forecast;
 pub(crate) mod bench_llm;
 pub(crate) mod bench_score;
+pub(crate) mod bench_trends;
 pub(crate) mod crawl;
 pub(crate) mod embed;
 pub(crate) mod eval;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Llm(args)) => bench_llm::run(&ctx, args).await,
         Command::Bench(BenchCommand::Alerts(args)) => bench_alerts::run(args).await,
         Command::Bench(BenchCommand::Forecast(args)) => bench_forecast::run(args).await,
+        Command::Bench(BenchCommand::Trends(args)) => bench_trends::run(args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,

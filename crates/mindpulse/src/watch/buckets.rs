@@ -191,9 +191,16 @@ mod tests {
         let ewma = mindpulse_detect::build("ewma", &serde_json::Value::Null).unwrap();
         let (points, found) = detect(ewma.as_ref(), s, Step::Day, 20);
         assert_eq!(points.len(), 60);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].start >= 50 && found[0].start <= 52, "{found:?}");
-        assert_eq!(found[0].level, Level::Alert);
+        // The weekly peaks give the EWMA (no weekday terms) a few one-day warnings.
+        let alerts: Vec<_> = found.iter().filter(|f| f.level == Level::Alert).collect();
+        assert_eq!(alerts.len(), 1, "{found:?}");
+        assert!((50..=52).contains(&alerts[0].start), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|f| f.level == Level::Alert || f.end == f.start),
+            "{found:?}"
+        );
         let (_, none) = detect(ewma.as_ref(), s, Step::Day, 10_000);
         assert!(none.is_empty(), "under min_count nothing alerts");
     }

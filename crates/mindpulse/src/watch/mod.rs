@@ -27,13 +27,18 @@ pub async fn scan_and_notify(
     Ok((found, skipped, report))
 }
 
-/// The scan `mindpulse schedule` runs after each job: every configured rule over the last
-/// 14 days, webhooks notified. Failures are logged, never fatal to the scheduler.
-pub async fn scan_after_job(ctx: &crate::context::Context, job: &str) {
+/// The scan `mindpulse schedule` runs after each job: every configured rule over the 14 days
+/// before `now` (default: the clock), webhooks notified. Failures are logged, never fatal to
+/// the scheduler.
+pub async fn scan_after_job(
+    ctx: &crate::context::Context,
+    job: &str,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) {
     let result = async {
         let rules = configured_rules(&ctx.config);
         let zone = crate::zone::Zone::resolve(None, &ctx.config)?;
-        let since = chrono::Utc::now() - chrono::Duration::days(14);
+        let since = now.unwrap_or_else(chrono::Utc::now) - chrono::Duration::days(14);
         let spec = ScanSpec::new(&ctx.config, &rules, zone, Some(since), None);
         let notifier = mindpulse_notify::Notifier::new(ctx.config.alerts.webhooks.clone())?;
         let store = ctx.existing_store().await?;

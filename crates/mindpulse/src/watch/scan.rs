@@ -449,3 +449,140 @@ async fn examples(
 pub fn default_rules() -> Vec<Rule> {
     mindpulse_detect::default_rules(POPULATION)
 }
+
+#[cfg(test)]
+mod tests {
+    //! A scan on a corrected prevalence, in process: 60 days of scored posts whose flagged
+    //! share quadruples for three days.
+    use super::*;
+    use chrono::TimeZone;
+    use mindpulse_core::{Score, ScorerInfo};
+    use mindpulse_store::{NewRun, OnConflict, RunCounts, RunKind, RunStatus, TopicCache};
+
+    #[tokio::test]
+    async fn a_surge_in_a_corrected_prevalence_is_one_alert_with_flagged_examples() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", tmp.path().join("s.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let start = Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap();
+        let per_day = 50;
+        let mut posts = mindpulse_store::testing::sample_posts(60 * per_day);
+        for (i, p) in posts.iter_mut().enumerate() {
+            let day = (i / per_day) as i64;
+            p.post.platform_id = format!("s{i}");
+            p.post.content_hash = format!("{i:032x}");
+            p.post.lang = Some("en".into());
+            p.post.topics = Vec::new();
+            p.post.created_at =
+                Some(start + Duration::days(day) + Duration::minutes((i % per_day) as i64 * 20));
+        }
+        store
+            .insert_posts(
+                &posts,
+                None,
+                None,
+                OnConflict::Ignore,
+                &mut TopicCache::new(),
+            )
+            .await
+            .unwrap();
+        let rates = serde_json::json!({
+            "n_pos": 200, "tp": 180, "n_neg": 2000, "fp": 40,
+            "mean_p_pos": 0.8, "var_p_pos": 0.02, "mean_p_neg": 0.1, "var_p_neg": 0.01,
+            "recall_validated": true
+        });
+        let info = ScorerInfo {
+            model_id: "heads".into(),
+            model_sha256: None,
+            version: "t".into(),
+            params: serde_json::json!({"screens": {"depression": {"en": {"rates": rates}}}}),
+        };
+        let scorer = store.ensure_scorer(&info).await.unwrap();
+        let run = store
+            .start_run(&NewRun {
+                kind: Some(RunKind::Score),
+                model_id: Some("heads".into()),
+                version: Some("t".into()),
+                params: info.params.clone(),
+                scorer_id: Some(scorer),
+                ..NewRun::default()
+            })
+            .await
+            .unwrap();
+        let stored = store
+            .series_page(None, &PostFilter::default(), 0, 100_000)
+            .await
+            .unwrap();
+        let scores: Vec<Score> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let day = i / per_day;
+                let k = i % per_day;
+                // 10 % flagged (a little more on some weekdays); 40 % on days 50–52.
+                let flagged_per_day = if (50..53).contains(&day) {
+                    20
+                } else {
+                    5 + day % 3
+                };
+                let flag = k < flagged_per_day;
+                let p = if flag {
+                    0.6 + (k % 4) as f64 * 0.1
+                } else {
+                    0.1
+                };
+                Score {
+                    post_id: r.id,
+                    dimension: "depression".into(),
+                    value: p,
+                    scale: "prob:yes".into(),
+                    label: Some(if flag { "yes" } else { "no" }.into()),
+                    rationale: None,
+                    meta: None,
+                }
+            })
+            .collect();
+        store.insert_scores(scorer, run, &scores).await.unwrap();
+        store
+            .finish_run(run, RunStatus::Done, RunCounts::default(), None)
+            .await
+            .unwrap();
+
+        let rules = vec![Rule {
+            name: "depression-ewma".into(),
+            metric: "depression".into(),
+            group_by: None,
+            by: None,
+            detector: "ewma".into(),
+            params: None,
+            platform: None,
+            min_count: Some(20),
+        }];
+        let config = crate::config::Config::default();
+        let spec = ScanSpec::new(&config, &rules, Zone { tz: chrono_tz::UTC }, None, None);
+        let (found, skipped) = scan(&store, &spec).await.unwrap();
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let alerts: Vec<_> = found.iter().filter(|a| a.level == "alert").collect();
+        assert_eq!(alerts.len(), 1, "{found:#?}");
+        let a = alerts[0];
+        assert!(
+            ("2025-10-21"..="2025-10-23").contains(&a.bucket.as_str()),
+            "{a:?}"
+        );
+        // The observed corrected share ((0.4 − 0.02) / 0.88 ≈ 0.43) against a baseline near 0.1.
+        assert!(a.observed > 0.35 && a.observed < 0.5, "{a:?}");
+        assert!(a.expected.unwrap() < 0.15, "{a:?}");
+        let row = store.alert(a.id).await.unwrap().unwrap();
+        let evidence: serde_json::Value = serde_json::from_str(&row.evidence).unwrap();
+        let examples = evidence["examples"].as_array().unwrap();
+        assert_eq!(examples.len(), 5);
+        let ps: Vec<f64> = examples.iter().map(|e| e["p"].as_f64().unwrap()).collect();
+        assert!(ps.windows(2).all(|w| w[0] >= w[1]), "highest first: {ps:?}");
+        assert!(ps.iter().all(|p| *p >= 0.6), "flagged posts only: {ps:?}");
+        assert_eq!(evidence["peak"]["posts"], per_day as u64);
+        // Rescanning stores nothing new.
+        let (again, _) = scan(&store, &spec).await.unwrap();
+        assert!(again.iter().all(|a| a.change == AlertChange::Unchanged));
+        store.close().await;
+    }
+}
