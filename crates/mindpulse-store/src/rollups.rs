@@ -370,7 +370,10 @@ impl Store {
             hi: Option<i64>,
         }
         let span: Span = on_pool!(&self.pool, p => {
-            sqlx::query_as("SELECT MIN(slot) AS lo, MAX(slot) AS hi FROM rollups")
+            // Two subqueries: each is one index lookup (MIN and MAX together scan the table).
+            sqlx::query_as(
+                "SELECT (SELECT MIN(slot) FROM rollups) AS lo, (SELECT MAX(slot) FROM rollups) AS hi",
+            )
                 .fetch_one(p)
                 .await?
         });

@@ -75,6 +75,8 @@ pub enum Command {
     Alerts(crate::commands::alerts::AlertsArgs),
     /// Forecast a series (volume or a dimension's prevalence) with 80 %/95 % intervals and a backtest.
     Forecast(crate::commands::forecast::ForecastArgs),
+    /// The reply/repost/mention network between pseudonyms: build, top authors, communities, export (GEXF/GraphML).
+    Network(crate::commands::network::NetworkArgs),
     /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.
     Rollups(crate::commands::rollups::RollupsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.
@@ -219,6 +221,8 @@ pub enum BenchCommand {
     Forecast(crate::commands::bench_forecast::BenchForecastArgs),
     /// trends and alerts on a large SQLite database: rollups against a scan of the posts, in one run.
     Trends(crate::commands::bench_trends::BenchTrendsArgs),
+    /// PageRank and communities on a generated graph against NetworkX and python-igraph.
+    Network(crate::commands::bench_network::BenchNetworkArgs),
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,32 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// The Python of the benchmarks' peers (pynssp, statsforecast, NetworkX, igraph): `arg`
+/// (`--python` or `MINDPULSE_STATS_PYTHON`) when given, else what
+/// `scripts/setup_stats_venv.sh` prints (it creates the cached venv the first time).
+pub fn stats_python(arg: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context as _;
+    if let Some(p) = arg {
+        return Ok(p.to_path_buf());
+    }
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup_stats_venv.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or("").trim().to_string();
+    anyhow::ensure!(!last.is_empty(), "{} printed no python", script.display());
+    Ok(std::path::PathBuf::from(last))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

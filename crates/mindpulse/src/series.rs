@@ -46,57 +46,9 @@ pub async fn read_series(
     tz: Tz,
     read: Read,
 ) -> anyhow::Result<Built> {
-    let mut rates = BTreeMap::new();
-    let mut source = None;
-    let score = if metric == "volume" {
-        None
-    } else {
-        let Some(scorer) = store.scorer_of_dimension(metric, None).await? else {
-            let hint = if POPULATION.contains(&metric) {
-                "run `mindpulse score` first".to_string()
-            } else {
-                format!(
-                    "the population dimensions are {} (or `volume`)",
-                    POPULATION.join(", ")
-                )
-            };
-            bail!(
-                "no scores on dimension {:?} in this database: {hint}",
-                metric
-            );
-        };
-        let params: serde_json::Value = scorer
-            .params
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .context("the scoring run's parameters are not JSON")?
-            .unwrap_or_default();
-        if let Some(langs) = params["screens"][metric].as_object() {
-            for (lang, v) in langs {
-                let r: Rates = serde_json::from_value(v["rates"].clone())
-                    .with_context(|| format!("the screen rates of {}/{lang}", metric))?;
-                rates.insert(lang.clone(), r);
-            }
-        }
-        if rates.is_empty() {
-            tracing::warn!(
-                "the scores of {} come from {} {}, which records no screen rates: the shares are not corrected (re-score with the current heads)",
-                metric, scorer.model_id, scorer.version
-            );
-        }
-        source = Some(format!(
-            "scores of {} {} (scorer {}), validation rates for {}",
-            scorer.model_id,
-            scorer.version,
-            scorer.scorer_id,
-            if rates.is_empty() {
-                "no language".to_string()
-            } else {
-                rates.keys().cloned().collect::<Vec<_>>().join(", ")
-            }
-        ));
-        Some(scorer.scorer_id)
+    let (score, rates, source) = match scores_of(store, metric).await? {
+        Some(d) => (Some(d.scorer_id), d.rates, Some(d.source)),
+        None => (None, BTreeMap::new(), None),
     };
     if read == Read::Rollups {
         if let Some(series) =
@@ -276,4 +228,71 @@ fn fixed_offset_hours(tz: Tz, lo: Option<i64>, hi: Option<i64>) -> Option<i64> {
         slot += 24;
     }
     (offset(hi)? == first).then_some(first / 3600)
+}
+
+/// Where a dimension's scores come from: the scorer of its latest scoring run, the
+/// screen's validation rates by language recorded with that run, and a line saying so.
+pub struct DimensionScores {
+    pub scorer_id: i64,
+    pub rates: BTreeMap<String, Rates>,
+    pub source: String,
+}
+
+/// The scores of `metric` (None for `volume`); an error naming what to do when the
+/// database has none.
+pub async fn scores_of(store: &Store, metric: &str) -> anyhow::Result<Option<DimensionScores>> {
+    if metric == "volume" {
+        return Ok(None);
+    }
+    let mut rates = BTreeMap::new();
+    let Some(scorer) = store.scorer_of_dimension(metric, None).await? else {
+        let hint = if POPULATION.contains(&metric) {
+            "run `mindpulse score` first".to_string()
+        } else {
+            format!(
+                "the population dimensions are {} (or `volume`)",
+                POPULATION.join(", ")
+            )
+        };
+        bail!(
+            "no scores on dimension {:?} in this database: {hint}",
+            metric
+        );
+    };
+    let params: serde_json::Value = scorer
+        .params
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .context("the scoring run's parameters are not JSON")?
+        .unwrap_or_default();
+    if let Some(langs) = params["screens"][metric].as_object() {
+        for (lang, v) in langs {
+            let r: Rates = serde_json::from_value(v["rates"].clone())
+                .with_context(|| format!("the screen rates of {}/{lang}", metric))?;
+            rates.insert(lang.clone(), r);
+        }
+    }
+    if rates.is_empty() {
+        tracing::warn!(
+            "the scores of {} come from {} {}, which records no screen rates: the shares are not corrected (re-score with the current heads)",
+            metric, scorer.model_id, scorer.version
+        );
+    }
+    let source = format!(
+        "scores of {} {} (scorer {}), validation rates for {}",
+        scorer.model_id,
+        scorer.version,
+        scorer.scorer_id,
+        if rates.is_empty() {
+            "no language".to_string()
+        } else {
+            rates.keys().cloned().collect::<Vec<_>>().join(", ")
+        }
+    );
+    Ok(Some(DimensionScores {
+        scorer_id: scorer.scorer_id,
+        rates,
+        source,
+    }))
 }

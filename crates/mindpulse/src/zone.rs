@@ -6,6 +6,9 @@ use anyhow::{bail, Context as _};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// A `--since`/`--until` pair in UTC (either may be open).
+pub type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The zone a command reads dates in, and its name as printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Zone {
@@ -70,6 +73,14 @@ impl Zone {
         };
         self.local_to_utc(local)
             .with_context(|| format!("{flag} {s:?}: that time does not exist in {}", self.name()))
+    }
+
+    /// A command's `--since` and `--until`, read with [`Zone::parse_bound`].
+    pub fn window(&self, since: Option<&str>, until: Option<&str>) -> anyhow::Result<Window> {
+        Ok((
+            since.map(|s| self.parse_bound("--since", s)).transpose()?,
+            until.map(|s| self.parse_bound("--until", s)).transpose()?,
+        ))
     }
 
     /// The day in this zone that `t` falls on.

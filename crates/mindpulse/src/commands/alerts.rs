@@ -140,16 +140,7 @@ fn rules(ctx: &Context, metric: Option<&str>) -> anyhow::Result<Vec<mindpulse_de
 async fn run_scan(ctx: &Context, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let rules = rules(ctx, args.metric.as_deref())?;
     let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| zone.parse_bound("--since", s))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| zone.parse_bound("--until", s))
-        .transpose()?;
+    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
     // Webhooks are resolved (secrets read) before any work, so a missing secret is said at once.
     let notifier = mindpulse_notify::Notifier::new(ctx.config.alerts.webhooks.clone())
         .context("[[alerts.webhooks]]")?;

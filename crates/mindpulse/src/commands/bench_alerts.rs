@@ -23,7 +23,7 @@ use mindpulse_detect::{build, Detector, Input, Level, Point, DETECTORS};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -443,31 +443,8 @@ fn part_a(args: &BenchAlertsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The stats venv's python: `--python`/`MINDPULSE_STATS_PYTHON`, else what
-/// scripts/setup_stats_venv.sh prints.
-fn stats_python(arg: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = arg {
-        return Ok(p.to_path_buf());
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup_stats_venv.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or("").trim().to_string();
-    anyhow::ensure!(!last.is_empty(), "{} printed no python", script.display());
-    Ok(PathBuf::from(last))
-}
-
 fn part_b(args: &BenchAlertsArgs) -> anyhow::Result<()> {
-    let python = stats_python(args.python.as_deref())?;
+    let python = crate::measure::stats_python(args.python.as_deref())?;
     let t = Instant::now();
     let out = std::process::Command::new(&python)
         .arg("-c")

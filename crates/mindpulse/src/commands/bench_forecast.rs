@@ -12,7 +12,7 @@
 use anyhow::Context as _;
 use clap::Args;
 use mindpulse_forecast::bench::{evaluate, markdown, run_peer, SetResult};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const PEER_SCRIPT: &str = include_str!("../../../../scripts/bench/forecast_peer.py");
@@ -40,29 +40,6 @@ pub struct BenchForecastArgs {
     pub json: bool,
 }
 
-/// The venv's python: the setup script's last line, else its default location.
-fn find_python() -> Option<PathBuf> {
-    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup_stats_venv.sh");
-    if setup.exists() {
-        eprintln!("running {} …", setup.display());
-        if let Ok(out) = std::process::Command::new("bash").arg(&setup).output() {
-            let text = String::from_utf8_lossy(&out.stdout);
-            if let Some(p) = text.lines().last().map(PathBuf::from) {
-                if out.status.success() && p.exists() {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    let cache = std::env::var_os("MINDPULSE_STATS_VENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mindpulse/venv-stats"))
-        })?;
-    let p = cache.join("bin").join("python");
-    p.exists().then_some(p)
-}
-
 pub async fn run(args: BenchForecastArgs) -> anyhow::Result<ExitCode> {
     let threads = if args.threads == 0 {
         std::thread::available_parallelism()
@@ -71,11 +48,7 @@ pub async fn run(args: BenchForecastArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.threads
     };
-    let python = match args.python.clone() {
-        Some(p) => p,
-        None => find_python()
-            .context("no statsforecast venv: run scripts/setup_stats_venv.sh or pass --python")?,
-    };
+    let python = crate::measure::stats_python(args.python.as_deref())?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let script = dir.path().join("forecast_peer.py");
     std::fs::write(&script, PEER_SCRIPT).context("writing the peer script")?;

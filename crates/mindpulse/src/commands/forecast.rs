@@ -100,17 +100,10 @@ pub async fn run(ctx: &Context, args: ForecastArgs) -> anyhow::Result<ExitCode> 
         bail!("--horizon {}: expected 1 to 366 buckets", args.horizon);
     }
     let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
+    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
     let filter = PostFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| zone.parse_bound("--since", s))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| zone.parse_bound("--until", s))
-            .transpose()?,
+        since,
+        until,
         no_duplicates: true,
         ..PostFilter::default()
     };

@@ -5,6 +5,7 @@ mod bench;
 pub(crate) mod bench_alerts;
 pub(crate) mod bench_forecast;
 pub(crate) mod bench_llm;
+pub(crate) mod bench_network;
 pub(crate) mod bench_score;
 pub(crate) mod bench_trends;
 pub(crate) mod crawl;
@@ -16,6 +17,7 @@ pub(crate) mod generate;
 mod import;
 mod init;
 pub(crate) mod models;
+pub(crate) mod network;
 pub(crate) mod purge;
 mod quickstart;
 pub(crate) mod rollups;
@@ -46,12 +48,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Alerts(args)) => bench_alerts::run(args).await,
         Command::Bench(BenchCommand::Forecast(args)) => bench_forecast::run(args).await,
         Command::Bench(BenchCommand::Trends(args)) => bench_trends::run(args).await,
+        Command::Bench(BenchCommand::Network(args)) => bench_network::run(args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,
         Command::Trends(args) => trends::run(&ctx, args).await,
         Command::Alerts(args) => alerts::run(&ctx, args).await,
         Command::Forecast(args) => forecast::run(&ctx, args).await,
+        Command::Network(args) => network::run(&ctx, args).await,
         Command::Rollups(args) => rollups::run(&ctx, args).await,
         Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),

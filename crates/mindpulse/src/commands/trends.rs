@@ -84,17 +84,10 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
             Some(other) => bail!("[trends] method = {other:?}: expected \"acc\" or \"pacc\""),
         },
     };
+    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
     let filter = PostFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| zone.parse_bound("--since", s))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| zone.parse_bound("--until", s))
-            .transpose()?,
+        since,
+        until,
         no_duplicates: !args.include_duplicates,
         platform: args.platform.clone(),
         ..Default::default()
