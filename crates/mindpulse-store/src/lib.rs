@@ -49,7 +49,8 @@ pub use posts::{InsertReport, NewPost, OnConflict, TopicCache};
 pub use purge::{PurgeFilter, PurgeReport};
 pub use query::{Count, DupSeed, ExportPost, ExportScore, Stats, ROUTING_DIMENSION};
 pub use rollups::{
-    slot_of, slot_start, Fold, FoldBy, RollupCell, RollupGroup, RollupQuery, SLOT_SECONDS,
+    slot_of, slot_start, Fold, FoldBy, RefreshScope, RollupCell, RollupGroup, RollupQuery,
+    SLOT_SECONDS,
 };
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
 pub use series::{ScorerOfDimension, SeriesRow};

@@ -35,6 +35,17 @@ pub fn slot_start(slot: i64) -> Option<DateTime<Utc>> {
         .single()
 }
 
+/// What a refresh recounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshScope {
+    /// Volume and every scorer's scores.
+    All,
+    /// Volume only (posts were added; no score changed).
+    Volume,
+    /// One scorer's scores only (volume stays as it is).
+    Scorer(i64),
+}
+
 /// How a rollup read groups its cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RollupGroup {
@@ -120,17 +131,21 @@ impl Store {
 
     /// Recomputes every rollup from the stored posts and scores, and marks them built.
     pub async fn rebuild_rollups(&self) -> Result<(), StoreError> {
-        self.refresh_rollups(None, None).await
+        self.refresh_rollups(None, RefreshScope::All).await
     }
 
     /// Recomputes the hours that posts created in `[first, last]` (both inclusive) fall in
-    /// (all hours when None), for one scorer's scores only when `scorer` is given (volume
-    /// then stays as it is).
+    /// (all hours when None), for what `scope` names.
     pub async fn refresh_rollups(
         &self,
         range: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        scorer: Option<i64>,
+        scope: RefreshScope,
     ) -> Result<(), StoreError> {
+        let scorer = match scope {
+            RefreshScope::Scorer(id) => Some(id),
+            RefreshScope::All | RefreshScope::Volume => None,
+        };
+        let volume_only = scope == RefreshScope::Volume;
         let d = self.dialect;
         let slots = range.map(|(a, b)| (slot_of(a), slot_of(b)));
         let bounds = slots.and_then(|(lo, hi)| Some((slot_start(lo)?, slot_start(hi + 1)?)));
@@ -142,6 +157,9 @@ impl Store {
         }
         if scorer.is_some() {
             delete.push_str(" AND scorer_id = ?");
+        }
+        if volume_only {
+            delete.push_str(" AND scorer_id = 0");
         }
         let mut window = " WHERE p.created_at IS NOT NULL".to_string();
         if bounds.is_some() {
@@ -174,6 +192,9 @@ impl Store {
                     false,
                 ));
             }
+            if volume_only {
+                continue;
+            }
             let mut score_text_keys = vec!["s.dimension"];
             score_text_keys.extend(text_keys.iter());
             inserts.push((
@@ -188,7 +209,7 @@ impl Store {
                 scorer.is_some(),
             ));
         }
-        let built = if range.is_none() && scorer.is_none() {
+        let built = if range.is_none() && scope == RefreshScope::All {
             ", built = 1"
         } else {
             ""
@@ -255,15 +276,18 @@ impl Store {
                 .await?
         });
         let Some(run) = run else { return Ok(()) };
-        let (sql, scorer) = match run.kind.as_str() {
-            "import" | "crawl" => (
-                "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM posts WHERE run_id = ?",
-                None,
-            ),
-            "score" => (
+        let posts_of_run =
+            "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM posts WHERE run_id = ?";
+        let (sql, scope) = match (run.kind.as_str(), run.scorer_id) {
+            // An import adds posts and changes no stored one (their scores are counted when
+            // the run that scores them ends).
+            ("import", _) => (posts_of_run, RefreshScope::Volume),
+            // A crawl also refreshes stored posts' counts and region.
+            ("crawl", _) => (posts_of_run, RefreshScope::All),
+            ("score", Some(scorer)) => (
                 "SELECT MIN(p.created_at) AS first, MAX(p.created_at) AS last FROM scores s \
                  JOIN posts p ON p.id = s.post_id WHERE s.run_id = ?",
-                run.scorer_id,
+                RefreshScope::Scorer(scorer),
             ),
             _ => return Ok(()),
         };
@@ -271,7 +295,7 @@ impl Store {
             sqlx::query_as(&self.dialect.sql(sql)).bind(run_id).fetch_one(p).await?
         });
         match (range.first, range.last) {
-            (Some(a), Some(b)) => self.refresh_rollups(Some((a, b)), scorer).await,
+            (Some(a), Some(b)) => self.refresh_rollups(Some((a, b)), scope).await,
             _ => Ok(()),
         }
     }
