@@ -201,28 +201,52 @@ impl Store {
 
     /// Marks runs of `kind` that are still `running` but whose heartbeat is older than
     /// `stale_ms` (by the database clock) as `interrupted`: their process died without
-    /// saying so (SIGKILL, power loss). Returns how many were marked.
+    /// saying so (SIGKILL, power loss). What they stored is rolled up now, as their end
+    /// would have done. Returns how many were marked.
     pub async fn interrupt_stale_runs(
         &self,
         kind: RunKind,
         stale_ms: i64,
     ) -> Result<u64, StoreError> {
         let d = self.dialect;
-        let sql = format!(
-            "UPDATE runs SET status = 'interrupted', finished_at = ?, \
-             note = 'no heartbeat: the process stopped without finishing the run' \
-             WHERE kind = ? AND status = 'running' AND heartbeat_ms IS NOT NULL AND heartbeat_ms < {} - ?",
+        let stale = format!(
+            "kind = ? AND status = 'running' AND heartbeat_ms IS NOT NULL AND heartbeat_ms < {} - ?",
             d.now_ms()
         );
-        let sql = d.sql(&sql);
-        let now = Utc::now();
-        let n = on_pool!(&self.pool, p => sqlx::query(&sql)
-            .bind(now)
+        let select = d
+            .sql(&format!("SELECT id FROM runs WHERE {stale}"))
+            .into_owned();
+        let ids: Vec<i64> = on_pool!(&self.pool, p => sqlx::query_scalar(&select)
             .bind(kind.as_str())
             .bind(stale_ms)
-            .execute(p)
-            .await?
-            .rows_affected());
+            .fetch_all(p)
+            .await?);
+        let update = d
+            .sql(&format!(
+                "UPDATE runs SET status = 'interrupted', finished_at = ?, \
+             note = 'no heartbeat: the process stopped without finishing the run' \
+             WHERE id = ? AND {stale}"
+            ))
+            .into_owned();
+        let mut n = 0;
+        for id in ids {
+            let marked = on_pool!(&self.pool, p => sqlx::query(&update)
+                .bind(Utc::now())
+                .bind(id)
+                .bind(kind.as_str())
+                .bind(stale_ms)
+                .execute(p)
+                .await?
+                .rows_affected());
+            if marked == 1 {
+                n += 1;
+                if let Err(e) = self.refresh_rollups_after_run(id).await {
+                    tracing::warn!(
+                        "run {id}: the rollups could not be refreshed ({e}); they are marked stale until `mindpulse rollups rebuild`"
+                    );
+                }
+            }
+        }
         Ok(n)
     }
 

@@ -355,6 +355,71 @@ async fn suite(db: &TestDb) {
     store.close().await;
 }
 
+/// A run whose process died (no `finish_run`) is rolled up when it is found stale.
+async fn killed_run(db: &TestDb) {
+    let name = db.backend.name();
+    let store = Store::open(&db.url).await.unwrap();
+    let run = store
+        .start_run(&NewRun {
+            kind: Some(RunKind::Import),
+            ..NewRun::default()
+        })
+        .await
+        .unwrap();
+    store.heartbeat_run(run).await.unwrap();
+    store
+        .insert_posts(
+            &posts(12, 0),
+            None,
+            Some(run),
+            OnConflict::Ignore,
+            &mut TopicCache::new(),
+        )
+        .await
+        .unwrap();
+    let q = RollupQuery {
+        score: None,
+        group: RollupGroup::None,
+        since_slot: None,
+        until_slot: None,
+        platform: None,
+        no_duplicates: false,
+        fold: None,
+    };
+    assert!(
+        from_rollups(&store, &q).await.is_empty(),
+        "{name}: not finished yet"
+    );
+    // Stale by any heartbeat age: the run is interrupted and what it stored is counted.
+    assert_eq!(
+        store
+            .interrupt_stale_runs(RunKind::Import, -60_000)
+            .await
+            .unwrap(),
+        1,
+        "{name}"
+    );
+    assert_eq!(
+        from_rollups(&store, &q).await,
+        scanned(&store, &q).await,
+        "{name}"
+    );
+    assert_eq!(
+        store
+            .interrupt_stale_runs(RunKind::Import, -60_000)
+            .await
+            .unwrap(),
+        0,
+        "{name}: once"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_killed_run_is_rolled_up_when_found_stale_on_every_backend() {
+    crate::on_every_backend!(killed_run);
+}
+
 #[tokio::test]
 async fn rollups_equal_the_scan_on_every_backend() {
     crate::on_every_backend!(suite);
