@@ -167,31 +167,33 @@ impl Store {
         let run_sql = d
             .sql("INSERT INTO network_runs (built_at, params, nodes, edges, modularity) VALUES (?, ?, ?, ?, ?)")
             .into_owned();
+        // This run's own id: RETURNING where the backend has it, else the connection's
+        // last insert id (never another builder's row).
+        let (insert, last_id) = match d.backend {
+            crate::Backend::MySql => (
+                run_sql.clone(),
+                Some("SELECT CAST(LAST_INSERT_ID() AS SIGNED)"),
+            ),
+            crate::Backend::Sqlite | crate::Backend::Postgres => {
+                (format!("{run_sql} RETURNING id"), None)
+            }
+        };
         let id: i64 = on_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
-            let q = sqlx::query(&run_sql)
+            let q = sqlx::query(&insert)
                 .bind(Utc::now())
                 .bind(params.to_string())
                 .bind(nodes.len() as i64)
                 .bind(edges.len() as i64)
                 .bind(modularity);
-            let id: i64 = match d.backend {
-                crate::Backend::Postgres => {
-                    let sql = format!("{} RETURNING id", run_sql);
-                    sqlx::query_scalar(&sql)
-                        .bind(Utc::now())
-                        .bind(params.to_string())
-                        .bind(nodes.len() as i64)
-                        .bind(edges.len() as i64)
-                        .bind(modularity)
-                        .fetch_one(&mut *tx)
-                        .await?
-                }
-                _ => {
+            let id: i64 = match last_id {
+                Some(sql) => {
                     q.execute(&mut *tx).await?;
-                    sqlx::query_scalar("SELECT MAX(id) FROM network_runs")
-                        .fetch_one(&mut *tx)
-                        .await?
+                    sqlx::query_scalar(sql).fetch_one(&mut *tx).await?
+                }
+                None => {
+                    use sqlx::Row as _;
+                    q.fetch_one(&mut *tx).await?.try_get(0)?
                 }
             };
             for chunk in nodes.chunks(CHUNK) {

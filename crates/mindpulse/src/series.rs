@@ -296,3 +296,16 @@ pub async fn scores_of(store: &Store, metric: &str) -> anyhow::Result<Option<Dim
         source,
     }))
 }
+
+/// `[trends] min_cell` (cells with fewer posts are suppressed), default 10.
+pub fn configured_min_cell(config: &crate::config::Config) -> u64 {
+    config.trends.min_cell.unwrap_or(10).max(1)
+}
+
+/// `[trends] method` (checked when the file was loaded), default ACC.
+pub fn configured_method(config: &crate::config::Config) -> mindpulse_analyze::Method {
+    match config.trends.method.as_deref() {
+        Some("pacc") => mindpulse_analyze::Method::Pacc,
+        _ => mindpulse_analyze::Method::Acc,
+    }
+}

@@ -14,7 +14,7 @@ use crate::zone::Zone;
 use anyhow::{bail, Context as _};
 use chrono::Duration;
 use clap::{Args, ValueEnum};
-use mindpulse_analyze::{Bucket, Method};
+use mindpulse_analyze::Bucket;
 use mindpulse_store::PostFilter;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -125,10 +125,7 @@ pub async fn run(ctx: &Context, args: ForecastArgs) -> anyhow::Result<ExitCode> 
     .await;
     store.close().await;
     let (series, rates, _) = read?;
-    let method = match ctx.config.trends.method.as_deref() {
-        Some("pacc") => Method::Pacc,
-        _ => Method::Acc,
-    };
+    let method = crate::series::configured_method(&ctx.config);
     let rows = if volume {
         series.volume(1)
     } else {
@@ -144,7 +141,7 @@ pub async fn run(ctx: &Context, args: ForecastArgs) -> anyhow::Result<ExitCode> 
                 .unwrap_or_default()
         );
     };
-    let min_cell = ctx.config.trends.min_cell.unwrap_or(10).max(1);
+    let min_cell = crate::series::configured_min_cell(&ctx.config);
     let total: u64 = s.n.iter().sum();
     if total < min_cell * s.n.len().max(1) as u64 / 2 {
         bail!(

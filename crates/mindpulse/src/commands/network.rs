@@ -15,7 +15,7 @@ use crate::series::{scores_of, POPULATION};
 use crate::zone::Zone;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
-use mindpulse_analyze::{Method, Series, Tally};
+use mindpulse_analyze::{Series, Tally};
 use mindpulse_store::{NetworkNode, PostFilter};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -310,11 +310,8 @@ struct Community {
 }
 
 async fn communities(ctx: &Context, args: CommunitiesArgs) -> anyhow::Result<ExitCode> {
-    let min_cell = ctx.config.trends.min_cell.unwrap_or(10).max(1);
-    let method = match ctx.config.trends.method.as_deref() {
-        Some("pacc") => Method::Pacc,
-        _ => Method::Acc,
-    };
+    let min_cell = crate::series::configured_min_cell(&ctx.config);
+    let method = crate::series::configured_method(&ctx.config);
     let store = ctx.existing_store().await?;
     let result = async {
         let run = latest(&store).await?;

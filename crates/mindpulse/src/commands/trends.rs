@@ -6,7 +6,6 @@
 
 use crate::context::Context;
 use crate::series::{read_series, GroupBy, Read};
-use anyhow::bail;
 use clap::{Args, ValueEnum};
 use mindpulse_analyze::{Bucket, Method, TrendRow};
 use mindpulse_store::PostFilter;
@@ -71,18 +70,16 @@ pub struct TrendsArgs {
 }
 
 pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
-    let cfg = &ctx.config.trends;
     let zone = crate::zone::Zone::resolve(args.tz.as_deref(), &ctx.config)?;
     let (tz, tz_name) = (zone.tz, zone.name());
-    let min_cell = args.min_cell.or(cfg.min_cell).unwrap_or(10).max(1);
+    let min_cell = args
+        .min_cell
+        .map(|m| m.max(1))
+        .unwrap_or_else(|| crate::series::configured_min_cell(&ctx.config));
     let method = match args.method {
         Some(MethodArg::Acc) => Method::Acc,
         Some(MethodArg::Pacc) => Method::Pacc,
-        None => match cfg.method.as_deref() {
-            None | Some("acc") => Method::Acc,
-            Some("pacc") => Method::Pacc,
-            Some(other) => bail!("[trends] method = {other:?}: expected \"acc\" or \"pacc\""),
-        },
+        None => crate::series::configured_method(&ctx.config),
     };
     let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
     let filter = PostFilter {

@@ -52,11 +52,8 @@ impl<'a> ScanSpec<'a> {
             zone,
             since,
             until,
-            min_cell: config.trends.min_cell.unwrap_or(10).max(1),
-            method: match config.trends.method.as_deref() {
-                Some("pacc") => Method::Pacc,
-                _ => Method::Acc,
-            },
+            min_cell: crate::series::configured_min_cell(config),
+            method: crate::series::configured_method(config),
             examples: i64::from(config.alerts.examples.unwrap_or(5)),
         }
     }
