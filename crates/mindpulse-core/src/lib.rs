@@ -15,7 +15,10 @@ use std::fmt;
 
 pub mod process;
 pub mod score;
-pub use score::{PostScorer, PostToScore, Score, ScoreFuture, ScoredPage, ScorerInfo};
+pub use score::{
+    dequantize_i8, quantize_i8, EncoderRef, PostEmbedding, PostScorer, PostToScore, Score,
+    ScoreFuture, ScoredPage, ScorerInfo,
+};
 
 /// What a stored item is: an original post, a comment on one, or a repost of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

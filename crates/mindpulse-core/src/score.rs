@@ -65,6 +65,60 @@ pub struct ScoredPage {
     /// Set when the scorer cannot go on at all (a server that is down, a bad key, an
     /// encoder that fails): the scores above are still stored, the run ends as failed.
     pub fatal: Option<String>,
+    /// The sentence embeddings the scorer computed on the way (the heads' encoders), kept
+    /// so topics and search need no second encoder pass. Empty for scorers without one.
+    pub embeddings: Vec<PostEmbedding>,
+}
+
+/// One post's sentence embedding from one encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostEmbedding {
+    pub post_id: i64,
+    pub encoder: EncoderRef,
+    /// L2-normalized.
+    pub vector: Vec<f32>,
+}
+
+/// Which encoder an embedding comes from: its registry name and the sha256 of its weights.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EncoderRef {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// An embedding quantized to int8 (value ≈ `scale` × byte), as it is stored: one scale per
+/// vector, the largest magnitude maps to ±127. A zero or non-finite vector gets scale 0.
+pub fn quantize_i8(v: &[f32]) -> (f32, Vec<i8>) {
+    let max = v
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (0.0, vec![0; v.len()]);
+    }
+    let scale = max / 127.0;
+    let q = v
+        .iter()
+        .map(|x| {
+            if x.is_finite() {
+                (x / scale).round().clamp(-127.0, 127.0) as i8
+            } else {
+                0
+            }
+        })
+        .collect();
+    (scale, q)
+}
+
+/// The stored int8 embedding back as f32, re-normalized to unit length (quantization
+/// moves the length by well under 1 %).
+pub fn dequantize_i8(scale: f32, q: &[i8]) -> Vec<f32> {
+    let mut v: Vec<f32> = q.iter().map(|&b| f32::from(b) * scale).collect();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
 }
 
 impl ScoredPage {
@@ -92,4 +146,32 @@ pub trait PostScorer: Send + Sync {
     fn info(&self) -> &ScorerInfo;
     /// Scores a page of posts.
     fn score_page<'a>(&'a self, posts: &'a [PostToScore]) -> ScoreFuture<'a>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int8_round_trip_keeps_the_direction() {
+        let v: Vec<f32> = (0..384)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let v: Vec<f32> = v.iter().map(|x| x / norm).collect();
+        let (scale, q) = quantize_i8(&v);
+        assert!(q.iter().any(|&b| b == 127 || b == -127));
+        let back = dequantize_i8(scale, &q);
+        let cos: f32 = v.iter().zip(&back).map(|(a, b)| a * b).sum();
+        assert!(cos > 0.9999, "{cos}");
+    }
+
+    #[test]
+    fn zero_and_non_finite_vectors_do_not_blow_up() {
+        assert_eq!(quantize_i8(&[0.0, 0.0]), (0.0, vec![0, 0]));
+        let (s, q) = quantize_i8(&[f32::NAN, 1.0]);
+        assert_eq!(q, vec![0, 127]);
+        assert_eq!(dequantize_i8(s, &q), vec![0.0, 1.0]);
+        assert_eq!(dequantize_i8(0.0, &[0, 0]), vec![0.0, 0.0]);
+    }
 }

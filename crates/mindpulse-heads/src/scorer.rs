@@ -8,7 +8,9 @@
 use crate::embed::Embedder;
 use crate::error::{HeadsError, Result};
 use crate::route::{HeadSet, Route};
-use mindpulse_core::{PostScorer, PostToScore, Score, ScoreFuture, ScoredPage, ScorerInfo};
+use mindpulse_core::{
+    EncoderRef, PostEmbedding, PostScorer, PostToScore, Score, ScoreFuture, ScoredPage, ScorerInfo,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -26,6 +28,16 @@ pub struct HeadsScorer {
 /// punctuation or symbols).
 pub fn has_scorable_text(text: &str) -> bool {
     text.chars().any(|c| c.is_alphanumeric())
+}
+
+/// `v` scaled to unit length (a zero vector stays zero).
+pub fn unit(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter().map(|x| x / norm).collect()
+    } else {
+        v.to_vec()
+    }
 }
 
 impl HeadSet {
@@ -86,6 +98,48 @@ impl HeadsScorer {
             embedders,
             info,
         })
+    }
+
+    /// Embeds posts the way a heads run does (routed by language; posts with nothing to read
+    /// or no encoder for their route are left out): what `topics` and `search` use for
+    /// posts scored before embeddings were kept.
+    pub fn embed_posts(&self, posts: &[PostToScore]) -> Result<Vec<PostEmbedding>> {
+        let mut groups: BTreeMap<Route, Vec<usize>> = BTreeMap::new();
+        for (i, p) in posts.iter().enumerate() {
+            let route = Route::for_lang(p.lang.as_deref());
+            if has_scorable_text(&p.text) && self.embedders.contains_key(&route) {
+                groups.entry(route).or_default().push(i);
+            }
+        }
+        let mut out = Vec::new();
+        for (route, idx) in groups {
+            let Some(e) = self.embedders.get(&route) else {
+                continue;
+            };
+            let texts: Vec<String> = idx
+                .iter()
+                .map(|&i| format!("{}{}", e.prefix, posts[i].text))
+                .collect();
+            let emb = e.encoder.encode(&texts).map_err(|err| {
+                HeadsError::Other(format!(
+                    "encoding a batch of {} posts with {}: {err}",
+                    texts.len(),
+                    e.name
+                ))
+            })?;
+            for (j, &i) in idx.iter().enumerate() {
+                out.push(PostEmbedding {
+                    post_id: posts[i].id,
+                    encoder: EncoderRef {
+                        name: e.name.clone(),
+                        sha256: e.sha256.clone(),
+                    },
+                    vector: unit(emb.row(j)),
+                });
+            }
+        }
+        out.sort_by_key(|e| e.post_id);
+        Ok(out)
     }
 
     /// The encoder of a route, when the heads have one.
@@ -150,6 +204,14 @@ impl HeadsScorer {
                     meta: Some(serde_json::json!({
                         "lang": post.lang, "encoder_sha256": e.sha256, "truncated_tokens": truncated
                     })),
+                });
+                page.embeddings.push(PostEmbedding {
+                    post_id: post.id,
+                    encoder: EncoderRef {
+                        name: e.name.clone(),
+                        sha256: e.sha256.clone(),
+                    },
+                    vector: unit(emb.row(j)),
                 });
                 for s in self.heads.score(route, emb.row(j)) {
                     page.scores.push(Score {

@@ -380,6 +380,14 @@ impl Loop<'_> {
             page
         };
         let t2 = Instant::now();
+        // The embeddings first: a post whose scores are stored is never claimed again, so
+        // its embedding must already be there.
+        if !page.embeddings.is_empty() {
+            retry("storing embeddings", || {
+                self.store.insert_embeddings(&page.embeddings)
+            })
+            .await?;
+        }
         let rows = retry("storing scores", || {
             self.store
                 .insert_scores(self.scorer_id, self.run_id, &page.scores)

@@ -5,6 +5,13 @@
 use crate::Dialect;
 use chrono::{DateTime, Utc};
 
+/// One topic of one topic build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscoveredTopic {
+    pub build: i64,
+    pub number: i64,
+}
+
 /// A selection of stored posts. Empty: every post.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PostFilter {
@@ -19,6 +26,9 @@ pub struct PostFilter {
     pub kind: Option<String>,
     /// A topic keyword as stored (without `#…#`), matched exactly on every backend.
     pub topic: Option<String>,
+    /// A discovered topic: posts assigned to topic `number` of topic build `build`
+    /// (`mindpulse topics build`).
+    pub discovered: Option<DiscoveredTopic>,
     /// Leave out posts flagged as exact or near duplicates of another post.
     pub no_duplicates: bool,
 }
@@ -48,6 +58,11 @@ impl PostFilter {
             sql.push_str(&format!(
                 " AND {alias}.id IN (SELECT pt.post_id FROM post_topics pt JOIN topics t ON t.id = pt.topic_id WHERE {})",
                 dialect.exact_eq("t.keyword")
+            ));
+        }
+        if self.discovered.is_some() {
+            sql.push_str(&format!(
+                " AND {alias}.id IN (SELECT ta.post_id FROM topic_assignments ta WHERE ta.build_id = ? AND ta.number = ?)"
             ));
         }
         if self.no_duplicates {
@@ -87,6 +102,9 @@ macro_rules! bind_post_filter {
             if $dialect.exact_binds_twice() {
                 q = q.bind(t.clone());
             }
+        }
+        if let Some(d) = f.discovered {
+            q = q.bind(d.build).bind(d.number);
         }
         q
     }};

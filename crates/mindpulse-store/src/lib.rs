@@ -12,6 +12,7 @@ mod alerts;
 mod bulk;
 mod crawl;
 mod dialect;
+mod embeddings;
 mod error;
 mod examples;
 mod filter;
@@ -28,6 +29,7 @@ mod runs;
 mod scores;
 mod series;
 pub mod testing;
+mod topic_builds;
 mod twins;
 
 pub use alerts::{
@@ -39,9 +41,10 @@ pub use crawl::{
     TopicRecord, TopicSighting,
 };
 pub use dialect::{Backend, Dialect};
+pub use embeddings::{EncoderRow, PostText, StoredEmbedding};
 pub use error::StoreError;
 pub use examples::{ExamplePost, RegionIs};
-pub use filter::PostFilter;
+pub use filter::{DiscoveredTopic, PostFilter};
 pub use leases::{Claim, ClaimRequest, Lease, LeaseStatus, ScorerStatus, WorkerStatus};
 pub use meta::KeyCheck;
 pub use network::{mentions, CommunityTally, CommunityTopic, NetworkEdge, NetworkNode, NetworkRun};
@@ -54,6 +57,7 @@ pub use rollups::{
 };
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
 pub use series::{ScorerOfDimension, SeriesRow};
+pub use topic_builds::{BuiltTopic, NewTopicBuild, TopicBuild, UNASSIGNED};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -25,6 +25,8 @@ pub struct PurgeReport {
     pub scores: u64,
     pub topic_links: u64,
     pub score_claims: u64,
+    /// Stored embeddings of the purged posts.
+    pub embeddings: u64,
     /// Authors with no post left.
     pub authors: u64,
     /// Raw payloads cleared or deleted with their posts (with `raw_only`, the only change).
@@ -35,8 +37,8 @@ pub struct PurgeReport {
 const BATCH: usize = 2_000;
 
 impl Store {
-    /// Deletes the posts `filter` selects with their scores, topic links and score claims,
-    /// then the authors left without posts; with `raw_only`, clears only their raw
+    /// Deletes the posts `filter` selects with their scores, topic links (hashtags and
+    /// discovered topics), score claims and embeddings, then the authors left without posts; with `raw_only`, clears only their raw
     /// payloads. With `dry_run`, counts what would go and changes nothing.
     pub async fn purge(
         &self,
@@ -103,6 +105,7 @@ impl Store {
             report.scores += batch.scores;
             report.topic_links += batch.topic_links;
             report.score_claims += batch.score_claims;
+            report.embeddings += batch.embeddings;
         }
         report.authors = self.purge_orphan_authors(filter, dry_run).await?;
         // The purged hours lose their counts: recount (all hours; purges are rare).
@@ -130,9 +133,11 @@ impl Store {
             ("scores", "post_id"),
             ("post_topics", "post_id"),
             ("score_claims", "post_id"),
+            ("embeddings", "post_id"),
+            ("topic_assignments", "post_id"),
             ("posts", "id"),
         ];
-        let mut counts = [0u64; 4];
+        let mut counts = [0u64; 6];
         on_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             for (i, (table, column)) in children.iter().enumerate() {
@@ -158,9 +163,10 @@ impl Store {
         });
         Ok(PurgeReport {
             scores: counts[0],
-            topic_links: counts[1],
             score_claims: counts[2],
-            posts: counts[3],
+            embeddings: counts[3],
+            topic_links: counts[1] + counts[4],
+            posts: counts[5],
             ..PurgeReport::default()
         })
     }

@@ -77,6 +77,8 @@ pub enum Command {
     Forecast(crate::commands::forecast::ForecastArgs),
     /// The reply/repost/mention network between pseudonyms: build, top authors, communities, export (GEXF/GraphML).
     Network(crate::commands::network::NetworkArgs),
+    /// Topics of what people talk about (on the stored embeddings): build, list, show.
+    Topics(crate::commands::topics::TopicsArgs),
     /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.
     Rollups(crate::commands::rollups::RollupsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.
@@ -223,6 +225,8 @@ pub enum BenchCommand {
     Trends(crate::commands::bench_trends::BenchTrendsArgs),
     /// PageRank and communities on a generated graph against NetworkX and python-igraph.
     Network(crate::commands::bench_network::BenchNetworkArgs),
+    /// Topics of dreaddit (NMI with the subreddits, share unassigned) and fit time, against BERTopic on the same embeddings.
+    Topics(crate::commands::bench_topics::BenchTopicsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -48,12 +48,24 @@ pub fn peak_rss_mib() -> f64 {
 /// (`--python` or `MINDPULSE_STATS_PYTHON`) when given, else what
 /// `scripts/setup_stats_venv.sh` prints (it creates the cached venv the first time).
 pub fn stats_python(arg: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    venv_python("setup_stats_venv.sh", arg)
+}
+
+/// The Python of BERTopic (`bench topics`): `arg` when given, else what
+/// `scripts/setup_topics_venv.sh` prints.
+pub fn topics_python(arg: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    venv_python("setup_topics_venv.sh", arg)
+}
+
+/// `arg`, else the last line a venv setup script of `scripts/` prints.
+fn venv_python(script: &str, arg: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
     use anyhow::Context as _;
     if let Some(p) = arg {
         return Ok(p.to_path_buf());
     }
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup_stats_venv.sh");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
     let out = Command::new("bash")
         .arg(&script)
         .output()

@@ -81,6 +81,7 @@ impl PostFilterArgs {
                 .to_string()
             }),
             topic,
+            discovered: None,
             no_duplicates: self.no_duplicates,
         };
         Ok((zone, filter))

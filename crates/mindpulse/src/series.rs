@@ -122,6 +122,7 @@ async fn from_rollups(
     if filter.lang.is_some()
         || filter.kind.is_some()
         || filter.topic.is_some()
+        || filter.discovered.is_some()
         || !on_hour(filter.since)
         || !on_hour(filter.until)
         || !store.rollups_built().await?

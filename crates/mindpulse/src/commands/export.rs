@@ -5,6 +5,7 @@ use crate::context::Context;
 use crate::output_file::OutputFile;
 use mindpulse_store::{ExportPost, ExportScore, ROUTING_DIMENSION};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -73,10 +74,12 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
+    let discovered = DiscoveredTopics::load(&store).await?;
     let mut sink = match args.format {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             let mut header: Vec<String> = CSV_COLUMNS.iter().map(|s| s.to_string()).collect();
+            header.extend(DISCOVERED_COLUMNS.iter().map(|s| s.to_string()));
             if args.scores {
                 header.push("route".to_string());
             }
@@ -96,15 +99,17 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         let page = store.export_page(&filter, after, PAGE, args.scores).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
+        let topics = discovered.of_page(&store, &page).await?;
         for post in &page {
+            let topic = discovered.topic_of(&topics, post.id);
             match &mut sink {
                 Sink::Csv(w) => w.write_record(
-                    csv_row(post, args.scores, &dims)
+                    csv_row(post, topic.as_ref(), args.scores, &dims)
                         .iter()
                         .map(|c| safe_cell(c).into_owned()),
                 )?,
                 Sink::Jsonl(out) => {
-                    serde_json::to_writer(&mut *out, &JsonPost::new(post))?;
+                    serde_json::to_writer(&mut *out, &JsonPost::new(post, topic))?;
                     out.write_all(b"\n")?;
                 }
             }
@@ -162,7 +167,81 @@ const CSV_COLUMNS: [&str; 19] = [
     "topics",
 ];
 
-fn csv_row(p: &ExportPost, with_scores: bool, dims: &[String]) -> Vec<String> {
+/// The discovered-topic columns of CSV: the topic number in the newest `topics build`
+/// (-1: in the build but left unassigned; empty: not in the build) and its top keywords.
+const DISCOVERED_COLUMNS: [&str; 2] = ["discovered_topic", "discovered_topic_keywords"];
+
+/// A post's topic in the newest topic build.
+#[derive(Debug, Clone, Serialize)]
+struct TopicOut {
+    build: i64,
+    /// -1: the post was in the build and no topic took it.
+    number: i64,
+    /// The topic's top keywords, space-separated.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    keywords: String,
+}
+
+/// The newest topic build, if any, and its topics' short keyword lists.
+struct DiscoveredTopics {
+    build: Option<i64>,
+    keywords: BTreeMap<i64, String>,
+}
+
+impl DiscoveredTopics {
+    async fn load(store: &mindpulse_store::Store) -> anyhow::Result<DiscoveredTopics> {
+        let Some(build) = store.latest_topic_build().await? else {
+            return Ok(DiscoveredTopics {
+                build: None,
+                keywords: BTreeMap::new(),
+            });
+        };
+        let mut keywords = BTreeMap::new();
+        for t in store.built_topics(build.id).await? {
+            let words: Vec<(String, f64)> = serde_json::from_str(&t.keywords).unwrap_or_default();
+            let top: Vec<String> = words.into_iter().take(5).map(|(w, _)| w).collect();
+            keywords.insert(t.number, top.join(" "));
+        }
+        Ok(DiscoveredTopics {
+            build: Some(build.id),
+            keywords,
+        })
+    }
+
+    /// The topic numbers of a page's posts.
+    async fn of_page(
+        &self,
+        store: &mindpulse_store::Store,
+        page: &[ExportPost],
+    ) -> anyhow::Result<BTreeMap<i64, i64>> {
+        let Some(build) = self.build else {
+            return Ok(BTreeMap::new());
+        };
+        let ids: Vec<i64> = page.iter().map(|p| p.id).collect();
+        Ok(store
+            .discovered_topics_of(build, &ids)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    fn topic_of(&self, numbers: &BTreeMap<i64, i64>, post: i64) -> Option<TopicOut> {
+        let build = self.build?;
+        let number = *numbers.get(&post)?;
+        Some(TopicOut {
+            build,
+            number,
+            keywords: self.keywords.get(&number).cloned().unwrap_or_default(),
+        })
+    }
+}
+
+fn csv_row(
+    p: &ExportPost,
+    topic: Option<&TopicOut>,
+    with_scores: bool,
+    dims: &[String],
+) -> Vec<String> {
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     let mut row = vec![
         p.id.to_string(),
@@ -184,6 +263,8 @@ fn csv_row(p: &ExportPost, with_scores: bool, dims: &[String]) -> Vec<String> {
         opt(&p.dup_group),
         opt(&p.dup_kind),
         p.topics.join("|"),
+        topic.map(|t| t.number.to_string()).unwrap_or_default(),
+        topic.map(|t| t.keywords.clone()).unwrap_or_default(),
     ];
     if !with_scores {
         return row;
@@ -294,12 +375,17 @@ struct JsonPost<'a> {
     route: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scores: Option<Vec<ScoreOut>>,
+    /// The post's topic in the newest `topics build` (absent: none built, or the post was
+    /// not in it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discovered_topic: Option<TopicOut>,
 }
 
 impl<'a> JsonPost<'a> {
-    fn new(post: &'a ExportPost) -> JsonPost<'a> {
+    fn new(post: &'a ExportPost, discovered_topic: Option<TopicOut>) -> JsonPost<'a> {
         JsonPost {
             post,
+            discovered_topic,
             route: route_of(post),
             scores: post.scores.as_ref().map(|scores| {
                 scores

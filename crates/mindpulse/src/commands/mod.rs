@@ -7,6 +7,7 @@ pub(crate) mod bench_forecast;
 pub(crate) mod bench_llm;
 pub(crate) mod bench_network;
 pub(crate) mod bench_score;
+pub(crate) mod bench_topics;
 pub(crate) mod bench_trends;
 pub(crate) mod crawl;
 pub(crate) mod embed;
@@ -23,6 +24,7 @@ mod quickstart;
 pub(crate) mod rollups;
 pub(crate) mod score;
 mod stats;
+pub(crate) mod topics;
 pub(crate) mod train;
 pub(crate) mod trends;
 
@@ -49,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Forecast(args)) => bench_forecast::run(args).await,
         Command::Bench(BenchCommand::Trends(args)) => bench_trends::run(args).await,
         Command::Bench(BenchCommand::Network(args)) => bench_network::run(args).await,
+        Command::Bench(BenchCommand::Topics(args)) => bench_topics::run(args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,
@@ -56,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(args) => alerts::run(&ctx, args).await,
         Command::Forecast(args) => forecast::run(&ctx, args).await,
         Command::Network(args) => network::run(&ctx, args).await,
+        Command::Topics(args) => topics::run(&ctx, args).await,
         Command::Rollups(args) => rollups::run(&ctx, args).await,
         Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),

@@ -65,8 +65,13 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         println!(
-            "{verb} {} posts {scope}, with {} scores, {} topic links and {} score claims; {} authors left without posts",
-            report.posts, report.scores, report.topic_links, report.score_claims, report.authors
+            "{verb} {} posts {scope}, with {} scores, {} topic links, {} score claims and {} embeddings; {} authors left without posts",
+            report.posts,
+            report.scores,
+            report.topic_links,
+            report.score_claims,
+            report.embeddings,
+            report.authors
         );
     }
     Ok(ExitCode::SUCCESS)
