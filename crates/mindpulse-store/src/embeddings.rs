@@ -37,6 +37,17 @@ impl StoredEmbedding {
     }
 }
 
+/// A post as a search hit shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct SearchPost {
+    pub id: i64,
+    pub platform: String,
+    pub platform_id: String,
+    pub text: String,
+    pub lang: Option<String>,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A post's text for embedding it on demand.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PostText {
@@ -194,5 +205,87 @@ impl Store {
         }
         out.sort_by_key(|r| r.id);
         Ok(out)
+    }
+
+    /// A page of every post's text with ids above `after`, by id (the search index's feed).
+    pub async fn post_texts_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<PostText>, StoreError> {
+        let sql = self
+            .dialect
+            .sql("SELECT id, text, lang FROM posts WHERE id > ? ORDER BY id LIMIT ?");
+        Ok(on_pool!(&self.pool, p => {
+            sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(p).await?
+        }))
+    }
+
+    /// How many embeddings are stored.
+    pub async fn count_embeddings(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM embeddings";
+        Ok(on_pool!(&self.pool, p => sqlx::query_scalar(sql).fetch_one(p).await?))
+    }
+
+    /// The stored embeddings of some posts, by post id then encoder.
+    pub async fn embeddings_of(&self, ids: &[i64]) -> Result<Vec<StoredEmbedding>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(self.dialect.max_params().min(1000)) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = self
+                .dialect
+                .sql(&format!(
+                    "SELECT post_id, encoder_id, scale, vec FROM embeddings WHERE post_id IN ({marks})"
+                ))
+                .into_owned();
+            let rows: Vec<StoredEmbedding> = on_pool!(&self.pool, p => {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(rows);
+        }
+        out.sort_by_key(|e| (e.post_id, e.encoder_id));
+        Ok(out)
+    }
+
+    /// The ids of the posts `filter` selects, by id.
+    pub async fn post_ids(&self, filter: &PostFilter) -> Result<Vec<i64>, StoreError> {
+        let sql = self
+            .dialect
+            .sql(&format!(
+                "SELECT p.id FROM posts p WHERE 1 = 1{} ORDER BY p.id",
+                filter.conditions("p", self.dialect)
+            ))
+            .into_owned();
+        Ok(on_pool!(&self.pool, p => {
+            let q = sqlx::query_scalar(&sql);
+            bind_post_filter!(q, filter, self.dialect).fetch_all(p).await?
+        }))
+    }
+
+    /// Posts by id as search hits show them (those that still exist), in the order asked.
+    pub async fn search_posts(&self, ids: &[i64]) -> Result<Vec<SearchPost>, StoreError> {
+        let mut found: std::collections::HashMap<i64, SearchPost> = Default::default();
+        for chunk in ids.chunks(self.dialect.max_params().min(1000)) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = self
+                .dialect
+                .sql(&format!(
+                    "SELECT id, platform, platform_id, text, lang, created_at FROM posts WHERE id IN ({marks})"
+                ))
+                .into_owned();
+            let rows: Vec<SearchPost> = on_pool!(&self.pool, p => {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await?
+            });
+            found.extend(rows.into_iter().map(|r| (r.id, r)));
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 }

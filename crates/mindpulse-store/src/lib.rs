@@ -41,7 +41,7 @@ pub use crawl::{
     TopicRecord, TopicSighting,
 };
 pub use dialect::{Backend, Dialect};
-pub use embeddings::{EncoderRow, PostText, StoredEmbedding};
+pub use embeddings::{EncoderRow, PostText, SearchPost, StoredEmbedding};
 pub use error::StoreError;
 pub use examples::{ExamplePost, RegionIs};
 pub use filter::{DiscoveredTopic, PostFilter};

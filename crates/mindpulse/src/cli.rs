@@ -79,6 +79,8 @@ pub enum Command {
     Network(crate::commands::network::NetworkArgs),
     /// Topics of what people talk about (on the stored embeddings): build, list, show.
     Topics(crate::commands::topics::TopicsArgs),
+    /// Search the stored posts by words and meaning (BM25 + embeddings, fused); the index stays current.
+    Search(crate::commands::search::SearchArgs),
     /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.
     Rollups(crate::commands::rollups::RollupsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.

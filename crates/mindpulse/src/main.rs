@@ -11,6 +11,7 @@ mod output_file;
 mod post_filter;
 mod progress;
 mod render;
+mod retrieve;
 mod scoring;
 mod series;
 mod watch;

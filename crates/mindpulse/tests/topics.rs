@@ -4,7 +4,8 @@
 //! `topics build`); the build finds topics that do not mix themes, with at most 10 %
 //! unassigned, a
 //! rebuild gives byte-identical topics, `show` has keywords, examples, daily volume and
-//! corrected prevalence, and `export` carries each post's topic.
+//! corrected prevalence, and `export` carries each post's topic; `search` finds posts by
+//! words and by meaning in both languages, follows new posts and survives a damaged index.
 
 mod common;
 use common::{mindpulse, ok};
@@ -72,7 +73,7 @@ fn json(s: &str) -> serde_json::Value {
 }
 
 #[test]
-fn topics_build_list_show_and_export() {
+fn topics_build_list_show_export_and_search() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let db = format!("sqlite://{}", dir.join("t.db").display());
@@ -192,4 +193,63 @@ fn topics_build_list_show_and_export() {
     let o = mindpulse(dir, &["--db", &db, "topics", "build", "--min-size", "1"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--min-size 1"));
+
+    // Search, on the same posts.
+    let search = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["--db", db.as_str(), "search"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        json(&ok(&mindpulse(dir, &all))).as_array().unwrap().clone()
+    };
+    let theme_of = |hit: &serde_json::Value| -> usize {
+        let id: usize = hit["platform_id"].as_str().unwrap()[1..].parse().unwrap();
+        (id - 1) % 1000 / if id > 1000 { 6 } else { 24 }
+    };
+    let hits = search(&["exam", "--words-only"]);
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| theme_of(h) == 0), "{hits:?}");
+    assert!(hits[0]["text"].as_str().unwrap().contains("exam"));
+    assert!(hits[0]["score"].as_f64().unwrap() > 0.0);
+    // By meaning: no word of the query is in the rent posts but "landlord".
+    let hits = search(&["my landlord wants more money from me", "--limit", "5"]);
+    assert_eq!(hits.len(), 5);
+    assert!(hits.iter().all(|h| theme_of(h) == 1), "{hits:?}");
+    let hits = search(&["晚上睡不着觉怎么办", "--limit", "5"]);
+    assert!(hits.iter().all(|h| theme_of(h) == 3), "{hits:?}");
+    // Filters: language, and a topic of the newest build.
+    assert!(search(&["exam", "--lang", "zh", "--words-only"]).is_empty());
+    let sleep_topic = shown_topic_of(&by_theme[3]);
+    let hits = search(&["exam", "--topic", &sleep_topic.to_string()]);
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| theme_of(h) == 3), "{hits:?}");
+    // The index follows new posts.
+    std::fs::write(
+        dir.join("c.jsonl"),
+        "{\"id\":\"h1\",\"author\":\"z\",\"lang\":\"en\",\"text\":\"my hamster escaped from his cage tonight\",\"created_at\":\"2025-11-03T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    ok(&mindpulse(
+        dir,
+        &["--db", &db, "import", "c.jsonl", "--platform", "reddit"],
+    ));
+    let hits = search(&["hamster", "--words-only"]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["platform_id"], "h1");
+    // A damaged index file is rebuilt.
+    std::fs::write(dir.join("t.db.search"), b"not an index").unwrap();
+    assert_eq!(search(&["hamster", "--words-only"]).len(), 1);
+    // A query with nothing to search by words.
+    let o = mindpulse(dir, &["--db", &db, "search", "the and of", "--words-only"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no searchable words"));
+}
+
+/// The topic most of a theme's posts are in.
+fn shown_topic_of(counts: &std::collections::BTreeMap<i64, usize>) -> i64 {
+    *counts
+        .iter()
+        .filter(|(&t, _)| t >= 0)
+        .max_by_key(|(_, &n)| n)
+        .unwrap()
+        .0
 }

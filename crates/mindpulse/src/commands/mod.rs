@@ -23,6 +23,7 @@ pub(crate) mod purge;
 mod quickstart;
 pub(crate) mod rollups;
 pub(crate) mod score;
+pub(crate) mod search;
 mod stats;
 pub(crate) mod topics;
 pub(crate) mod train;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forecast(args) => forecast::run(&ctx, args).await,
         Command::Network(args) => network::run(&ctx, args).await,
         Command::Topics(args) => topics::run(&ctx, args).await,
+        Command::Search(args) => search::run(&ctx, args).await,
         Command::Rollups(args) => rollups::run(&ctx, args).await,
         Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),
