@@ -81,6 +81,8 @@ pub enum Command {
     Topics(crate::commands::topics::TopicsArgs),
     /// Search the stored posts by words and meaning (BM25 + embeddings, fused); the index stays current.
     Search(crate::commands::search::SearchArgs),
+    /// Answer a question from the stored posts only, citing them [1], [2] … (declines questions about one person).
+    Ask(crate::commands::ask::AskArgs),
     /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.
     Rollups(crate::commands::rollups::RollupsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.
@@ -229,6 +231,8 @@ pub enum BenchCommand {
     Network(crate::commands::bench_network::BenchNetworkArgs),
     /// Topics of dreaddit (NMI with the subreddits, share unassigned) and fit time, against BERTopic on the same embeddings.
     Topics(crate::commands::bench_topics::BenchTopicsArgs),
+    /// Precision@10 of search (words, meaning, fused) on labelled queries in English and Chinese.
+    Search(crate::commands::bench_search::BenchSearchArgs),
 }
 
 #[derive(Debug, Args)]

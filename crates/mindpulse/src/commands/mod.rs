@@ -1,12 +1,14 @@
 //! One module per subcommand; [`run`] dispatches.
 
 pub(crate) mod alerts;
+pub(crate) mod ask;
 mod bench;
 pub(crate) mod bench_alerts;
 pub(crate) mod bench_forecast;
 pub(crate) mod bench_llm;
 pub(crate) mod bench_network;
 pub(crate) mod bench_score;
+pub(crate) mod bench_search;
 pub(crate) mod bench_topics;
 pub(crate) mod bench_trends;
 pub(crate) mod crawl;
@@ -53,6 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Trends(args)) => bench_trends::run(args).await,
         Command::Bench(BenchCommand::Network(args)) => bench_network::run(args).await,
         Command::Bench(BenchCommand::Topics(args)) => bench_topics::run(args).await,
+        Command::Bench(BenchCommand::Search(args)) => bench_search::run(args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,
@@ -62,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(args) => network::run(&ctx, args).await,
         Command::Topics(args) => topics::run(&ctx, args).await,
         Command::Search(args) => search::run(&ctx, args).await,
+        Command::Ask(args) => ask::run(&ctx, args).await,
         Command::Rollups(args) => rollups::run(&ctx, args).await,
         Command::Generate(args) => generate::run(args),
         Command::Embed(args) => embed::run(args),
