@@ -233,6 +233,8 @@ pub enum BenchCommand {
     Topics(crate::commands::bench_topics::BenchTopicsArgs),
     /// Precision@10 of search (words, meaning, fused) on labelled queries in English and Chinese.
     Search(crate::commands::bench_search::BenchSearchArgs),
+    /// Citation recall and precision of ask's answers (ALCE-style, by the documented rule) on questions in English and Chinese.
+    Ask(crate::commands::bench_ask::BenchAskArgs),
 }
 
 #[derive(Debug, Args)]

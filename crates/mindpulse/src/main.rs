@@ -1,6 +1,7 @@
 //! The `mindpulse` binary: parses the command line, sets up logging, and wires the
 //! stages (collect → clean → store → …) together. The work itself lives in the crates.
 
+mod bench_corpus;
 mod cli;
 mod commands;
 use mindpulse_config as config;

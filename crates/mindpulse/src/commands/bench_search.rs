@@ -13,15 +13,11 @@
 //! Both sides index the same posts with the same tokenizer (`mindpulse_topics::Words`) and
 //! the heads' encoders (minilm for English, multilingual-e5 for Chinese, cached on disk).
 
-use anyhow::Context as _;
+use crate::bench_corpus::{corpus, read, Corpus};
 use clap::Args;
-use mindpulse_core::quantize_i8;
-use mindpulse_heads::embed::{default_cache_dir, Embedder};
 use mindpulse_heads::Route;
-use mindpulse_search::SearchIndex;
 use mindpulse_topics::Words;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// (query, the labels whose posts answer it).
@@ -106,103 +102,12 @@ pub struct BenchSearchArgs {
     pub threads: usize,
 }
 
-/// Texts of a TSV with one label column (`label_column`, or a fixed label).
-fn read(
-    path: &Path,
-    label_column: Option<&str>,
-    fixed: &str,
-) -> anyhow::Result<Vec<(String, String)>> {
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .quoting(false)
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let header = r.headers()?.clone();
-    let text_at = header
-        .iter()
-        .position(|h| h == "text")
-        .with_context(|| format!("{}: no `text` column", path.display()))?;
-    let label_at = match label_column {
-        Some(c) => Some(
-            header
-                .iter()
-                .position(|h| h == c)
-                .with_context(|| format!("{}: no `{c}` column", path.display()))?,
-        ),
-        None => None,
-    };
-    let mut out = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
-        let text = rec.get(text_at).unwrap_or_default().to_string();
-        let label = match label_at {
-            Some(at) => rec.get(at).unwrap_or_default().to_string(),
-            None => fixed.to_string(),
-        };
-        out.push((text, label));
-    }
-    Ok(out)
-}
-
-/// One language's corpus indexed, with its encoder for the queries.
-struct Corpus {
-    index: SearchIndex,
-    labels: BTreeMap<i64, String>,
-    embedder: Embedder,
-}
-
-fn corpus(
-    posts: &[(String, String)],
-    route: Route,
-    threads: usize,
-    words: &Words,
-) -> anyhow::Result<Corpus> {
-    let mut embedder = Embedder::load(
-        route.encoder(),
-        super::resolve_threads(threads),
-        Some(&default_cache_dir()),
-    )
-    .with_context(|| {
-        format!(
-            "loading {} (mindpulse models install {})",
-            route.encoder(),
-            route.encoder()
-        )
-    })?;
-    let texts: Vec<&str> = posts.iter().map(|(t, _)| t.as_str()).collect();
-    let features = embedder.embed(&texts, &mut |done, total| {
-        eprint!("\rembedding {done}/{total}")
-    })?;
-    let key = embedder.sha256.clone();
-    let mut index = SearchIndex::new();
-    let mut labels = BTreeMap::new();
-    for (i, (text, label)) in posts.iter().enumerate() {
-        let id = i as i64 + 1;
-        let (scale, q) = quantize_i8(&mindpulse_heads::scorer::unit(features.row(i)));
-        index.add_post(id, &words.words(text), Some((key.as_str(), &q, scale)))?;
-        labels.insert(id, label.clone());
-    }
-    Ok(Corpus {
-        index,
-        labels,
-        embedder,
-    })
-}
-
 /// Mean precision@10 of each ranking over the queries: (words, meaning, fused).
 fn precision(c: &Corpus, queries: &[(&str, &[&str])], words: &Words) -> anyhow::Result<[f64; 3]> {
     let mut sums = [0.0; 3];
     for (query, relevant) in queries {
         let terms = words.words(query);
-        let emb = c
-            .embedder
-            .encoder
-            .encode(&[format!("{}{query}", c.embedder.prefix)])?;
-        let vector = vec![(
-            c.embedder.sha256.clone(),
-            mindpulse_heads::scorer::unit(emb.row(0)),
-        )];
+        let vector = vec![c.query_vector(query)?];
         let runs = [
             c.index.search(&terms, &[], 10, None)?,
             c.index.search(&[], &vector, 10, None)?,

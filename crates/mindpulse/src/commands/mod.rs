@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod ask;
 mod bench;
 pub(crate) mod bench_alerts;
+pub(crate) mod bench_ask;
 pub(crate) mod bench_forecast;
 pub(crate) mod bench_llm;
 pub(crate) mod bench_network;
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Network(args)) => bench_network::run(args).await,
         Command::Bench(BenchCommand::Topics(args)) => bench_topics::run(args).await,
         Command::Bench(BenchCommand::Search(args)) => bench_search::run(args).await,
+        Command::Bench(BenchCommand::Ask(args)) => bench_ask::run(args).await,
         Command::Train(args) => train::run(&ctx, args).await,
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Score(args) => score::run(&ctx, args).await,
