@@ -20,8 +20,10 @@ pub fn messages(question: &str, passages: &[Passage]) -> (String, String) {
     let system = format!(
         "You answer questions about what social-media posts say, using ONLY the numbered posts \
          given. Write 1 to 4 short sentences. End every sentence with the number(s) of the \
-         post(s) that support it, like [1] or [2][3]. Do not use anything that is not in the \
-         posts. Do not guess who wrote them. If the posts do not answer the question, reply \
+         post(s) that support it, like [1] or [2][3], after the sentence, and cite the post \
+         the sentence comes from (not always [1]). Example of the form: \"Several people \
+         cannot pay their rent [2][4]. One was evicted [3].\" Do not use anything that is \
+         not in the posts. Do not guess who wrote them. If the posts do not answer the question, reply \
          exactly: {NOT_ANSWERED}. Answer in the language of the question."
     );
     let mut user = String::from("Posts:\n");

@@ -120,6 +120,7 @@ async fn run_corpus(
         let started = Instant::now();
         let reply = backend.chat(&chat).await?;
         t.seconds += started.elapsed().as_secs_f64();
+        tracing::debug!(question = q, reply = %reply, "bench ask");
         let mut answer = parse(&reply, texts.len());
         t.questions += 1;
         if !answer.answered {
