@@ -66,6 +66,20 @@ impl Dialect {
         Cow::Owned(out)
     }
 
+    /// A one-row `INSERT` (already through [`Dialect::sql`]) and how to read the new row's
+    /// id in the same transaction: with `RETURNING id` on SQLite and PostgreSQL (the second
+    /// value is None), else the statement as is and `LAST_INSERT_ID()` of the connection
+    /// on MySQL; never another writer's row.
+    pub fn insert_returning_id(&self, insert: &str) -> (String, Option<&'static str>) {
+        match self.backend {
+            Backend::MySql => (
+                insert.to_string(),
+                Some("SELECT CAST(LAST_INSERT_ID() AS SIGNED)"),
+            ),
+            Backend::Sqlite | Backend::Postgres => (format!("{insert} RETURNING id"), None),
+        }
+    }
+
     /// `INSERT` prefix that silently skips rows violating a unique key.
     pub fn insert_ignore(&self) -> &'static str {
         match self.backend {

@@ -167,17 +167,8 @@ impl Store {
         let run_sql = d
             .sql("INSERT INTO network_runs (built_at, params, nodes, edges, modularity) VALUES (?, ?, ?, ?, ?)")
             .into_owned();
-        // This run's own id: RETURNING where the backend has it, else the connection's
-        // last insert id (never another builder's row).
-        let (insert, last_id) = match d.backend {
-            crate::Backend::MySql => (
-                run_sql.clone(),
-                Some("SELECT CAST(LAST_INSERT_ID() AS SIGNED)"),
-            ),
-            crate::Backend::Sqlite | crate::Backend::Postgres => {
-                (format!("{run_sql} RETURNING id"), None)
-            }
-        };
+        // This run's own id, never another builder's row.
+        let (insert, last_id) = d.insert_returning_id(&run_sql);
         let id: i64 = on_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             let q = sqlx::query(&insert)

@@ -60,15 +60,7 @@ impl Store {
         let run_sql = d
             .sql("INSERT INTO topic_builds (built_at, params, posts, topics, unassigned) VALUES (?, ?, ?, ?, ?)")
             .into_owned();
-        let (insert, last_id) = match d.backend {
-            crate::Backend::MySql => (
-                run_sql.clone(),
-                Some("SELECT CAST(LAST_INSERT_ID() AS SIGNED)"),
-            ),
-            crate::Backend::Sqlite | crate::Backend::Postgres => {
-                (format!("{run_sql} RETURNING id"), None)
-            }
-        };
+        let (insert, last_id) = d.insert_returning_id(&run_sql);
         let id: i64 = on_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             let q = sqlx::query(&insert)

@@ -47,7 +47,7 @@ pub struct Clustering {
 const MIN_DIST: f64 = 1e-12;
 
 /// Runs `f(i)` for every `i in 0..n` on threads by contiguous blocks; results in order.
-fn par_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
+pub(crate) fn par_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
     let t = threads().min(n.max(1));
     if t <= 1 || n < 256 {
         return (0..n).map(f).collect();

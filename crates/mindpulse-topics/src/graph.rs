@@ -23,34 +23,8 @@
 //! among its `k` nearest fitted points (ties: the lower label; noise when that label is
 //! noise). Rows are computed on threads, each alone, so the thread count changes nothing.
 
-use crate::cluster::Clustering;
+use crate::cluster::{par_map, Clustering};
 use crate::error::TopicsError;
-use crate::reduce::threads;
-
-/// Runs `f(i)` for every `i in 0..n` on threads by contiguous blocks; results in order.
-fn par_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
-    let t = threads().min(n.max(1));
-    if t <= 1 || n < 256 {
-        return (0..n).map(f).collect();
-    }
-    let block = n.div_ceil(t);
-    std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = (0..t)
-            .map(|w| {
-                s.spawn(move || {
-                    (w * block..((w + 1) * block).min(n))
-                        .map(f)
-                        .collect::<Vec<T>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
 
 /// Rows scaled to unit length (a zero row stays zero).
 fn unit_rows(points: &[f64], dim: usize) -> Vec<f64> {
