@@ -377,7 +377,7 @@ pub fn cluster(points: &[f64], dim: usize, min_size: usize, max_fit: usize) -> C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::num::SplitMix64;
+    use crate::num::{Normal as _, SplitMix64};
 
     fn blobs(centers: &[(f64, f64)], per: usize, sd: f64, seed: u64) -> (Vec<f64>, Vec<usize>) {
         let mut rng = SplitMix64::new(seed);

@@ -190,7 +190,7 @@ pub fn knn_communities(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::num::SplitMix64;
+    use crate::num::{Normal as _, SplitMix64};
 
     /// `per` points around each of `centers` directions in `dim` dimensions.
     fn blobs(centers: usize, per: usize, dim: usize, seed: u64) -> (Vec<f64>, Vec<i64>) {

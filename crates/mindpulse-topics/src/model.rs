@@ -313,7 +313,7 @@ pub fn build(
 mod tests {
     use super::*;
     use crate::metrics::nmi;
-    use crate::num::SplitMix64;
+    use crate::num::{Normal as _, SplitMix64};
     use crate::words::shared;
 
     const VOCAB: [&[&str]; 4] = [
@@ -411,15 +411,6 @@ mod tests {
                 .collect(),
             texts: rows.iter().map(|r| r.1.clone()).collect(),
             truth: rows.iter().map(|r| r.2).collect(),
-        }
-    }
-
-    trait Below {
-        fn below(&mut self, n: usize) -> usize;
-    }
-    impl Below for SplitMix64 {
-        fn below(&mut self, n: usize) -> usize {
-            ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
         }
     }
 

@@ -57,33 +57,18 @@ pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-/// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): the whole output is fixed by the seed.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
+/// The seeded generator of `mindpulse-network` (SplitMix64): the whole output is fixed by
+/// the seed.
+pub use mindpulse_network::rng::SplitMix64;
 
-impl SplitMix64 {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
+/// Standard normal draws (Box–Muller, using this crate's [`ln`] and the platform's `sqrt`,
+/// `cos`: for tests and synthetic data, not for model output).
+pub trait Normal {
+    fn normal(&mut self) -> f64;
+}
 
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Standard normal (Box–Muller, using this crate's [`ln`] and the platform's
-    /// `sqrt`, `cos`: for tests and synthetic data, not for model output).
-    pub fn normal(&mut self) -> f64 {
+impl Normal for SplitMix64 {
+    fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.next_f64();
         let u2 = self.next_f64();
         (-2.0 * ln(u1)).sqrt() * (std::f64::consts::TAU * u2).cos()

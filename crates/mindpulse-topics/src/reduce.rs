@@ -336,6 +336,7 @@ fn top_eigen(c: &[f64], d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::num::Normal as _;
 
     #[test]
     fn jacobi_diagonalises_a_small_matrix() {

@@ -139,3 +139,41 @@ mod tests {
         assert!(args.resolve(&cfg).is_err());
     }
 }
+
+/// The window flags of the commands that analyse a slice of the posts (`topics build`,
+/// `search`, `ask`, `network build`): a time window read in one time zone, a platform and
+/// a language. Flattened into each command's arguments.
+#[derive(Debug, Default, Args)]
+pub struct WindowArgs {
+    /// First day (YYYY-MM-DD, midnight in --tz), local time or RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End (exclusive; same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Time zone of --since/--until (IANA name; default [time] zone, else UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Only posts of this platform (weibo, reddit, mastodon, …).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Only posts in this language (zh, en, …).
+    #[arg(long)]
+    pub lang: Option<String>,
+}
+
+impl WindowArgs {
+    /// The zone and the store filter the flags describe (window, platform, language).
+    pub fn resolve(&self, config: &crate::config::Config) -> anyhow::Result<(Zone, PostFilter)> {
+        let zone = Zone::resolve(self.tz.as_deref(), config)?;
+        let (since, until) = zone.window(self.since.as_deref(), self.until.as_deref())?;
+        let filter = PostFilter {
+            since,
+            until,
+            platform: self.platform.as_deref().map(|p| p.trim().to_string()),
+            lang: self.lang.as_deref().map(|l| l.trim().to_ascii_lowercase()),
+            ..PostFilter::default()
+        };
+        Ok((zone, filter))
+    }
+}

@@ -5,8 +5,8 @@
 //!
 //! - posts with ids above the index's watermark are added (their words, and their
 //!   embedding when one is stored);
-//! - when the database holds more embeddings than the index has vectors (posts scored
-//!   after they were indexed), those posts are re-added with their vectors;
+//! - when the database's number of embeddings changed since the last sync (posts scored
+//!   after they were indexed), the posts whose vector the index lacks are re-added with it;
 //! - when the database holds fewer posts than the index (a purge), or the file is missing,
 //!   corrupt or from another tokenizer, the index is rebuilt from scratch;
 //! - a hit whose post is gone is dropped from the answer.
@@ -28,10 +28,13 @@ const PAGE: i64 = 5_000;
 
 /// What the index file records about itself (its `meta`).
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 struct Meta {
     tokenizer: String,
-    /// Vectors indexed.
-    vectors: i64,
+    /// The store's embedding count at the last sync: when it changes, posts scored after
+    /// they were indexed are looked for (a count of the index's own vectors would never
+    /// match when a post has embeddings from two encoders, and every query would scan).
+    embeddings_seen: i64,
 }
 
 /// Where the index of the database at `db_url` lives.
@@ -75,6 +78,9 @@ pub async fn current_index(
     if index.len() as i64 > posts {
         index = SearchIndex::new();
     }
+    // Counted before the posts are read: a fresh index gets every embedding stored by then.
+    let stored = store.count_embeddings().await?;
+    let fresh = index.is_empty();
     let mut meta: Meta = serde_json::from_str(&index.meta).unwrap_or_default();
     meta.tokenizer = TOKENIZER.to_string();
     let encoders: BTreeMap<i64, String> = store
@@ -96,9 +102,7 @@ pub async fn current_index(
         index.watermark = last;
     }
     // Posts embedded after they were indexed.
-    let stored = store.count_embeddings().await?;
-    let indexed: i64 = index.vectors().encoders().iter().map(|e| e.2 as i64).sum();
-    if stored != indexed {
+    if !fresh && stored != meta.embeddings_seen {
         let mut after = 0i64;
         loop {
             let page = store
@@ -110,9 +114,9 @@ pub async fn current_index(
                 .iter()
                 .filter(|e| {
                     index.contains(e.post_id)
-                        && encoders
-                            .get(&e.encoder_id)
-                            .is_some_and(|sha| !index.vectors().contains(sha, e.post_id))
+                        && !encoders
+                            .values()
+                            .any(|sha| index.vectors().contains(sha, e.post_id))
                 })
                 .map(|e| e.post_id)
                 .collect::<std::collections::BTreeSet<_>>()
@@ -127,7 +131,7 @@ pub async fn current_index(
             changed += texts.len();
         }
     }
-    meta.vectors = index.vectors().encoders().iter().map(|e| e.2 as i64).sum();
+    meta.embeddings_seen = stored;
     let meta = serde_json::to_string(&meta)?;
     if changed > 0 || index.meta != meta {
         index.meta = meta;
@@ -256,7 +260,13 @@ async fn query_vector(
     text: &str,
     threads: usize,
 ) -> anyhow::Result<Option<(String, Vec<f32>)>> {
-    let lang = mindpulse_clean::lang::detect_lang(text);
+    // Short queries often have too few words to detect their language: mostly Latin
+    // letters then go to the English encoder, as most such posts are routed.
+    let lang = mindpulse_clean::lang::detect_lang(text).or_else(|| {
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let latin = text.chars().filter(|c| c.is_ascii_alphabetic()).count();
+        (letters > 0 && latin * 2 > letters).then_some("en")
+    });
     let route = mindpulse_heads::Route::for_lang(lang);
     let name = route.encoder();
     let resolved = match mindpulse_models::resolve(name) {

@@ -218,10 +218,15 @@ fn topics_build_list_show_export_and_search() {
     assert!(hits.iter().all(|h| theme_of(h) == 3), "{hits:?}");
     // Filters: language, and a topic of the newest build.
     assert!(search(&["exam", "--lang", "zh", "--words-only"]).is_empty());
-    let sleep_topic = shown_topic_of(&by_theme[3]);
-    let hits = search(&["exam", "--topic", &sleep_topic.to_string()]);
+    // A query about sleep, restricted to the exams' topic: only exam posts come back.
+    let exam_topic = shown_topic_of(&by_theme[0]);
+    let hits = search(&[
+        "I cannot sleep at night",
+        "--topic",
+        &exam_topic.to_string(),
+    ]);
     assert!(!hits.is_empty());
-    assert!(hits.iter().all(|h| theme_of(h) == 3), "{hits:?}");
+    assert!(hits.iter().all(|h| theme_of(h) == 0), "{hits:?}");
     // The index follows new posts.
     std::fs::write(
         dir.join("c.jsonl"),
@@ -235,6 +240,15 @@ fn topics_build_list_show_export_and_search() {
     let hits = search(&["hamster", "--words-only"]);
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0]["platform_id"], "h1");
+    // Unscored, it has no vector; scoring it later gives it one, and the index picks it up.
+    let rank_of_h1 = || -> serde_json::Value {
+        let hits = search(&["my hamster escaped from the cage", "--limit", "3"]);
+        let h1 = hits.iter().find(|h| h["platform_id"] == "h1").cloned();
+        h1.map(|h| h["vector_rank"].clone()).unwrap_or_default()
+    };
+    assert!(rank_of_h1().is_null());
+    ok(&mindpulse(dir, &["--db", &db, "score", "--json"]));
+    assert_eq!(rank_of_h1(), 1);
     // A damaged index file is rebuilt.
     std::fs::write(dir.join("t.db.search"), b"not an index").unwrap();
     assert_eq!(search(&["hamster", "--words-only"]).len(), 1);

@@ -9,7 +9,6 @@
 
 use crate::context::Context;
 use crate::retrieve::{current_index, index_path, search, Found, Query};
-use crate::zone::Zone;
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use mindpulse_ask::{citation_scores, declines, messages, parse, verify, Passage};
@@ -17,7 +16,6 @@ use mindpulse_llm_scorer::prompt::Message;
 use mindpulse_llm_scorer::{
     LocalBackend, LocalConfig, OpenAiBackend, OpenAiConfig, ResponseFormat,
 };
-use mindpulse_store::PostFilter;
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -39,20 +37,8 @@ pub struct AskArgs {
     /// Posts retrieved and given to the model.
     #[arg(long, default_value_t = 6)]
     pub posts: usize,
-    /// First day (YYYY-MM-DD in --tz) or time.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// End (exclusive).
-    #[arg(long)]
-    pub until: Option<String>,
-    #[arg(long)]
-    pub tz: Option<String>,
-    /// Only posts in this language.
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Only posts of this platform.
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub window: crate::post_filter::WindowArgs,
     /// Where the LLM runs.
     #[arg(long, value_enum, default_value = "local")]
     pub backend: AskBackend,
@@ -134,15 +120,7 @@ pub async fn run(ctx: &Context, args: AskArgs) -> anyhow::Result<ExitCode> {
             args.json,
         );
     }
-    let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
-    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
-    let filter = PostFilter {
-        since,
-        until,
-        lang: args.lang.clone(),
-        platform: args.platform.clone(),
-        ..PostFilter::default()
-    };
+    let (_, filter) = args.window.resolve(&ctx.config)?;
     let store = ctx.existing_store().await?;
     let found = async {
         let words = mindpulse_topics::Words::new();

@@ -12,7 +12,6 @@
 use crate::context::Context;
 use crate::output_file::OutputFile;
 use crate::series::{scores_of, POPULATION};
-use crate::zone::Zone;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
 use mindpulse_analyze::{Series, Tally};
@@ -44,20 +43,11 @@ pub enum NetworkCommand {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// First day (YYYY-MM-DD in --tz) or time.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// End (exclusive).
-    #[arg(long)]
-    pub until: Option<String>,
-    #[arg(long)]
-    pub tz: Option<String>,
-    /// Only posts with this topic.
+    #[command(flatten)]
+    pub window: crate::post_filter::WindowArgs,
+    /// Only posts with this topic (hashtag, subreddit, hot-search topic).
     #[arg(long)]
     pub topic: Option<String>,
-    /// Only posts of this platform.
-    #[arg(long)]
-    pub platform: Option<String>,
     /// Seed of the community detection (same seed, same communities).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -139,6 +129,7 @@ fn filter_of(params: &serde_json::Value) -> anyhow::Result<PostFilter> {
         until: time("until")?,
         topic: params["topic"].as_str().map(str::to_string),
         platform: params["platform"].as_str().map(str::to_string),
+        lang: params["lang"].as_str().map(str::to_string),
         ..PostFilter::default()
     })
 }
@@ -150,14 +141,10 @@ async fn build(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
             args.resolution
         );
     }
-    let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
-    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
+    let (zone, window) = args.window.resolve(&ctx.config)?;
     let filter = PostFilter {
-        since,
-        until,
         topic: args.topic.clone(),
-        platform: args.platform.clone(),
-        ..PostFilter::default()
+        ..window
     };
     let store = ctx.existing_store().await?;
     let started = Instant::now();
@@ -205,6 +192,7 @@ async fn build(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
         "until": filter.until.map(|t| t.to_rfc3339()),
         "topic": filter.topic,
         "platform": filter.platform,
+        "lang": filter.lang,
         "seed": args.seed,
         "resolution": args.resolution,
         "alpha": 0.85,

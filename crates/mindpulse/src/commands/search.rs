@@ -7,7 +7,6 @@
 
 use crate::context::Context;
 use crate::retrieve::{current_index, index_path, search, Query};
-use crate::zone::Zone;
 use anyhow::bail;
 use clap::Args;
 use mindpulse_store::{DiscoveredTopic, PostFilter};
@@ -20,20 +19,8 @@ pub struct SearchArgs {
     /// Most hits.
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
-    /// First day (YYYY-MM-DD in --tz) or time.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// End (exclusive).
-    #[arg(long)]
-    pub until: Option<String>,
-    #[arg(long)]
-    pub tz: Option<String>,
-    /// Only posts in this language (`zh`, `en`, …).
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Only posts of this platform.
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub window: crate::post_filter::WindowArgs,
     /// Only posts of this topic of the newest `topics build` (its number).
     #[arg(long)]
     pub topic: Option<i64>,
@@ -55,8 +42,7 @@ pub async fn run(ctx: &Context, args: SearchArgs) -> anyhow::Result<ExitCode> {
     if args.limit == 0 {
         bail!("--limit 0: expected 1 or more");
     }
-    let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
-    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
+    let (_, window) = args.window.resolve(&ctx.config)?;
     let store = ctx.existing_store().await?;
     let result = async {
         let discovered = match args.topic {
@@ -80,12 +66,8 @@ pub async fn run(ctx: &Context, args: SearchArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let filter = PostFilter {
-            since,
-            until,
-            lang: args.lang.clone(),
-            platform: args.platform.clone(),
             discovered,
-            ..PostFilter::default()
+            ..window.clone()
         };
         let words = mindpulse_topics::Words::new();
         let path = index_path(&ctx.db_url);

@@ -47,20 +47,8 @@ pub enum TopicsCommand {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// First day (YYYY-MM-DD in --tz) or time.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// End (exclusive).
-    #[arg(long)]
-    pub until: Option<String>,
-    #[arg(long)]
-    pub tz: Option<String>,
-    /// Only posts in this language (`zh`, `en`, …).
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Only posts of this platform.
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub window: crate::post_filter::WindowArgs,
     /// Leave out exact and near duplicates.
     #[arg(long)]
     pub no_duplicates: bool,
@@ -158,15 +146,10 @@ async fn build(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
             args.max_unassigned
         );
     }
-    let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
-    let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
+    let (zone, window) = args.window.resolve(&ctx.config)?;
     let filter = PostFilter {
-        since,
-        until,
-        lang: args.lang.clone(),
-        platform: args.platform.clone(),
         no_duplicates: args.no_duplicates,
-        ..PostFilter::default()
+        ..window
     };
     let store = ctx.existing_store().await?;
     let result = build_in(&store, &args, &filter, &zone).await;
@@ -232,6 +215,15 @@ async fn embed_missing(
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
+        // Posts with nothing an encoder can read never get an embedding: counted, and the
+        // encoders are not loaded for them.
+        let (readable, unreadable): (Vec<_>, Vec<_>) = page
+            .into_iter()
+            .partition(|p| mindpulse_heads::has_scorable_text(&p.text));
+        no_text += unreadable.len();
+        if readable.is_empty() {
+            continue;
+        }
         if scorer.is_none() {
             let threads = super::resolve_threads(threads);
             eprintln!("topics: embedding posts stored before embeddings were kept …");
@@ -242,7 +234,7 @@ async fn embed_missing(
             scorer = Some(std::sync::Arc::new(s));
         }
         let Some(s) = scorer.clone() else { break };
-        let posts: Vec<PostToScore> = page
+        let posts: Vec<PostToScore> = readable
             .into_iter()
             .map(|p| PostToScore {
                 id: p.id,
