@@ -86,8 +86,14 @@ fn network_build_top_communities_and_exports() {
             assert!(n.get(key).is_some(), "{key} in {n}");
         }
         let author = n["author"].as_str().unwrap();
+        // A pseudonym (u_ and 20 hex digits), never a raw id like `g0a0` (hex digits may
+        // spell "a0" by chance, so the check is on the form).
         assert!(
-            author.starts_with("u_") && !author.contains("a0"),
+            author.len() == 22
+                && author.starts_with("u_")
+                && author[2..]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
             "pseudonymous: {author}"
         );
     }
