@@ -17,6 +17,13 @@ if [ -n "${MINDPULSE_TEST_POSTGRES:-}" ] && ! need pg_dump; then
   echo "installing postgresql-client (for pg_dump)"; apt-get update -qq && apt-get install -y -qq postgresql-client
 fi
 
+# Pages and the report are tested in a real browser: Debian's headless Chromium and its
+# ChromeDriver (driven over WebDriver).
+if ! need chromium || ! need chromedriver; then
+  echo "installing chromium and chromium-driver (for the browser tests)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi
+
 # Keep test keys out of the user's home.
 export MINDPULSE_KEY_FILE="${MINDPULSE_KEY_FILE:-$PWD/target/test-home/pseudonym.key}"
 

@@ -83,6 +83,8 @@ pub enum Command {
     Search(crate::commands::search::SearchArgs),
     /// Answer a question from the stored posts only, citing them [1], [2] … (declines questions about one person).
     Ask(crate::commands::ask::AskArgs),
+    /// One self-contained HTML report of a period: indices with CIs, alerts, topics, network, methods.
+    Report(crate::commands::report::ReportArgs),
     /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.
     Rollups(crate::commands::rollups::RollupsArgs),
     /// Score stored posts that have no score from the current heads (or LLM prompt) yet; resumable.

@@ -13,70 +13,11 @@ use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "s3cret-hook-token-0451";
 
-/// A deterministic pseudo-random sequence.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
-
-/// A sentence of made-up words, different enough from any other not to be a near duplicate.
-fn sentence(rng: &mut Lcg) -> String {
-    const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ren", "tu", "sha", "po", "vel", "dor", "quin", "bra", "zet", "fum",
-        "gil", "nox", "pra",
-    ];
-    (0..12)
-        .map(|_| {
-            let n = 2 + rng.next() % 2;
-            (0..n)
-                .map(|_| SYL[(rng.next() % 16) as usize])
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// 70 days from 2025-09-01 to 11-09 (UTC): about 30 posts a day in 北京 and 30 in 上海 with a
 /// weekly rhythm; on days 60–62 (2025-10-31 … 11-02) 北京 has three times as many, the extra
 /// ones about #失眠#.
 fn posts() -> String {
-    let mut rng = Lcg(7);
-    let mut out = String::new();
-    let start = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
-    let mut id = 0;
-    for d in 0..70i64 {
-        let day = start + chrono::Duration::days(d);
-        for region in ["北京", "上海"] {
-            let weekly = [0, 2, 3, 1, 4, 8, 6][(d % 7) as usize];
-            let mut n = 26 + weekly + (rng.next() % 5) as i64;
-            let surge = region == "北京" && (60..63).contains(&d);
-            if surge {
-                n *= 3;
-            }
-            for k in 0..n {
-                id += 1;
-                let topic = if surge && k % 3 != 0 {
-                    "失眠"
-                } else {
-                    "日常"
-                };
-                out.push_str(&format!(
-                    "{{\"id\":\"p{id}\",\"author\":\"user_{}\",\"lang\":\"en\",\"region\":\"{region}\",\"topic\":\"{topic}\",\"text\":\"{}\",\"created_at\":\"{day}T{:02}:{:02}:00Z\"}}\n",
-                    id % 97,
-                    sentence(&mut rng),
-                    rng.next() % 24,
-                    rng.next() % 60
-                ));
-            }
-        }
-    }
-    out
+    common::surge_posts(70, 26, 60..63)
 }
 
 /// An HTTP server that answers 200 to every request and keeps the requests.

@@ -24,6 +24,7 @@ pub(crate) mod models;
 pub(crate) mod network;
 pub(crate) mod purge;
 mod quickstart;
+pub(crate) mod report;
 pub(crate) mod rollups;
 pub(crate) mod score;
 pub(crate) mod search;
@@ -66,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forecast(args) => forecast::run(&ctx, args).await,
         Command::Network(args) => network::run(&ctx, args).await,
         Command::Topics(args) => topics::run(&ctx, args).await,
+        Command::Report(args) => report::run(&ctx, args).await,
         Command::Search(args) => search::run(&ctx, args).await,
         Command::Ask(args) => ask::run(&ctx, args).await,
         Command::Rollups(args) => rollups::run(&ctx, args).await,

@@ -1,6 +1,6 @@
-//! What the CLI tests of the heads, the score workers and `trends` share: running the
-//! binary in a directory of its own (its own key file, none of the caller's mindpulse
-//! environment) and insisting that a run succeeded.
+//! What the CLI tests share: running the binary in a directory of its own (its own key
+//! file, none of the caller's mindpulse environment), insisting that a run succeeded, and
+//! the generated posts with a surge that the alert and report tests import.
 
 #![allow(dead_code)]
 
@@ -34,4 +34,70 @@ pub fn ok(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A deterministic pseudo-random sequence.
+pub struct Lcg(pub u64);
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// A sentence of made-up words, different enough from any other not to be a near duplicate.
+pub fn sentence(rng: &mut Lcg) -> String {
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ren", "tu", "sha", "po", "vel", "dor", "quin", "bra", "zet", "fum",
+        "gil", "nox", "pra",
+    ];
+    (0..12)
+        .map(|_| {
+            let n = 2 + rng.next() % 2;
+            (0..n)
+                .map(|_| SYL[(rng.next() % 16) as usize])
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `days` days from 2025-09-01 (UTC): about `base` + 4 posts a day in 北京 and as many in 上海,
+/// with a weekly rhythm; on the days of `surge` 北京 has three times as many, the extra ones
+/// about #失眠#. JSON lines for `import --platform …`.
+pub fn surge_posts(days: i64, base: i64, surge: std::ops::Range<i64>) -> String {
+    let mut rng = Lcg(7);
+    let mut out = String::new();
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+    let mut id = 0;
+    for d in 0..days {
+        let day = start + chrono::Duration::days(d);
+        for region in ["北京", "上海"] {
+            let weekly = [0, 2, 3, 1, 4, 8, 6][(d % 7) as usize];
+            let mut n = base + weekly + (rng.next() % 5) as i64;
+            let surge = region == "北京" && surge.contains(&d);
+            if surge {
+                n *= 3;
+            }
+            for k in 0..n {
+                id += 1;
+                let topic = if surge && k % 3 != 0 {
+                    "失眠"
+                } else {
+                    "日常"
+                };
+                out.push_str(&format!(
+                    "{{\"id\":\"p{id}\",\"author\":\"user_{}\",\"lang\":\"en\",\"region\":\"{region}\",\"topic\":\"{topic}\",\"text\":\"{}\",\"created_at\":\"{day}T{:02}:{:02}:00Z\"}}\n",
+                    id % 97,
+                    sentence(&mut rng),
+                    rng.next() % 24,
+                    rng.next() % 60
+                ));
+            }
+        }
+    }
+    out
 }

@@ -1,0 +1,200 @@
+//! The interface's words in English and Chinese. Every label a page or the report shows is
+//! a [`Text`]; [`Locale::text`] gives it in one language. Stored text (posts, keywords,
+//! notes) is never translated.
+
+/// The interface language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    Zh,
+}
+
+impl Locale {
+    /// The BCP 47 code (`en`, `zh`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Zh => "zh",
+        }
+    }
+
+    /// `en` or `zh` (also `zh-CN`, `en-GB` …); None otherwise.
+    pub fn parse(code: &str) -> Option<Locale> {
+        let lower = code.trim().to_ascii_lowercase();
+        match lower.split(['-', '_']).next() {
+            Some("en") => Some(Locale::En),
+            Some("zh") => Some(Locale::Zh),
+            _ => None,
+        }
+    }
+
+    /// `key` in this language.
+    pub fn text(self, key: Text) -> &'static str {
+        let (en, zh) = words(key);
+        match self {
+            Locale::En => en,
+            Locale::Zh => zh,
+        }
+    }
+}
+
+/// A label of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    ReportTitle,
+    Generated,
+    NotDiagnosis,
+    Volume,
+    Posts,
+    PostsScored,
+    Indices,
+    IndicesHelp,
+    NoScores,
+    Period,
+    Suppressed,
+    Alerts,
+    NoAlerts,
+    Metric,
+    Group,
+    Rule,
+    Buckets,
+    Level,
+    Status,
+    Notes,
+    Topics,
+    NoTopics,
+    TopicsHelp,
+    Keywords,
+    Examples,
+    Network,
+    NoNetwork,
+    NetworkHelp,
+    Community,
+    Authors,
+    Methods,
+    Coverage,
+    NoCoverage,
+    Query,
+    Asked,
+    Got,
+    Missed,
+    Models,
+    Dimension,
+    Model,
+    Validated,
+    Limits,
+    Limit1,
+    Limit2,
+    Limit3,
+    Limit4,
+}
+
+/// (English, Chinese) of `key`.
+fn words(key: Text) -> (&'static str, &'static str) {
+    use Text::*;
+    match key {
+        ReportTitle => ("mindpulse report", "mindpulse 报告"),
+        Generated => ("Generated", "生成于"),
+        NotDiagnosis => (
+            "Population figures only: these are shares of all posts in a group, not a diagnosis of anyone.",
+            "仅为人群层面的数字：它们是某一群体全部帖子中的比例，不是对任何人的诊断。",
+        ),
+        Volume => ("Posts collected", "采集的帖子"),
+        Posts => ("posts", "帖子"),
+        PostsScored => (
+            "{posts} posts in the period (duplicates left out), {scored} of them scored. One point per {bucket}; cells with fewer than {min} posts are suppressed.",
+            "本期共 {posts} 条帖子（不含重复），其中 {scored} 条已评分。每个点为一个时间段（{bucket}）；少于 {min} 条帖子的单元不予显示。",
+        ),
+        Indices => ("Indices", "指数"),
+        IndicesHelp => (
+            "Each index is the share of all posts that show the signal, corrected for the classifier's validated error, with its 95 % confidence band.",
+            "每个指数是显示该信号的帖子占全部帖子的比例，已按分类器经验证的误差校正，并附 95% 置信区间。",
+        ),
+        NoScores => ("No scores in this period.", "本期没有评分。"),
+        Period => ("Whole period:", "全期："),
+        Suppressed => ("suppressed (too few posts)", "不予显示（帖子太少）"),
+        Alerts => ("Alerts", "预警"),
+        NoAlerts => ("No alerts in this period.", "本期没有预警。"),
+        Metric => ("metric", "指标"),
+        Group => ("group", "分组"),
+        Rule => ("rule", "规则"),
+        Buckets => ("buckets", "时间段"),
+        Level => ("level", "级别"),
+        Status => ("review status", "审核状态"),
+        Notes => ("review notes", "审核备注"),
+        Topics => ("Topics", "话题"),
+        NoTopics => ("No topics were built.", "尚未生成话题。"),
+        TopicsHelp => (
+            "Topic build {build}: {posts} posts, {unassigned} not assigned to any topic.",
+            "话题构建 {build}：{posts} 条帖子，{unassigned} 条未归入任何话题。",
+        ),
+        Keywords => ("keywords", "关键词"),
+        Examples => ("example posts", "示例帖子"),
+        Network => ("Network", "互动网络"),
+        NoNetwork => ("No network was built.", "尚未生成互动网络。"),
+        NetworkHelp => (
+            "Network build {build}: {nodes} pseudonymous authors, {edges} reply, repost and mention links; modularity {modularity}. Authors are not named in this report.",
+            "网络构建 {build}：{nodes} 位化名作者，{edges} 条回复、转发和提及关系；模块度 {modularity}。本报告不列出任何作者。",
+        ),
+        Community => ("community", "社群"),
+        Authors => ("authors", "作者数"),
+        Methods => ("Methods", "方法"),
+        Coverage => ("Data coverage", "数据覆盖"),
+        NoCoverage => ("No crawl in this database (posts were imported).", "本数据库没有爬取记录（帖子为导入）。"),
+        Query => ("query", "查询"),
+        Asked => ("asked", "请求"),
+        Got => ("got", "获得"),
+        Missed => ("missed", "缺失"),
+        Models => ("Models and their validated figures", "模型及其验证指标"),
+        Dimension => ("dimension", "维度"),
+        Model => ("model (id@sha256)", "模型（id@sha256）"),
+        Validated => ("sensitivity / specificity on everyday posts, by language", "在日常帖子上的灵敏度 / 特异度（按语言）"),
+        Limits => ("What the numbers do not mean", "这些数字不代表什么"),
+        Limit1 => (
+            "They are not a diagnosis: a flagged post is a signal in text, not a clinical finding about its author.",
+            "它们不是诊断：被标记的帖子只是文本中的信号，不是对作者的临床判断。",
+        ),
+        Limit2 => (
+            "They describe posts, not people: prolific authors weigh more, and people who do not post are not counted.",
+            "它们描述的是帖子而非人：发帖多的作者权重更大，不发帖的人不被计入。",
+        ),
+        Limit3 => (
+            "A change can come from who posts, from the platform or from the collection, not only from how people feel; read alerts with the data coverage.",
+            "变化可能来自发帖人群、平台或采集方式，而不只是人们的感受；请结合数据覆盖情况解读预警。",
+        ),
+        Limit4 => (
+            "Small groups are suppressed and no individual is identified; do not try to re-identify anyone from examples.",
+            "小群体不予显示，也不识别任何个人；请勿试图从示例中重新识别任何人。",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_parse_and_differ() {
+        assert_eq!(Locale::parse("zh-CN"), Some(Locale::Zh));
+        assert_eq!(Locale::parse("EN"), Some(Locale::En));
+        assert_eq!(Locale::parse("fr"), None);
+        assert_ne!(Locale::En.text(Text::Alerts), Locale::Zh.text(Text::Alerts));
+    }
+
+    #[test]
+    fn placeholders_match_in_both_languages() {
+        for key in [Text::PostsScored, Text::TopicsHelp, Text::NetworkHelp] {
+            let (en, zh) = words(key);
+            let holes = |s: &str| {
+                let mut v: Vec<String> = s
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split('}').next().map(str::to_string))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(holes(en), holes(zh), "{key:?}");
+        }
+    }
+}
