@@ -13,7 +13,7 @@ pub struct Passage {
 }
 
 /// Characters of a post shown to the model (long posts are cut).
-const MAX_CHARS: usize = 600;
+pub(crate) const MAX_CHARS: usize = 600;
 
 /// (system, user) messages for `question` over `passages` (numbered from 1).
 pub fn messages(question: &str, passages: &[Passage]) -> (String, String) {

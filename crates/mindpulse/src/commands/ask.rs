@@ -7,15 +7,12 @@
 //! sentence its citations do not support is re-cited to the post that supports it, or left
 //! out; the JSON reports what was found and changed (`checks`).
 
+use crate::chat_llm::{compose, ChatLlm, ChatLlmSpec, Compose};
 use crate::context::Context;
 use crate::retrieve::{current_index, index_path, search, Found, Query};
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
-use mindpulse_ask::{citation_scores, declines, messages, parse, verify, Passage};
-use mindpulse_llm_scorer::prompt::Message;
-use mindpulse_llm_scorer::{
-    LocalBackend, LocalConfig, OpenAiBackend, OpenAiConfig, ResponseFormat,
-};
+use mindpulse_ask::{citation_scores, declines, verify, Passage};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -51,7 +48,10 @@ pub struct AskArgs {
     /// Name of the environment variable holding the API key (the key is never logged).
     #[arg(long, default_value = "MINDPULSE_LLM_API_KEY")]
     pub api_key_env: String,
-    /// Longest answer, in tokens.
+    /// How the answer is written: per post (default) or all posts together.
+    #[arg(long, value_enum, default_value = "per-post")]
+    pub compose: Compose,
+    /// Longest answer (per post: longest sentence), in tokens.
     #[arg(long, default_value_t = 256)]
     pub max_tokens: usize,
     /// Threads of the local model and the query encoder (0: all cores).
@@ -152,19 +152,8 @@ pub async fn run(ctx: &Context, args: AskArgs) -> anyhow::Result<ExitCode> {
             text: f.post.text.clone(),
         })
         .collect();
-    let (system, user) = messages(&args.question, &passages);
-    let chat = [
-        Message {
-            role: "system",
-            content: system,
-        },
-        Message {
-            role: "user",
-            content: user,
-        },
-    ];
-    let (reply, model) = complete(&args, &chat).await?;
-    let mut answer = parse(&reply, found.len());
+    let (llm, model) = start_llm(&args).await?;
+    let mut answer = compose(&llm, args.compose, &args.question, &passages).await?;
     // Keep only what the cited posts support (the rule of `mindpulse_ask::support`).
     let texts: Vec<String> = found.iter().map(|f| f.post.text.clone()).collect();
     let words = mindpulse_topics::Words::new();
@@ -233,54 +222,34 @@ fn citation(n: usize, f: &Found) -> Citation {
     }
 }
 
-/// The model's reply and its name.
-async fn complete(args: &AskArgs, chat: &[Message]) -> anyhow::Result<(String, String)> {
-    match args.backend {
-        AskBackend::Local => {
-            let name = args
+async fn start_llm(args: &AskArgs) -> anyhow::Result<(ChatLlm, String)> {
+    let spec = match args.backend {
+        AskBackend::Local => ChatLlmSpec::Local {
+            model: args
                 .llm_model
-                .clone()
-                .unwrap_or_else(|| mindpulse_llm_scorer::DEFAULT_LOCAL_MODEL.to_string());
-            let resolved = mindpulse_models::resolve(&name).with_context(|| {
-                format!(
-                    "the local model {name} (install it with `mindpulse models install {name}`)"
-                )
-            })?;
-            let cfg = LocalConfig {
-                model_path: resolved.path.clone(),
-                threads: super::resolve_threads(args.threads),
-                max_tokens: args.max_tokens,
-                max_context: 4096,
-                constrained: false,
-            };
-            let backend = tokio::task::spawn_blocking(move || LocalBackend::start(cfg))
-                .await
-                .context("starting the local model")??;
-            let reply = backend.chat(chat).await?;
-            Ok((
-                reply.text,
-                format!("{}@{}", resolved.id, &resolved.sha256[..12]),
-            ))
-        }
+                .as_deref()
+                .unwrap_or(mindpulse_llm_scorer::DEFAULT_LOCAL_MODEL),
+            threads: args.threads,
+            max_tokens: args.max_tokens,
+        },
         AskBackend::Openai => {
-            let Some(base) = args.base_url.as_deref() else {
-                bail!("--backend openai needs --base-url (or MINDPULSE_LLM_BASE_URL)");
+            let (Some(base_url), Some(model)) =
+                (args.base_url.as_deref(), args.llm_model.as_deref())
+            else {
+                bail!("--backend openai needs --base-url and --llm-model (or MINDPULSE_LLM_BASE_URL, MINDPULSE_LLM_MODEL)");
             };
-            let Some(model) = args.llm_model.as_deref() else {
-                bail!("--backend openai needs --llm-model (or MINDPULSE_LLM_MODEL)");
-            };
-            let mut cfg = OpenAiConfig::new(base, model);
-            cfg.api_key = std::env::var(&args.api_key_env)
-                .ok()
-                .filter(|k| !k.trim().is_empty());
-            cfg.api_key_env = args.api_key_env.clone();
-            cfg.max_tokens = args.max_tokens as u32;
-            cfg.response_format = ResponseFormat::None;
-            let backend = OpenAiBackend::new(cfg)?;
-            let reply = backend.chat(chat).await?;
-            Ok((reply.text, reply.model.unwrap_or_else(|| model.to_string())))
+            ChatLlmSpec::Server {
+                base_url,
+                model,
+                api_key: std::env::var(&args.api_key_env)
+                    .ok()
+                    .filter(|k| !k.trim().is_empty()),
+                api_key_env: &args.api_key_env,
+                max_tokens: args.max_tokens,
+            }
         }
-    }
+    };
+    ChatLlm::start(spec).await
 }
 
 fn print(out: &AskOutput, json: bool) -> anyhow::Result<ExitCode> {

@@ -5,17 +5,15 @@
 //! both languages over the corpora of `bench search` (dreaddit/train; smp2020ewect virus and
 //! usual val). Each question retrieves the top posts as `ask` does (BM25 + embeddings,
 //! fused); the model's answer is scored as written, and again after `ask`'s check (which
-//! re-cites or drops unsupported sentences, so that row shows what users see).
+//! re-cites or drops unsupported sentences, so that row shows what users see). Both ways of
+//! writing the answer run with the same model in the same run: per post (the default, one
+//! call per retrieved post) and all posts together (one call).
 
 use crate::bench_corpus::{corpus, read, Corpus};
-use anyhow::Context as _;
+use crate::chat_llm::{compose, ChatLlm, ChatLlmSpec, Compose};
 use clap::Args;
-use mindpulse_ask::{citation_scores, messages, parse, verify, CitationScores, Passage};
+use mindpulse_ask::{citation_scores, verify, CitationScores, Passage};
 use mindpulse_heads::Route;
-use mindpulse_llm_scorer::prompt::Message;
-use mindpulse_llm_scorer::{
-    LocalBackend, LocalConfig, OpenAiBackend, OpenAiConfig, ResponseFormat,
-};
 use mindpulse_topics::Words;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,20 +61,9 @@ pub struct BenchAskArgs {
     /// Threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-}
-
-enum Backend {
-    Local(LocalBackend),
-    Server(OpenAiBackend),
-}
-
-impl Backend {
-    async fn chat(&self, m: &[Message]) -> anyhow::Result<String> {
-        Ok(match self {
-            Backend::Local(b) => b.chat(m).await?.text,
-            Backend::Server(b) => b.chat(m).await?.text,
-        })
-    }
+    /// Only this way of writing the answer (default: both, in the same run).
+    #[arg(long, value_enum)]
+    pub compose: Option<Compose>,
 }
 
 /// Totals over the questions of one corpus.
@@ -92,7 +79,8 @@ struct Tally {
 async fn run_corpus(
     c: &Corpus,
     questions: &[&str],
-    backend: &Backend,
+    llm: &ChatLlm,
+    how: Compose,
     posts: usize,
     words: &Words,
 ) -> anyhow::Result<Tally> {
@@ -106,22 +94,23 @@ async fn run_corpus(
             .filter_map(|h| c.texts.get((h.id - 1) as usize).cloned())
             .collect();
         let passages: Vec<Passage> = texts.iter().map(|t| Passage { text: t.clone() }).collect();
-        let (system, user) = messages(q, &passages);
-        let chat = [
-            Message {
-                role: "system",
-                content: system,
-            },
-            Message {
-                role: "user",
-                content: user,
-            },
-        ];
         let started = Instant::now();
-        let reply = backend.chat(&chat).await?;
+        let mut answer = compose(llm, how, q, &passages).await?;
         t.seconds += started.elapsed().as_secs_f64();
-        tracing::debug!(question = q, reply = %reply, "bench ask");
-        let mut answer = parse(&reply, texts.len());
+        for s in &answer.sentences {
+            let cited: Vec<&str> = s
+                .cites
+                .iter()
+                .filter_map(|&n| texts.get(n - 1).map(String::as_str))
+                .collect();
+            tracing::debug!(
+                question = q,
+                sentence = %s.text,
+                supported = mindpulse_ask::supports(words, &s.text, &cited),
+                post = %cited.first().copied().unwrap_or_default().chars().take(300).collect::<String>(),
+                "bench ask"
+            );
+        }
         t.questions += 1;
         if !answer.answered {
             continue;
@@ -140,30 +129,22 @@ pub async fn run(args: BenchAskArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(mindpulse_heads::data::default_data_dir);
     let words = Words::new();
-    let (backend, model) = match (&args.base_url, &args.server_model) {
-        (Some(url), Some(model)) => {
-            let mut cfg = OpenAiConfig::new(url, model);
-            cfg.max_tokens = args.max_tokens as u32;
-            cfg.response_format = ResponseFormat::None;
-            (Backend::Server(OpenAiBackend::new(cfg)?), model.clone())
-        }
+    let spec = match (&args.base_url, &args.server_model) {
+        (Some(base_url), Some(model)) => ChatLlmSpec::Server {
+            base_url,
+            model,
+            api_key: None,
+            api_key_env: "MINDPULSE_LLM_API_KEY",
+            max_tokens: args.max_tokens,
+        },
         (Some(_), None) => anyhow::bail!("--base-url needs --server-model"),
-        _ => {
-            let resolved = mindpulse_models::resolve(&args.llm_model)
-                .with_context(|| format!("the local model {}", args.llm_model))?;
-            let cfg = LocalConfig {
-                model_path: resolved.path.clone(),
-                threads: super::resolve_threads(args.threads),
-                max_tokens: args.max_tokens,
-                max_context: 4096,
-                constrained: false,
-            };
-            (
-                Backend::Local(LocalBackend::start(cfg)?),
-                format!("{} (local)", resolved.id),
-            )
-        }
+        _ => ChatLlmSpec::Local {
+            model: &args.llm_model,
+            threads: args.threads,
+            max_tokens: args.max_tokens,
+        },
     };
+    let (llm, model) = ChatLlm::start(spec).await?;
     let english = read(&data.join("dreaddit/train.tsv"), Some("subreddit"), "")?;
     let mut chinese = read(&data.join("smp2020ewect_virus/val.tsv"), None, "virus")?;
     chinese.extend(read(
@@ -174,24 +155,38 @@ pub async fn run(args: BenchAskArgs) -> anyhow::Result<ExitCode> {
     let en = corpus(&english, Route::English, args.threads, &words)?;
     let zh = corpus(&chinese, Route::Multilingual, args.threads, &words)?;
     eprintln!();
-    let te = run_corpus(&en, ENGLISH, &backend, args.posts, &words).await?;
-    let tz = run_corpus(&zh, CHINESE, &backend, args.posts, &words).await?;
+    let mut rows = Vec::new();
+    let ways = match args.compose {
+        Some(how) => vec![how],
+        None => vec![Compose::PerPost, Compose::Together],
+    };
+    for how in ways {
+        let te = run_corpus(&en, ENGLISH, &llm, how, args.posts, &words).await?;
+        let tz = run_corpus(&zh, CHINESE, &llm, how, args.posts, &words).await?;
+        rows.push((how, te, tz));
+    }
     println!("model: {model}; {} posts per question; support judged by the rule of mindpulse_ask::support\n", args.posts);
-    println!("| corpus | questions | answered | sentences | citation recall | citation precision | after ask's check: recall / precision | s per answer |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, t) in [("dreaddit (en)", &te), ("smp2020ewect (zh)", &tz)] {
-        println!(
-            "| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} / {:.3} ({} sentences kept) | {:.1} |",
-            t.questions,
-            t.answered,
-            t.written.sentences,
-            t.written.recall(),
-            t.written.precision(),
-            t.checked.recall(),
-            t.checked.precision(),
-            t.checked.sentences,
-            t.seconds / t.questions.max(1) as f64
-        );
+    println!("| answer written | corpus | questions | answered | sentences | citation recall | citation precision | after ask's check: recall / precision | s per answer |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (how, te, tz) in &rows {
+        let how = match how {
+            Compose::PerPost => "per post (default)",
+            Compose::Together => "all posts together",
+        };
+        for (name, t) in [("dreaddit (en)", te), ("smp2020ewect (zh)", tz)] {
+            println!(
+                "| {how} | {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} / {:.3} ({} sentences kept) | {:.1} |",
+                t.questions,
+                t.answered,
+                t.written.sentences,
+                t.written.recall(),
+                t.written.precision(),
+                t.checked.recall(),
+                t.checked.precision(),
+                t.checked.sentences,
+                t.seconds / t.questions.max(1) as f64
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
