@@ -31,6 +31,7 @@ mod series;
 pub mod testing;
 mod topic_builds;
 mod twins;
+mod users;
 
 pub use alerts::{
     AlertChange, AlertReview, AlertRow, NewAlert, PendingNotification, ALERT_STATUSES,
@@ -58,6 +59,7 @@ pub use rollups::{
 pub use runs::{NewRun, RunCounts, RunKind, RunRecord, RunStatus};
 pub use series::{ScorerOfDimension, SeriesRow};
 pub use topic_builds::{BuiltTopic, NewTopicBuild, TopicBuild, UNASSIGNED};
+pub use users::UserRow;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

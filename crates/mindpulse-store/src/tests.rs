@@ -359,7 +359,7 @@ async fn migrates_v2_scores(db: &TestDb) {
     }
     assert_eq!(
         store.migrate().await.unwrap(),
-        vec![3, 4, 5, 6, 7, 8, 9, 10],
+        vec![3, 4, 5, 6, 7, 8, 9, 10, 11],
         "{name}"
     );
     // Posts stored before the rollups existed: readers scan until a rebuild.
