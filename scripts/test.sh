@@ -19,9 +19,10 @@ fi
 
 # Pages and the report are tested in a real browser: Debian's headless Chromium and its
 # ChromeDriver (driven over WebDriver).
-if ! need chromium || ! need chromedriver; then
-  echo "installing chromium and chromium-driver (for the browser tests)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+# A Chinese font, so that the screenshots of the Chinese pages are readable.
+if ! need chromium || ! need chromedriver || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
+  echo "installing chromium, chromium-driver and a Chinese font (for the browser tests)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei
 fi
 
 # Keep test keys out of the user's home.

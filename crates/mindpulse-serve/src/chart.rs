@@ -39,6 +39,9 @@ pub struct Chart {
     pub lines: Vec<Line>,
     pub width: u32,
     pub height: u32,
+    /// Where a click on a point leads (a page's script appends the point's bucket and
+    /// group); None for charts that are only looked at (the report).
+    pub link: Option<String>,
 }
 
 /// Colours of the lines, in order (colour-blind-safe Okabe–Ito).
@@ -73,7 +76,11 @@ impl Chart {
         let mut out = String::new();
         let _ = write!(
             out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" data-points=\"{}\"><title>{}</title>",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\"{} data-points=\"{}\"><title>{}</title>",
+            self.link
+                .as_deref()
+                .map(|l| format!(" data-href=\"{}\"", escape(l)))
+                .unwrap_or_default(),
             self.lines
                 .iter()
                 .map(|l| l.points.iter().filter(|p| p.value.is_some()).count())
@@ -249,9 +256,7 @@ impl Chart {
             } else {
                 format!("{pct:.0} %")
             }
-        } else if v >= 1000.0 {
-            format!("{:.0}", v)
-        } else if v == v.round() {
+        } else if v >= 1000.0 || v == v.round() {
             format!("{v:.0}")
         } else {
             format!("{v:.1}")
@@ -319,6 +324,7 @@ mod tests {
             lines,
             width: 600,
             height: 240,
+            link: Some("/posts?metric=a&b=\"c\"".into()),
         }
     }
 
@@ -339,6 +345,7 @@ mod tests {
         assert_eq!(svg.matches("class=\"line\"").count(), 2);
         assert_eq!(svg.matches("class=\"band\"").count(), 2);
         assert!(svg.contains("data-points=\"4\""));
+        assert!(svg.contains("data-href=\"/posts?metric=a&amp;b=&quot;c&quot;\""));
         assert!(!svg.contains("data-bucket=\"2024-01-03\""));
         assert!(svg.contains(
             "<title>depression · 2024-01-02: 20.0 % (95 % CI 10.0 %–30.0 %), 100 posts</title>"

@@ -1,8 +1,14 @@
-//! mindpulse-serve: what mindpulse shows people. It renders; it never touches the
-//! database (the binary reads the store and hands over plain view types).
+//! mindpulse-serve: what mindpulse shows people — the web interface (`mindpulse serve`), its
+//! JSON API and the HTML report. It never touches the database: the binary implements
+//! [`Source`] over the store and hands over the CLI's JSON shapes or plain view types.
 //!
 //! | module | what |
 //! |---|---|
+//! | [`app`] | the axum application: routes, sign-in, sessions, CSRF, roles, security headers, the `/api/…` endpoints |
+//! | [`auth`] | roles, Argon2id password hashes, sessions, CSRF tokens, the login rate limit |
+//! | [`source`] | the boundary trait the binary implements (trends, alerts, reviews, posts, provenance, accounts) |
+//! | [`pages`] | the pages, rendered on the server |
+//! | [`assets`] | the stylesheet and the one script (click-through on chart points) |
 //! | [`chart`] | server-rendered SVG line charts with 95 % CI bands, hover values in `<title>`, `data-` attributes for click-through, gaps for suppressed cells |
 //! | [`html`] | escaping of every stored text, tables, percentages |
 //! | [`i18n`] | the interface's words in English and Chinese |
@@ -10,14 +16,22 @@
 //! | [`style`] | the stylesheet (screen and print) |
 //!
 //! Stored text — posts, topic keywords, review notes, group names — is always rendered as
-//! text, never as HTML, and the report carries no script at all.
+//! text, never as HTML; the pages load one script of their own and no inline script (CSP),
+//! and the report carries no script at all.
 
+pub mod app;
+pub mod assets;
+pub mod auth;
 pub mod chart;
 pub mod html;
 pub mod i18n;
+pub mod pages;
 pub mod report;
+pub mod source;
 pub mod style;
 
+pub use app::{router, serve, ServeOptions};
 pub use chart::{Chart, Line, Point};
 pub use i18n::{Locale, Text};
 pub use report::Report;
+pub use source::{Account, PostsQuery, Source, SourceError, TrendQuery};

@@ -158,6 +158,7 @@ pub fn render(r: &Report) -> String {
             }],
             width: 760,
             height: 220,
+            link: None,
         }
         .svg()
     );
@@ -206,6 +207,7 @@ pub fn render(r: &Report) -> String {
                 }],
                 width: 760,
                 height: 220,
+                link: None,
             }
             .svg(),
             source = escape(&d.source)

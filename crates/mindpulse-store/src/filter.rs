@@ -1,5 +1,5 @@
 //! Which stored posts a reading command covers: the filters `export`, `stats` and
-//! `trends` share (time window, platform, language, kind, topic, duplicates), written
+//! `trends` share (time window, platform, language, kind, region, topic, duplicates), written
 //! once as SQL so that the same flags select the same posts everywhere.
 
 use crate::Dialect;
@@ -24,6 +24,8 @@ pub struct PostFilter {
     pub lang: Option<String>,
     /// `post`, `comment` or `repost`.
     pub kind: Option<String>,
+    /// The region as stored (e.g. 北京).
+    pub region: Option<String>,
     /// A topic keyword as stored (without `#…#`), matched exactly on every backend.
     pub topic: Option<String>,
     /// A discovered topic: posts assigned to topic `number` of topic build `build`
@@ -52,6 +54,9 @@ impl PostFilter {
         }
         if self.kind.is_some() {
             sql.push_str(&format!(" AND {alias}.kind = ?"));
+        }
+        if self.region.is_some() {
+            sql.push_str(&format!(" AND {alias}.region = ?"));
         }
         if self.topic.is_some() {
             // Exactly this keyword, on MySQL too (whose collation folds case and accents).
@@ -95,6 +100,9 @@ macro_rules! bind_post_filter {
             q = q.bind(v.clone());
         }
         if let Some(v) = &f.kind {
+            q = q.bind(v.clone());
+        }
+        if let Some(v) = &f.region {
             q = q.bind(v.clone());
         }
         if let Some(t) = &f.topic {

@@ -14,8 +14,8 @@ use mindpulse_llm_scorer::{
 
 /// A started chat model.
 pub enum ChatLlm {
-    Local(Box<LocalBackend>),
-    Server(OpenAiBackend),
+    Local(LocalBackend),
+    Server(Box<OpenAiBackend>),
 }
 
 /// What to start.
@@ -61,7 +61,7 @@ impl ChatLlm {
                     .await
                     .context("starting the local model")??;
                 Ok((
-                    ChatLlm::Local(Box::new(backend)),
+                    ChatLlm::Local(backend),
                     format!("{}@{}", resolved.id, &resolved.sha256[..12]),
                 ))
             }
@@ -77,7 +77,10 @@ impl ChatLlm {
                 cfg.api_key_env = api_key_env.to_string();
                 cfg.max_tokens = max_tokens as u32;
                 cfg.response_format = ResponseFormat::None;
-                Ok((ChatLlm::Server(OpenAiBackend::new(cfg)?), model.to_string()))
+                Ok((
+                    ChatLlm::Server(Box::new(OpenAiBackend::new(cfg)?)),
+                    model.to_string(),
+                ))
             }
         }
     }

@@ -83,6 +83,10 @@ pub enum Command {
     Search(crate::commands::search::SearchArgs),
     /// Answer a question from the stored posts only, citing them [1], [2] … (declines questions about one person).
     Ask(crate::commands::ask::AskArgs),
+    /// The web interface: overview, trends, posts behind a point, alerts review, provenance; JSON API under /api.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Accounts of the web interface (viewer, reviewer, admin): add, list, set, remove.
+    Users(crate::commands::users::UsersArgs),
     /// One self-contained HTML report of a period: indices with CIs, alerts, topics, network, methods.
     Report(crate::commands::report::ReportArgs),
     /// Rollups (the aggregates trends and alerts read): rebuild them, or say whether they are current.

@@ -11,6 +11,7 @@ mod llm_args;
 mod measure;
 mod output_file;
 mod post_filter;
+mod post_json;
 mod progress;
 mod render;
 mod retrieve;

@@ -72,6 +72,7 @@ impl PostFilterArgs {
             until,
             platform: self.platform.as_deref().map(|p| p.trim().to_string()),
             lang: self.lang.as_deref().map(|l| l.trim().to_ascii_lowercase()),
+            region: None,
             kind: self.kind.map(|k| {
                 match k {
                     KindArg::Post => "post",

@@ -121,6 +121,7 @@ async fn from_rollups(
     };
     if filter.lang.is_some()
         || filter.kind.is_some()
+        || filter.region.is_some()
         || filter.topic.is_some()
         || filter.discovered.is_some()
         || !on_hour(filter.since)

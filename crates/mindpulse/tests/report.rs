@@ -12,48 +12,14 @@ use browser::Browser;
 use common::{mindpulse, ok};
 use serde_json::{json, Value};
 
-const SCRIPT_POST: &str = "<script>window.__xss = 1</script> cannot sleep before the exams";
-const IMG_POST: &str = "<img src=x onerror=\"window.__xss = 2\"> worried about the exams";
 const NOTE: &str = "<img src=x onerror=\"window.__xss = 3\"> checked with the team";
 const SCRIPT_NOTE: &str = "<script>window.__xss = 4</script> looked at the posts";
-
-fn posts() -> String {
-    let mut out = common::surge_posts(42, 12, 33..36);
-    for (i, text) in [SCRIPT_POST, IMG_POST, SCRIPT_POST].iter().enumerate() {
-        out.push_str(&format!(
-            "{}\n",
-            json!({"id": format!("x{i}"), "author": format!("x_{i}"), "lang": "en",
-                   "region": "北京", "text": format!("{text} {i}"),
-                   "created_at": format!("2025-10-0{}T12:00:00Z", 4 + i)})
-        ));
-    }
-    out
-}
-
-const CONFIG: &str = r#"
-[alerts]
-examples = 3
-
-[[alerts.rules]]
-name = "volume-by-region"
-metric = "volume"
-group_by = "region"
-detector = "ewma"
-min_count = 10
-"#;
 
 #[test]
 fn report_of_a_period_renders_in_the_browser_and_runs_no_stored_markup() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let db = format!("sqlite://{}", dir.join("r.db").display());
-    std::fs::write(dir.join("p.jsonl"), posts()).unwrap();
-    std::fs::write(dir.join("mindpulse.toml"), CONFIG).unwrap();
-    ok(&mindpulse(
-        dir,
-        &["--db", &db, "import", "p.jsonl", "--platform", "weibo"],
-    ));
-    ok(&mindpulse(dir, &["--db", &db, "score"]));
+    let db = common::seeded_db(dir);
     let alerts: Value = serde_json::from_str(
         ok(&mindpulse(
             dir,
@@ -132,7 +98,7 @@ fn report_of_a_period_renders_in_the_browser_and_runs_no_stored_markup() {
             "--until",
             "2025-10-13",
             "--out",
-            "r.db",
+            "seeded.db",
         ],
         "is the database",
     );

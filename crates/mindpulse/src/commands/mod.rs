@@ -28,10 +28,12 @@ pub(crate) mod report;
 pub(crate) mod rollups;
 pub(crate) mod score;
 pub(crate) mod search;
+pub(crate) mod serve;
 mod stats;
 pub(crate) mod topics;
 pub(crate) mod train;
 pub(crate) mod trends;
+pub(crate) mod users;
 
 use crate::cli::{BenchCommand, Cli, Command};
 use crate::context::Context;
@@ -68,6 +70,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(args) => network::run(&ctx, args).await,
         Command::Topics(args) => topics::run(&ctx, args).await,
         Command::Report(args) => report::run(&ctx, args).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Users(args) => users::run(&ctx, args).await,
         Command::Search(args) => search::run(&ctx, args).await,
         Command::Ask(args) => ask::run(&ctx, args).await,
         Command::Rollups(args) => rollups::run(&ctx, args).await,

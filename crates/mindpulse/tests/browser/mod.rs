@@ -224,6 +224,29 @@ impl Browser {
         self.session_call("POST", &format!("/element/{}/click", e.0), Some(&json!({})));
     }
 
+    /// Clicks an element that leads to another page and waits until that page has loaded
+    /// (a marker set on the old document is gone and the new one is complete).
+    pub fn click_and_wait(&self, e: &Element) {
+        self.eval("window.__mp_old_page = true", json!([]));
+        self.click(e);
+        let started = Instant::now();
+        loop {
+            let done = self.http(
+                "POST",
+                &format!("/session/{}/execute/sync", self.session),
+                Some(&json!({"script": "return window.__mp_old_page !== true && document.readyState === 'complete'", "args": []})),
+            );
+            if matches!(done, Ok(ref v) if v["value"] == json!(true)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the click did not lead to a new page"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn type_text(&self, e: &Element, text: &str) {
         self.session_call(
             "POST",

@@ -101,3 +101,49 @@ pub fn surge_posts(days: i64, base: i64, surge: std::ops::Range<i64>) -> String 
     }
     out
 }
+
+/// Posts whose text is markup, in 北京 on ordinary days (2025-09-10 … 12) of
+/// [`surge_posts`]: what the browser tests check is shown as text and runs nothing.
+pub const MARKUP_POSTS: [&str; 3] = [
+    "<script>window.__xss = 1</script> cannot sleep before the exams",
+    "<img src=x onerror=\"window.__xss = 2\"> worried about the exams",
+    "<svg onload=\"window.__xss = 3\"></svg> exams again",
+];
+
+/// The alert rule of the seeded database: volume by region, EWMA.
+pub const SEEDED_CONFIG: &str = r#"
+[alerts]
+examples = 3
+
+[[alerts.rules]]
+name = "volume-by-region"
+metric = "volume"
+group_by = "region"
+detector = "ewma"
+min_count = 10
+"#;
+
+/// A database in `dir` for the report and web tests: six weeks of [`surge_posts`] (a surge
+/// in 北京 on days 33–35, 2025-10-04 … 06) and the [`MARKUP_POSTS`], imported as weibo and
+/// scored by the packaged heads, with `mindpulse.toml` holding [`SEEDED_CONFIG`]. Returns the
+/// database URL.
+pub fn seeded_db(dir: &Path) -> String {
+    let db = format!("sqlite://{}", dir.join("seeded.db").display());
+    let mut posts = surge_posts(42, 12, 33..36);
+    for (i, text) in MARKUP_POSTS.iter().enumerate() {
+        posts.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"id": format!("x{i}"), "author": format!("x_{i}"), "lang": "en",
+                   "region": "北京", "text": format!("{text} {i}"),
+                   "created_at": format!("2025-09-{}T12:00:00Z", 10 + i)})
+        ));
+    }
+    std::fs::write(dir.join("p.jsonl"), posts).expect("write the posts");
+    std::fs::write(dir.join("mindpulse.toml"), SEEDED_CONFIG).expect("write the config");
+    ok(&mindpulse(
+        dir,
+        &["--db", &db, "import", "p.jsonl", "--platform", "weibo"],
+    ));
+    ok(&mindpulse(dir, &["--db", &db, "score"]));
+    db
+}

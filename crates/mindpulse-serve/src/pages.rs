@@ -1,0 +1,613 @@
+//! The pages of `mindpulse serve`, rendered on the server from the JSON the [`Source`]
+//! hands over (the CLI's `--json` shapes): login, overview, trends explorer, alerts (queue,
+//! one alert with evidence, history and the review form), the posts behind a chart point,
+//! and provenance. Every stored text goes through [`escape`]; the only script is
+//! `/static/app.js` (click-through on chart points), allowed by the CSP as 'self'.
+//!
+//! [`Source`]: crate::source::Source
+
+use crate::auth::Session;
+use crate::chart::{Chart, Line, Point};
+use crate::html::{escape, table};
+use crate::i18n::{Locale, Text};
+use crate::source::TrendQuery;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// The page around `body`: head, navigation (with the language switch and the sign-out
+/// form when signed in).
+pub fn layout(locale: Locale, title: &str, session: Option<&Session>, body: &str) -> String {
+    let t = |k| locale.text(k);
+    let other = match locale {
+        Locale::En => "zh",
+        Locale::Zh => "en",
+    };
+    let nav = match session {
+        Some(s) => format!(
+            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
+            escape(t(Text::Overview)),
+            escape(t(Text::Trends)),
+            escape(t(Text::Alerts)),
+            escape(t(Text::Provenance)),
+            escape(&s.user),
+            s.role.name(),
+            escape(t(Text::Language)),
+            escape(&s.csrf),
+            escape(t(Text::SignOut)),
+        ),
+        None => format!(
+            "<nav><a href=\"/lang/{other}\">{}</a></nav>",
+            escape(t(Text::Language))
+        ),
+    };
+    format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · mindpulse</title><link rel=\"stylesheet\" href=\"/static/style.css\"><script src=\"/static/app.js\" defer></script></head><body>{nav}<main><h1>{}</h1>{body}</main></body></html>",
+        locale.code(),
+        escape(title),
+        escape(title)
+    )
+}
+
+/// The sign-in form (with its double-submit token) and an error line.
+pub fn login(locale: Locale, login_token: &str, error: Option<Text>) -> String {
+    let t = |k| locale.text(k);
+    let body = format!(
+        "{}<form method=\"post\" action=\"/login\" class=\"login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <input name=\"name\" autocomplete=\"username\" required></label><label>{} <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label><button type=\"submit\">{}</button></form><p class=\"notice\">{}</p>",
+        error
+            .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(t(e))))
+            .unwrap_or_default(),
+        escape(login_token),
+        escape(t(Text::Name)),
+        escape(t(Text::Password)),
+        escape(t(Text::SignIn)),
+        escape(t(Text::NotDiagnosis)),
+    );
+    layout(locale, t(Text::SignIn), None, &body)
+}
+
+/// A trend row's number field.
+fn num(row: &Value, key: &str) -> Option<f64> {
+    row.get(key).and_then(Value::as_f64)
+}
+
+/// Chart lines from `trends --json` rows: one per group (the largest eight), or one line.
+pub fn lines(rows: &Value, name: &str) -> Vec<Line> {
+    let mut by_group: Vec<(Option<String>, Vec<Point>, u64)> = Vec::new();
+    for r in rows.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let group = r.get("group").and_then(Value::as_str).map(str::to_string);
+        let suppressed = r
+            .get("suppressed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let point = Point {
+            bucket: r
+                .get("bucket")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            value: if suppressed { None } else { num(r, "value") },
+            low: num(r, "ci_low"),
+            high: num(r, "ci_high"),
+            n: r.get("n").and_then(Value::as_u64),
+        };
+        let n = point.n.unwrap_or(0);
+        match by_group.iter_mut().find(|(g, _, _)| *g == group) {
+            Some((_, points, total)) => {
+                points.push(point);
+                *total += n;
+            }
+            None => by_group.push((group, vec![point], n)),
+        }
+    }
+    by_group.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    by_group
+        .into_iter()
+        .take(8)
+        .map(|(g, points, _)| Line {
+            name: g.unwrap_or_else(|| name.to_string()),
+            points,
+        })
+        .collect()
+}
+
+/// The link a chart's points lead to (the script appends bucket and group).
+fn posts_link(metric: &str, by: &str, group: Option<&str>) -> String {
+    let mut l = format!("/posts?metric={}&by={}", url_encode(metric), url_encode(by));
+    if let Some(g) = group {
+        let _ = write!(l, "&group={}", url_encode(g));
+    }
+    l
+}
+
+/// Percent-encoding of a query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// One chart of `trends --json` rows, clickable to the posts behind each point.
+pub fn trend_chart(metric: &str, by: &str, group: Option<&str>, rows: &Value) -> String {
+    Chart {
+        title: metric.to_string(),
+        percent: metric != "volume",
+        lines: lines(rows, metric),
+        width: 900,
+        height: 240,
+        link: Some(posts_link(metric, by, group)),
+    }
+    .svg()
+}
+
+/// The overview: each metric's daily chart, the newest alerts, the latest runs.
+pub fn overview(
+    locale: Locale,
+    session: &Session,
+    zone: &str,
+    charts: &[(String, Value)],
+    alerts: &Value,
+    provenance: &Value,
+) -> String {
+    let t = |k| locale.text(k);
+    let mut body = format!(
+        "<p class=\"notice\">{}</p><p class=\"meta\">{} · {}</p>",
+        escape(t(Text::NotDiagnosis)),
+        escape(t(Text::ClickPoint)),
+        escape(zone)
+    );
+    for (metric, rows) in charts {
+        let _ = write!(
+            body,
+            "<section class=\"metric\" data-metric=\"{m}\"><h2>{m}</h2>{}</section>",
+            trend_chart(metric, "day", None, rows),
+            m = escape(metric)
+        );
+    }
+    let _ = write!(
+        body,
+        "<section id=\"newest-alerts\"><h2>{}</h2>{}</section>",
+        escape(t(Text::NewestAlerts)),
+        alert_table(locale, alerts, 5)
+    );
+    let _ = write!(
+        body,
+        "<section id=\"runs\"><h2>{}</h2>{}</section>",
+        escape(t(Text::Runs)),
+        runs_table(provenance, 5)
+    );
+    layout(locale, t(Text::Overview), Some(session), &body)
+}
+
+fn field(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => escape(s),
+        Some(Value::Null) | None => "—".into(),
+        Some(other) => escape(&other.to_string()),
+    }
+}
+
+fn alert_table(locale: Locale, alerts: &Value, limit: usize) -> String {
+    let t = |k| locale.text(k);
+    let list = alerts.as_array().map(Vec::as_slice).unwrap_or_default();
+    if list.is_empty() {
+        return format!("<p class=\"empty\">{}</p>", escape(t(Text::NoAlerts)));
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .take(limit)
+        .map(|a| {
+            let id = a.get("id").and_then(Value::as_i64).unwrap_or(0);
+            vec![
+                format!("<a href=\"/alerts/{id}\">#{id}</a>"),
+                field(a, "metric"),
+                field(a, "group"),
+                field(a, "rule"),
+                format!("{} – {}", field(a, "first_bucket"), field(a, "last_bucket")),
+                field(a, "level"),
+                format!("<span class=\"status\">{}</span>", field(a, "status")),
+            ]
+        })
+        .collect();
+    table(
+        "alerts",
+        &[
+            "#",
+            t(Text::Metric),
+            t(Text::Group),
+            t(Text::Rule),
+            t(Text::Buckets),
+            t(Text::Level),
+            t(Text::Status),
+        ],
+        &rows,
+    )
+}
+
+fn runs_table(provenance: &Value, limit: usize) -> String {
+    let runs = provenance
+        .get("runs")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .take(limit)
+        .map(|r| {
+            vec![
+                field(r, "id"),
+                field(r, "kind"),
+                field(r, "status"),
+                field(r, "started_at"),
+                format!(
+                    "<code>{} {} {}</code>",
+                    field(r, "model_id"),
+                    field(r, "version"),
+                    field(r, "model_sha256")
+                ),
+            ]
+        })
+        .collect();
+    table(
+        "runs",
+        &["#", "kind", "status", "started", "model / version / sha256"],
+        &rows,
+    )
+}
+
+/// The trends explorer: the query form, the chart (a line per group) and the rows.
+pub fn trends(locale: Locale, session: &Session, q: &TrendQuery, rows: &Value) -> String {
+    let t = |k| locale.text(k);
+    let metric = q.metric.as_deref().unwrap_or("volume");
+    let by = q.by.as_deref().unwrap_or("day");
+    let select = |name: &str, options: &[&str], current: Option<&str>| {
+        let mut s = format!("<select name=\"{name}\">");
+        for o in options {
+            let _ = write!(
+                s,
+                "<option value=\"{o}\"{}>{}</option>",
+                if current == Some(*o) || (current.is_none() && o.is_empty()) {
+                    " selected"
+                } else {
+                    ""
+                },
+                if o.is_empty() { "—" } else { o }
+            );
+        }
+        s.push_str("</select>");
+        s
+    };
+    let mut body = format!(
+        "<form method=\"get\" action=\"/trends\" class=\"query\"><label>{} {}</label><label>{} {}</label><label>{} {}</label><label>{} <input name=\"since\" value=\"{}\" placeholder=\"YYYY-MM-DD\"></label><label>{} <input name=\"until\" value=\"{}\" placeholder=\"YYYY-MM-DD\"></label><button type=\"submit\">{}</button></form>",
+        escape(t(Text::Metric)),
+        select("metric", &["volume", "depression", "suicide_risk", "stress", "substance_use"], Some(metric)),
+        escape(t(Text::By)),
+        select("by", &["hour", "day", "week"], Some(by)),
+        escape(t(Text::Group)),
+        select("group", &["", "topic", "region", "platform", "lang"], q.group.as_deref()),
+        escape(t(Text::Since)),
+        escape(q.since.as_deref().unwrap_or_default()),
+        escape(t(Text::Until)),
+        escape(q.until.as_deref().unwrap_or_default()),
+        escape(t(Text::Show)),
+    );
+    let _ = write!(
+        body,
+        "<p class=\"meta\">{}</p>{}",
+        escape(t(Text::ClickPoint)),
+        trend_chart(metric, by, q.group.as_deref(), rows)
+    );
+    let pct = |v: Option<f64>| v.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_default();
+    let list = rows.as_array().map(Vec::as_slice).unwrap_or_default();
+    let table_rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| {
+            let suppressed = r
+                .get("suppressed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            vec![
+                field(r, "bucket"),
+                field(r, "group"),
+                if suppressed {
+                    escape(t(Text::Suppressed))
+                } else {
+                    field(r, "n")
+                },
+                if metric == "volume" || suppressed {
+                    String::new()
+                } else {
+                    format!(
+                        "{} ({}–{})",
+                        pct(num(r, "value")),
+                        pct(num(r, "ci_low")),
+                        pct(num(r, "ci_high"))
+                    )
+                },
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        "trend-rows",
+        &[
+            "bucket",
+            t(Text::Group),
+            t(Text::Posts),
+            "prevalence (95 % CI)",
+        ],
+        &table_rows,
+    ));
+    layout(locale, t(Text::Trends), Some(session), &body)
+}
+
+/// The review queue.
+pub fn alerts(locale: Locale, session: &Session, alerts: &Value) -> String {
+    let t = |k| locale.text(k);
+    layout(
+        locale,
+        t(Text::Alerts),
+        Some(session),
+        &alert_table(locale, alerts, usize::MAX),
+    )
+}
+
+/// One alert: its figures, evidence (the example posts as text), history, and the review
+/// form for reviewers.
+pub fn alert(locale: Locale, session: &Session, alert: &Value) -> String {
+    let t = |k| locale.text(k);
+    let id = alert.get("id").and_then(Value::as_i64).unwrap_or(0);
+    let mut body = alert_table(locale, &Value::Array(vec![alert.clone()]), 1);
+    let _ = write!(
+        body,
+        "<p>observed {} · expected {} · p {}</p>",
+        field(alert, "observed"),
+        field(alert, "expected"),
+        field(alert, "p_value")
+    );
+    let _ = write!(body, "<h2>{}</h2>", escape(t(Text::Evidence)));
+    let examples = alert
+        .pointer("/evidence/examples")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for e in examples {
+        let text = e
+            .get("text")
+            .and_then(Value::as_str)
+            .or_else(|| e.as_str())
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<blockquote class=\"post\">{}</blockquote>",
+            escape(text)
+        );
+    }
+    if let Some(topics) = alert.pointer("/evidence/topics") {
+        let _ = write!(
+            body,
+            "<p class=\"meta\">{}</p>",
+            escape(&topics.to_string())
+        );
+    }
+    let _ = write!(body, "<h2>{}</h2>", escape(t(Text::History)));
+    let reviews = alert
+        .get("reviews")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = reviews
+        .iter()
+        .map(|r| {
+            vec![
+                field(r, "at"),
+                field(r, "reviewer"),
+                field(r, "status"),
+                format!("<span class=\"note\">{}</span>", field(r, "note")),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        "reviews",
+        &["at", "reviewer", t(Text::Status), t(Text::Note)],
+        &rows,
+    ));
+    if session.role.can_review() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/alerts/{id}/review\" class=\"review\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>{} <select name=\"status\"><option value=\"ack\">ack</option><option value=\"dismissed\">dismissed</option><option value=\"escalated\">escalated</option></select></label><label>{} <input name=\"note\" maxlength=\"2000\"></label><button type=\"submit\">{}</button></form>",
+            escape(&session.csrf),
+            escape(t(Text::Review)),
+            escape(t(Text::Note)),
+            escape(t(Text::Save))
+        );
+    }
+    layout(
+        locale,
+        &format!("{} #{id}", t(Text::Alerts)),
+        Some(session),
+        &body,
+    )
+}
+
+/// The posts behind a chart point.
+pub fn posts(locale: Locale, session: &Session, heading: &str, posts: &Value) -> String {
+    let t = |k| locale.text(k);
+    let list = posts.as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut body = format!("<p class=\"meta\">{}</p>", escape(heading));
+    if list.is_empty() {
+        let _ = write!(body, "<p class=\"empty\">{}</p>", escape(t(Text::NoPosts)));
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| {
+            let scores = p
+                .get("scores")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s.get("dimension").and_then(Value::as_str),
+                        Some("depression" | "suicide_risk" | "stress" | "substance_use")
+                    )
+                })
+                .map(|s| {
+                    format!(
+                        "<div class=\"score\">{} {} <code>{} {} · {} {}</code></div>",
+                        field(s, "dimension"),
+                        field(s, "label"),
+                        field(s, "scorer"),
+                        field(s, "scorer_version"),
+                        field(s, "head"),
+                        field(s, "head_version"),
+                    )
+                })
+                .collect::<String>();
+            vec![
+                format!("{} {}", field(p, "platform"), field(p, "platform_id")),
+                field(p, "created_at"),
+                format!("<code>{}</code>", field(p, "author")),
+                format!(
+                    "<blockquote class=\"post\">{}</blockquote>",
+                    field(p, "text")
+                ),
+                scores,
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        body.push_str(&table(
+            "posts",
+            &[
+                "post",
+                "created",
+                t(Text::Author),
+                t(Text::PostText),
+                t(Text::Scores),
+            ],
+            &rows,
+        ));
+    }
+    layout(locale, t(Text::PostsBehind), Some(session), &body)
+}
+
+/// Runs with their models, and crawl coverage.
+pub fn provenance(locale: Locale, session: &Session, prov: &Value) -> String {
+    let t = |k| locale.text(k);
+    let mut body = format!("<h2>{}</h2>{}", escape(t(Text::Runs)), runs_table(prov, 50));
+    let coverage = prov
+        .get("coverage")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let _ = write!(body, "<h2>{}</h2>", escape(t(Text::Coverage)));
+    if coverage.is_empty() {
+        let _ = write!(
+            body,
+            "<p class=\"empty\">{}</p>",
+            escape(t(Text::NoCoverage))
+        );
+    } else {
+        let rows: Vec<Vec<String>> = coverage
+            .iter()
+            .map(|c| {
+                vec![
+                    field(c, "query"),
+                    field(c, "pages_asked"),
+                    field(c, "pages_fetched"),
+                    field(c, "pages_failed"),
+                ]
+            })
+            .collect();
+        body.push_str(&table(
+            "coverage",
+            &[
+                t(Text::Query),
+                t(Text::Asked),
+                t(Text::Got),
+                t(Text::Missed),
+            ],
+            &rows,
+        ));
+    }
+    layout(locale, t(Text::Provenance), Some(session), &body)
+}
+
+/// A page with one message (errors, forbidden, not found).
+pub fn message(locale: Locale, session: Option<&Session>, title: &str, text: &str) -> String {
+    layout(
+        locale,
+        title,
+        session,
+        &format!("<p class=\"error\">{}</p>", escape(text)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Role, Sessions};
+    use serde_json::json;
+
+    fn session() -> Session {
+        let s = Sessions::default();
+        let t = s.start("<b>lin</b>", Role::Viewer);
+        s.get(&t).unwrap()
+    }
+
+    #[test]
+    fn grouped_rows_become_lines_largest_first() {
+        let rows = json!([
+            {"bucket": "2024-01-01", "group": "a", "n": 5, "value": 5.0, "suppressed": false},
+            {"bucket": "2024-01-01", "group": "b", "n": 50, "value": 50.0, "suppressed": false},
+            {"bucket": "2024-01-02", "group": "b", "n": null, "value": null, "suppressed": true},
+        ]);
+        let l = lines(&rows, "volume");
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].name, "b");
+        assert_eq!(l[0].points[1].value, None);
+        assert_eq!(
+            lines(&json!([{"bucket": "x", "n": 3, "value": 3.0}]), "volume")[0].name,
+            "volume"
+        );
+    }
+
+    #[test]
+    fn stored_text_is_escaped_and_viewers_get_no_review_form() {
+        let s = session();
+        let stored = json!({"id": 3, "metric": "volume", "group": "<i>g</i>", "status": "new",
+            "evidence": {"examples": [{"text": "<script>alert(1)</script>"}]},
+            "reviews": [{"status": "ack", "note": "<img src=x onerror=alert(2)>", "reviewer": "ann"}]});
+        let html = alert_page_for(&s, &stored);
+        assert!(!html.contains("<script>alert") && !html.contains("<img src"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&lt;i&gt;g&lt;/i&gt;"));
+        assert!(html.contains("&lt;b&gt;lin&lt;/b&gt;"));
+        assert!(!html.contains("action=\"/alerts/3/review\""));
+        let mut reviewer = s.clone();
+        reviewer.role = Role::Reviewer;
+        let html = alert(Locale::En, &reviewer, &stored);
+        assert!(html.contains("action=\"/alerts/3/review\""));
+        assert!(html.contains(&format!("name=\"csrf\" value=\"{}\"", reviewer.csrf)));
+    }
+
+    fn alert_page_for(s: &Session, a: &Value) -> String {
+        alert(Locale::En, s, a)
+    }
+
+    #[test]
+    fn pages_link_only_their_own_script_and_style() {
+        let html = login(Locale::Zh, "tok", Some(Text::LoginFailed));
+        assert!(html.contains("<script src=\"/static/app.js\" defer></script>"));
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(html.contains("用户名或密码错误"));
+        assert!(html.contains("lang=\"zh\""));
+        assert_eq!(url_encode("a b/&é"), "a%20b%2F%26%C3%A9");
+    }
+}

@@ -1,0 +1,298 @@
+//! `mindpulse serve [--bind 127.0.0.1:8080]`: the web interface (`mindpulse_serve`) over
+//! this database. [`StoreSource`] answers the interface's reads the way the commands do —
+//! trends from the rollups like `trends`, alerts like `alerts list/show`, posts like
+//! `export --scores` — so the pages and the JSON API show the CLI's numbers and shapes.
+//! Binds loopback by default; bound elsewhere without `--behind-tls` it warns that
+//! passwords and session cookies would cross the network in clear (put a TLS reverse proxy
+//! in front, see the README).
+
+use crate::context::Context;
+use crate::post_json::JsonPost;
+use crate::series::{read_series, GroupBy, Read};
+use crate::zone::Zone;
+use clap::Args;
+use mindpulse_analyze::{Bucket, Method};
+use mindpulse_serve::{Account, PostsQuery, ServeOptions, Source, SourceError, TrendQuery};
+use mindpulse_store::{PostFilter, Store};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// TLS is terminated in front of this server (a reverse proxy): mark cookies Secure and
+    /// do not warn about a non-loopback address.
+    #[arg(long)]
+    pub behind_tls: bool,
+}
+
+pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = ctx.existing_store().await?;
+    if store.users().await?.is_empty() {
+        tracing::warn!(
+            "no accounts yet: add one with `mindpulse users add NAME --role viewer|reviewer|admin` to sign in"
+        );
+    }
+    if !args.bind.ip().is_loopback() && !args.behind_tls {
+        tracing::warn!(
+            bind = %args.bind,
+            "listening beyond this machine without TLS: passwords and session cookies cross the network in clear; put a TLS reverse proxy in front and pass --behind-tls (README: serving on a network)"
+        );
+    }
+    let source = StoreSource {
+        store,
+        zone: Zone::resolve(None, &ctx.config)?,
+        min_cell: crate::series::configured_min_cell(&ctx.config),
+        method: crate::series::configured_method(&ctx.config),
+    };
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
+    let local = listener.local_addr()?;
+    // The one line a script waits for (the port when --bind asked for port 0).
+    println!("serving on http://{local}/");
+    tracing::info!(%local, "serve: listening");
+    mindpulse_serve::serve(
+        listener,
+        source,
+        ServeOptions {
+            secure_cookies: args.behind_tls,
+        },
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The interface's reads over the store.
+pub struct StoreSource {
+    store: Store,
+    zone: Zone,
+    min_cell: u64,
+    method: Method,
+}
+
+fn internal(e: impl std::fmt::Display) -> SourceError {
+    SourceError::Internal(e.to_string())
+}
+
+fn bad(e: impl std::fmt::Display) -> SourceError {
+    SourceError::BadRequest(e.to_string())
+}
+
+fn bucket_of(by: Option<&str>) -> Result<Bucket, SourceError> {
+    match by.unwrap_or("day") {
+        "hour" => Ok(Bucket::Hour),
+        "day" => Ok(Bucket::Day),
+        "week" => Ok(Bucket::Week),
+        other => Err(bad(format!("by {other:?}: expected hour, day or week"))),
+    }
+}
+
+fn group_of(group: Option<&str>) -> Result<Option<GroupBy>, SourceError> {
+    match group.filter(|g| !g.is_empty()) {
+        None => Ok(None),
+        Some("topic") => Ok(Some(GroupBy::Topic)),
+        Some("region") => Ok(Some(GroupBy::Region)),
+        Some("platform") => Ok(Some(GroupBy::Platform)),
+        Some("lang") => Ok(Some(GroupBy::Lang)),
+        Some(other) => Err(bad(format!(
+            "group {other:?}: expected topic, region, platform or lang"
+        ))),
+    }
+}
+
+impl StoreSource {
+    /// The UTC window of one bucket key (`2025-11-03`, a week's Monday, or an hour's RFC
+    /// 3339 start).
+    fn bucket_window(
+        &self,
+        bucket: Bucket,
+        key: &str,
+    ) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), SourceError> {
+        let wrong = || bad(format!("bucket {key:?}: not a bucket of this chart"));
+        match bucket {
+            Bucket::Hour => {
+                let start = chrono::DateTime::parse_from_rfc3339(key)
+                    .map_err(|_| wrong())?
+                    .with_timezone(&chrono::Utc);
+                Ok((start, start + chrono::Duration::hours(1)))
+            }
+            Bucket::Day | Bucket::Week => {
+                let day =
+                    chrono::NaiveDate::parse_from_str(key, "%Y-%m-%d").map_err(|_| wrong())?;
+                let days = if bucket == Bucket::Week { 7 } else { 1 };
+                Ok((
+                    self.zone.day_start(day),
+                    self.zone.day_start(day + chrono::Duration::days(days)),
+                ))
+            }
+            Bucket::All => Err(wrong()),
+        }
+    }
+}
+
+impl Source for StoreSource {
+    async fn account(&self, name: &str) -> Result<Option<Account>, SourceError> {
+        Ok(self
+            .store
+            .user(name)
+            .await
+            .map_err(internal)?
+            .map(|u| Account {
+                name: u.name,
+                role: u.role,
+                password_hash: u.password_hash,
+            }))
+    }
+
+    async fn trends(&self, q: &TrendQuery) -> Result<Value, SourceError> {
+        let metric = q.metric.as_deref().unwrap_or("volume");
+        let bucket = bucket_of(q.by.as_deref())?;
+        let group = group_of(q.group.as_deref())?;
+        let (since, until) = self
+            .zone
+            .window(
+                q.since.as_deref().filter(|s| !s.is_empty()),
+                q.until.as_deref().filter(|s| !s.is_empty()),
+            )
+            .map_err(bad)?;
+        let filter = PostFilter {
+            since,
+            until,
+            no_duplicates: true,
+            ..Default::default()
+        };
+        let (series, rates, _) = read_series(
+            &self.store,
+            metric,
+            group,
+            &filter,
+            bucket,
+            self.zone.tz,
+            Read::Rollups,
+        )
+        .await
+        .map_err(|e| {
+            // A metric without scores is the caller's mistake; the rest is ours.
+            if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
+                internal(e)
+            } else {
+                bad(e)
+            }
+        })?;
+        let rows = if metric == "volume" {
+            series.volume(self.min_cell)
+        } else {
+            series.prevalence(&|l| rates.get(l), self.method, self.min_cell)
+        };
+        serde_json::to_value(rows).map_err(internal)
+    }
+
+    async fn alerts(&self, status: Option<&str>, limit: u32) -> Result<Value, SourceError> {
+        let rows = self
+            .store
+            .alerts(status, i64::from(limit.max(1)))
+            .await
+            .map_err(internal)?;
+        serde_json::to_value(rows).map_err(internal)
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Value>, SourceError> {
+        let Some(alert) = self.store.alert(id).await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let reviews = self.store.alert_reviews(id).await.map_err(internal)?;
+        let mut v = serde_json::to_value(&alert).map_err(internal)?;
+        v["evidence"] = serde_json::from_str(&alert.evidence).unwrap_or(Value::Null);
+        v["params"] = serde_json::from_str(&alert.params).unwrap_or(Value::Null);
+        v["reviews"] = serde_json::to_value(reviews).map_err(internal)?;
+        Ok(Some(v))
+    }
+
+    async fn review(
+        &self,
+        id: i64,
+        status: &str,
+        note: &str,
+        reviewer: &str,
+    ) -> Result<bool, SourceError> {
+        if self.store.alert(id).await.map_err(internal)?.is_none() {
+            return Ok(false);
+        }
+        let note = Some(note.trim()).filter(|n| !n.is_empty());
+        self.store
+            .review_alert(id, status, note, reviewer)
+            .await
+            .map_err(|e| match e {
+                mindpulse_store::StoreError::Invalid(m) => bad(m),
+                other => internal(other),
+            })?;
+        Ok(true)
+    }
+
+    async fn posts(&self, q: &PostsQuery) -> Result<Value, SourceError> {
+        let bucket = bucket_of(q.by.as_deref())?;
+        let (since, until) = self.bucket_window(bucket, &q.bucket)?;
+        let mut filter = PostFilter {
+            since: Some(since),
+            until: Some(until),
+            no_duplicates: true,
+            ..Default::default()
+        };
+        let value = q.value.clone().filter(|v| !v.is_empty());
+        if let Some(v @ ("(unknown)" | "(no topic)" | "und")) = value.as_deref() {
+            return Err(bad(format!(
+                "the posts of the group {v} (no value stored) cannot be listed; pick another point"
+            )));
+        }
+        match (group_of(q.group.as_deref())?, value) {
+            (None, _) | (Some(_), None) => {}
+            (Some(GroupBy::Platform), Some(v)) => filter.platform = Some(v),
+            (Some(GroupBy::Lang), Some(v)) => filter.lang = Some(v),
+            (Some(GroupBy::Topic), Some(v)) => filter.topic = Some(v),
+            (Some(GroupBy::Region), Some(v)) => filter.region = Some(v),
+        }
+        let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 200));
+        let page = self
+            .store
+            .export_page(&filter, 0, limit, true)
+            .await
+            .map_err(internal)?;
+        let posts: Vec<Value> = page
+            .iter()
+            .map(|p| serde_json::to_value(JsonPost::new(p, None)))
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        Ok(Value::Array(posts))
+    }
+
+    async fn provenance(&self) -> Result<Value, SourceError> {
+        let runs = self.store.runs(None, 50).await.map_err(internal)?;
+        let coverage = self.store.coverage(None).await.map_err(internal)?;
+        Ok(json!({
+            "runs": serde_json::to_value(runs).map_err(internal)?,
+            "coverage": coverage.iter().map(|c| json!({
+                "run_id": c.run_id,
+                "platform": c.platform,
+                "kind": c.kind,
+                "query": c.query,
+                "pages_asked": c.pages_asked,
+                "pages_fetched": c.pages_fetched,
+                "pages_failed": c.pages_failed,
+                "items_seen": c.items_seen,
+                "items_new": c.items_new,
+                "reported_total": c.reported_total,
+            })).collect::<Vec<_>>(),
+        }))
+    }
+
+    fn zone(&self) -> String {
+        self.zone.name().to_string()
+    }
+}

@@ -1,0 +1,387 @@
+//! `mindpulse serve` end to end in a real browser (headless Chromium over WebDriver): a
+//! seeded database (six weeks of posts with a surge, posts whose text is markup, scored by
+//! the packaged heads, an alert found by `alerts scan`), a viewer and a reviewer added with
+//! `mindpulse users add`, the server started on a free port. The browser signs in, every
+//! page renders its charts from the data, a chart point leads to its posts, markup in posts
+//! and notes shows as text and runs nothing, a viewer cannot review while a reviewer can, a
+//! POST without the CSRF token is refused, the API answers with the CLI's shapes, the
+//! interface switches to Chinese, and repeated failed sign-ins are refused. Screenshots go to
+//! target/tmp/screenshots.
+
+mod browser;
+mod common;
+use browser::Browser;
+use common::{command, mindpulse, ok};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+const VIEWER_PW: &str = "viewer-password-1";
+const REVIEWER_PW: &str = "reviewer-password-2";
+const NOTE: &str = "<img src=x onerror=\"window.__xss = 9\"> seen, a surge of #失眠#";
+
+/// The server, killed on drop.
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(dir: &std::path::Path, db: &str) -> Server {
+    let mut child = command(dir, &["--db", db, "serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("serving on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    Server(child, base)
+}
+
+fn sign_in(b: &Browser, base: &str, name: &str, password: &str) {
+    b.goto(&format!("{base}/login"));
+    b.type_text(&b.find("input[name=name]"), name);
+    b.type_text(&b.find("input[name=password]"), password);
+    b.click_and_wait(&b.find("form.login button"));
+}
+
+fn path(b: &Browser) -> String {
+    b.eval("return location.pathname + location.search", json!([]))
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `fetch` from the page (with its cookies): [status, body text].
+fn fetch(b: &Browser, url: &str, init: Value) -> (u16, String) {
+    let v = b.eval(
+        "return fetch(arguments[0], arguments[1]).then(async r => [r.status, await r.text()])",
+        json!([url, init]),
+    );
+    (
+        v[0].as_u64().unwrap_or(0) as u16,
+        v[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn no_markup_ran(b: &Browser) {
+    assert_eq!(
+        b.eval("return typeof window.__xss", json!([])),
+        json!("undefined")
+    );
+    assert_eq!(
+        b.eval(
+            "return document.querySelectorAll('main img, main script, main iframe').length",
+            json!([])
+        ),
+        json!(0)
+    );
+}
+
+#[test]
+fn the_web_interface_in_a_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = common::seeded_db(dir);
+    let alerts: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "alerts", "scan", "--json", "--no-notify"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    let alert_id = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["group"] == "北京" && a["level"] == "alert")
+        .and_then(|a| a["id"].as_i64())
+        .unwrap_or_else(|| panic!("no alert for the surge in {alerts}"));
+    for (name, role, pw) in [
+        ("vic", "viewer", VIEWER_PW),
+        ("rev", "reviewer", REVIEWER_PW),
+    ] {
+        let o = command(
+            dir,
+            &[
+                "--db",
+                &db,
+                "users",
+                "add",
+                name,
+                "--role",
+                role,
+                "--password-env",
+                "MP_PW",
+            ],
+        )
+        .env("MP_PW", pw)
+        .output()
+        .unwrap();
+        ok(&o);
+    }
+    // Bad input to `users`: a short password, a taken name, a name with markup.
+    let o = command(
+        dir,
+        &[
+            "--db",
+            &db,
+            "users",
+            "add",
+            "x",
+            "--role",
+            "viewer",
+            "--password-env",
+            "MP_PW",
+        ],
+    )
+    .env("MP_PW", "short")
+    .output()
+    .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("too short"));
+    let o = command(
+        dir,
+        &[
+            "--db",
+            &db,
+            "users",
+            "add",
+            "vic",
+            "--role",
+            "admin",
+            "--password-env",
+            "MP_PW",
+        ],
+    )
+    .env("MP_PW", VIEWER_PW)
+    .output()
+    .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists"));
+    let o = mindpulse(
+        dir,
+        &["--db", &db, "users", "add", "<b>", "--role", "viewer"],
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("account name"));
+    let listed = ok(&mindpulse(dir, &["--db", &db, "users", "list", "--json"]));
+    assert!(
+        !listed.contains("argon2") && !listed.contains(VIEWER_PW),
+        "{listed}"
+    );
+
+    let server = start_server(dir, &db);
+    let base = server.1.clone();
+    let Some(b) = Browser::start() else { return };
+    let shots = browser::screenshot_dir();
+
+    // Not signed in: every page leads to the sign-in form; the API says 401.
+    b.goto(&format!("{base}/alerts"));
+    assert_eq!(path(&b), "/login");
+    b.screenshot(&shots.join("serve-login.png"));
+    let (status, _) = fetch(&b, "/api/trends", json!({}));
+    assert_eq!(status, 401);
+
+    // A viewer signs in and sees the overview: volume and the four dimensions, drawn.
+    sign_in(&b, &base, "vic", VIEWER_PW);
+    assert_eq!(path(&b), "/");
+    b.screenshot(&shots.join("serve-overview.png"));
+    let charts = b.eval(
+        "return [...document.querySelectorAll('section.metric')].map(s => [s.dataset.metric, Number(s.querySelector('svg.chart').dataset.points), s.querySelectorAll('circle.pt').length])",
+        json!([]),
+    );
+    let charts = charts.as_array().unwrap();
+    assert_eq!(charts.len(), 5, "{charts:?}");
+    for c in charts {
+        assert!(c[1].as_i64().unwrap() >= 40 && c[1] == c[2], "{c}");
+    }
+    assert!(
+        b.page_text().contains(&format!("#{alert_id}")),
+        "the newest alerts"
+    );
+
+    // The API answers with the CLI's shapes and numbers.
+    let (status, body) = fetch(&b, "/api/trends?metric=depression", json!({}));
+    assert_eq!(status, 200);
+    let cli: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "trends", "--metric", "depression", "--json"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), cli);
+    let (status, body) = fetch(&b, "/api/trends?by=fortnight", json!({}));
+    assert_eq!(status, 400);
+    assert!(body.contains("expected hour, day or week"), "{body}");
+
+    // A point leads to its posts: the day of the markup posts; their markup is text.
+    b.click_and_wait(&b.find("section[data-metric=volume] circle.pt[data-bucket='2025-09-10']"));
+    assert!(
+        path(&b).starts_with("/posts?metric=volume&by=day&bucket=2025-09-10"),
+        "{}",
+        path(&b)
+    );
+    b.screenshot(&shots.join("serve-posts.png"));
+    let text = b.page_text();
+    assert!(
+        text.contains(common::MARKUP_POSTS[0]),
+        "the post's markup shown as text"
+    );
+    assert!(text.contains("u_"), "pseudonymous authors");
+    assert!(text.contains("depression"), "scores with provenance");
+    no_markup_ran(&b);
+    let day_posts = b.eval(
+        "return document.querySelectorAll('table.posts tbody tr').length",
+        json!([]),
+    );
+    let trends: Value =
+        serde_json::from_str(&fetch(&b, "/api/trends?metric=volume", json!({})).1).unwrap();
+    let n = trends
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["bucket"] == "2025-09-10")
+        .unwrap()["n"]
+        .clone();
+    assert_eq!(
+        day_posts, n,
+        "the posts behind the point are the point's posts"
+    );
+
+    // The explorer, grouped by region: a point of 北京 lists only 北京's posts.
+    b.goto(&format!(
+        "{base}/trends?metric=volume&by=day&group=region&since=2025-09-01&until=2025-10-13"
+    ));
+    b.screenshot(&shots.join("serve-trends.png"));
+    assert_eq!(
+        b.eval(
+            "return document.querySelectorAll('svg.chart path.line').length >= 2",
+            json!([])
+        ),
+        json!(true)
+    );
+    b.click_and_wait(&b.find("circle.pt[data-group='北京'][data-bucket='2025-10-04']"));
+    assert!(
+        path(&b).contains("value=%E5%8C%97%E4%BA%AC"),
+        "{}",
+        path(&b)
+    );
+    let (_, body) = fetch(
+        &b,
+        "/api/posts?by=day&group=region&value=北京&bucket=2025-10-04&limit=200",
+        json!({}),
+    );
+    let posts: Value = serde_json::from_str(&body).unwrap();
+    let posts = posts.as_array().unwrap();
+    assert!(posts.len() > 40, "the surge day");
+    assert!(posts.iter().all(|p| p["region"] == "北京"));
+
+    // A viewer sees the alert but no review form, and cannot review by posting anyway.
+    b.goto(&format!("{base}/alerts/{alert_id}"));
+    assert_eq!(b.find_all("form.review").len(), 0);
+    let me: Value = serde_json::from_str(&fetch(&b, "/api/me", json!({})).1).unwrap();
+    assert_eq!(me["role"], "viewer");
+    let form = format!("csrf={}&status=ack&note=x", me["csrf"].as_str().unwrap());
+    let (status, _) = fetch(
+        &b,
+        &format!("/alerts/{alert_id}/review"),
+        json!({"method": "POST", "headers": {"Content-Type": "application/x-www-form-urlencoded"}, "body": form}),
+    );
+    assert_eq!(status, 403, "a viewer may not review");
+    let (status, _) = fetch(
+        &b,
+        &format!("/api/alerts/{alert_id}/review"),
+        json!({"method": "POST", "headers": {"Content-Type": "application/json", "X-CSRF-Token": me["csrf"]}, "body": "{\"status\":\"ack\"}"}),
+    );
+    assert_eq!(status, 403, "a viewer may not review through the API");
+    b.click_and_wait(&b.find("nav form button"));
+    assert_eq!(path(&b), "/login");
+
+    // A reviewer: a POST without the CSRF token is refused; the form records the review.
+    sign_in(&b, &base, "rev", REVIEWER_PW);
+    assert_eq!(
+        path(&b),
+        "/",
+        "signed in as the reviewer: {}",
+        b.page_text()
+    );
+    let (status, body) = fetch(
+        &b,
+        &format!("/api/alerts/{alert_id}/review"),
+        json!({"method": "POST", "headers": {"Content-Type": "application/json"}, "body": "{\"status\":\"ack\"}"}),
+    );
+    assert_eq!(status, 403, "no CSRF token: {body}");
+    let (status, _) = fetch(
+        &b,
+        &format!("/alerts/{alert_id}/review"),
+        json!({"method": "POST", "headers": {"Content-Type": "application/x-www-form-urlencoded"}, "body": "csrf=0000&status=ack&note=x"}),
+    );
+    assert_eq!(status, 403, "a wrong CSRF token");
+    b.goto(&format!("{base}/alerts/{alert_id}"));
+    b.type_text(&b.find("form.review input[name=note]"), NOTE);
+    b.click_and_wait(&b.find("form.review button"));
+    assert_eq!(path(&b), format!("/alerts/{alert_id}"));
+    b.screenshot(&shots.join("serve-alert.png"));
+    let text = b.page_text();
+    assert!(
+        text.contains(NOTE),
+        "the note as text: {}",
+        &text[..text.len().min(600)]
+    );
+    assert!(text.contains("rev"), "the reviewer in the history");
+    no_markup_ran(&b);
+    let shown = ok(&mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "alerts",
+            "show",
+            &alert_id.to_string(),
+            "--json",
+        ],
+    ));
+    let shown: Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(shown["status"], "ack");
+    assert_eq!(shown["reviews"][0]["note"], NOTE);
+
+    // Provenance, and the interface in Chinese.
+    b.goto(&format!("{base}/provenance"));
+    assert!(b.page_text().contains("heads"), "the scoring run's model");
+    b.screenshot(&shots.join("serve-provenance.png"));
+    b.click_and_wait(&b.find("nav a[href='/lang/zh']"));
+    assert_eq!(
+        b.eval("return document.documentElement.lang", json!([])),
+        json!("zh")
+    );
+    assert!(b.page_text().contains("概览"));
+    b.screenshot(&shots.join("serve-overview-zh.png"));
+    b.click_and_wait(&b.find("nav a[href='/lang/en']"));
+
+    // Failed sign-ins are limited: the sixth wrong password in a row is refused.
+    b.click_and_wait(&b.find("nav form button"));
+    for _ in 0..5 {
+        sign_in(&b, &base, "rev", "wrong-password-x");
+        assert!(b.page_text().contains("Wrong name or password"));
+    }
+    sign_in(&b, &base, "rev", REVIEWER_PW);
+    assert!(
+        b.page_text().contains("Too many failed sign-ins"),
+        "{}",
+        b.page_text()
+    );
+    assert_eq!(path(&b), "/login");
+    drop(server);
+}
