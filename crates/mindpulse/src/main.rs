@@ -10,6 +10,7 @@ mod context;
 mod llm_args;
 mod measure;
 mod output_file;
+mod password_input;
 mod post_filter;
 mod post_json;
 mod progress;

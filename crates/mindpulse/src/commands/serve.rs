@@ -23,6 +23,13 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Create this admin account first when it does not exist (the password is asked for at
+    /// the terminal, or read from standard input or --password-env).
+    #[arg(long)]
+    pub admin: Option<String>,
+    /// With --admin: read the password from this environment variable.
+    #[arg(long, requires = "admin")]
+    pub password_env: Option<String>,
     /// TLS is terminated in front of this server (a reverse proxy): mark cookies Secure and
     /// do not warn about a non-loopback address.
     #[arg(long)]
@@ -31,6 +38,16 @@ pub struct ServeArgs {
 
 pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = ctx.existing_store().await?;
+    if let Some(name) = &args.admin {
+        crate::password_input::check_name(name)?;
+        if store.user(name).await?.is_none() {
+            let hash = crate::password_input::hashed(args.password_env.as_deref()).await?;
+            store
+                .add_user(name, mindpulse_serve::auth::Role::Admin.name(), &hash)
+                .await?;
+            eprintln!("added the admin account {name}");
+        }
+    }
     if store.users().await?.is_empty() {
         tracing::warn!(
             "no accounts yet: add one with `mindpulse users add NAME --role viewer|reviewer|admin` to sign in"

@@ -5,10 +5,9 @@
 //! is never an argument (arguments show in process lists and shell histories).
 
 use crate::context::Context;
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
-use mindpulse_serve::auth::{hash_password, Role};
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use mindpulse_serve::auth::Role;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,84 +96,12 @@ pub async fn run(ctx: &Context, args: UsersArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Names are short and plain, so that they show safely everywhere.
-fn check_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !ok {
-        bail!("account name {name:?}: expected 1–64 letters, digits, '.', '_' or '-'");
-    }
-    Ok(())
-}
-
-/// The password from the environment variable, or one line of standard input (not echoed
-/// when standard input is a terminal).
-fn read_password(args: &PasswordArgs) -> anyhow::Result<String> {
-    if let Some(var) = &args.password_env {
-        return std::env::var(var).with_context(|| {
-            format!("--password-env {var}: the variable is not set (or not UTF-8)")
-        });
-    }
-    let stdin = std::io::stdin();
-    let terminal = stdin.is_terminal();
-    if terminal {
-        eprint!("password: ");
-        let _ = std::io::stderr().flush();
-    }
-    let _echo = terminal.then(NoEcho::new);
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
-    if terminal {
-        eprintln!();
-    }
-    Ok(line.trim_end_matches(['\n', '\r']).to_string())
-}
-
-/// Turns the terminal's echo off while alive.
-struct NoEcho(Option<libc::termios>);
-
-impl NoEcho {
-    fn new() -> NoEcho {
-        // SAFETY: tcgetattr/tcsetattr on standard input with a zeroed termios the call fills.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(libc::STDIN_FILENO, &mut t) != 0 {
-                return NoEcho(None);
-            }
-            let saved = t;
-            t.c_lflag &= !libc::ECHO;
-            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t) != 0 {
-                return NoEcho(None);
-            }
-            NoEcho(Some(saved))
-        }
-    }
-}
-
-impl Drop for NoEcho {
-    fn drop(&mut self) {
-        if let Some(saved) = self.0 {
-            // SAFETY: restores the attributes read in `new`.
-            unsafe {
-                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved);
-            }
-        }
-    }
-}
-
 async fn hashed(args: &PasswordArgs) -> anyhow::Result<String> {
-    let password = read_password(args)?;
-    Ok(tokio::task::spawn_blocking(move || hash_password(&password)).await??)
+    crate::password_input::hashed(args.password_env.as_deref()).await
 }
 
 async fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<ExitCode> {
-    check_name(&args.name)?;
+    crate::password_input::check_name(&args.name)?;
     let hash = hashed(&args.password).await?;
     let store = ctx.store().await?;
     let added = store
@@ -253,17 +180,4 @@ async fn remove(ctx: &Context, args: RemoveArgs) -> anyhow::Result<ExitCode> {
         args.name
     );
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_plain() {
-        assert!(check_name("lin.wei-2_a").is_ok());
-        for bad in ["", "a b", "<script>", "名字", &"x".repeat(65)] {
-            assert!(check_name(bad).is_err(), "{bad}");
-        }
-    }
 }
