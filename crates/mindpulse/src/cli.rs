@@ -233,6 +233,8 @@ pub enum BenchCommand {
     Forecast(crate::commands::bench_forecast::BenchForecastArgs),
     /// trends and alerts on a large SQLite database: rollups against a scan of the posts, in one run.
     Trends(crate::commands::bench_trends::BenchTrendsArgs),
+    /// The web interface at scale: overview and trend API latency (p50/p95/p99) and requests/s at several concurrencies, with ApacheBench.
+    Serve(crate::commands::bench_serve::BenchServeArgs),
     /// PageRank and communities on a generated graph against NetworkX and python-igraph.
     Network(crate::commands::bench_network::BenchNetworkArgs),
     /// Topics of dreaddit (NMI with the subreddits, share unassigned) and fit time, against BERTopic on the same embeddings.

@@ -2,6 +2,7 @@
 //! stages (collect → clean → store → …) together. The work itself lives in the crates.
 
 mod bench_corpus;
+mod bench_db;
 mod chat_llm;
 mod cli;
 mod commands;

@@ -8,12 +8,8 @@
 use crate::measure::run_measured;
 use anyhow::Context as _;
 use clap::Args;
-use mindpulse_core::{Score, ScorerInfo};
-use mindpulse_store::{NewRun, PostFilter, RunCounts, RunKind, RunStatus, Store};
-use mindpulse_synth::{Generator, SynthOptions};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchTrendsArgs {
@@ -29,9 +25,10 @@ pub struct BenchTrendsArgs {
     /// Keep the files here (default: a temporary directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Use the database an earlier run left in --dir instead of generating it again.
+    #[arg(long, requires = "dir")]
+    pub reuse: bool,
 }
-
-const KEY: &str = "mindpulse bench key: not a secret, only for the benchmark databases";
 
 pub async fn run(args: BenchTrendsArgs) -> anyhow::Result<ExitCode> {
     let tmp;
@@ -46,52 +43,9 @@ pub async fn run(args: BenchTrendsArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let exe = std::env::current_exe()?;
-    let db_path = dir.join("bench-trends.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
-    }
-    let db = format!("sqlite://{}", db_path.display());
-    let input = dir.join("bench-trends.jsonl");
-    let mut setup = Vec::new();
-
-    let started = Instant::now();
-    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&input)?);
-    Generator::new(SynthOptions {
-        days: args.days.max(1),
-        ..SynthOptions::default()
-    })
-    .write_jsonl(file, args.posts)?;
-    setup.push(("generate posts", started.elapsed().as_secs_f64()));
-
-    let mut import = Command::new(&exe);
-    import
-        .args([
-            "--no-progress",
-            "-q",
-            "--db",
-            &db,
-            "import",
-            "--json",
-            "--format",
-            "jsonl",
-        ])
-        .arg(&input)
-        .env("MINDPULSE_PSEUDONYM_KEY", KEY);
-    let (_, seconds, _) = run_measured(import).context("the import")?;
-    setup.push(("import (rollups refreshed at the end)", seconds));
-
-    let store = Store::open(&db).await?;
-    let (stored, scoring, refresh) = score_all(&store).await?;
-    setup.push(("store a depression score for every post", scoring));
-    setup.push(("  of which: rollups refreshed after the score run", refresh));
-    let started = Instant::now();
-    store.rebuild_rollups().await?;
-    setup.push((
-        "rollups rebuild (all posts and scores)",
-        started.elapsed().as_secs_f64(),
-    ));
-    store.close().await;
-
+    let prepared = crate::bench_db::prepare(&dir, args.posts, args.days, args.reuse).await?;
+    let (db, db_path, stored, setup) =
+        (prepared.url, prepared.path, prepared.posts, prepared.setup);
     println!(
         "bench trends: {stored} posts over {} days in SQLite ({}), release build; medians of {} runs per command (child processes, start-up included)\n",
         args.days,
@@ -193,76 +147,11 @@ fn time(
         let mut cmd = Command::new(exe);
         cmd.args(["--no-progress", "-q", "--db", db])
             .args(args)
-            .env("MINDPULSE_PSEUDONYM_KEY", KEY);
+            .env("MINDPULSE_PSEUDONYM_KEY", crate::bench_db::KEY);
         let (stdout, s, _) = run_measured(cmd).with_context(|| format!("{args:?}"))?;
         secs.push(s);
         out = stdout;
     }
     secs.sort_by(f64::total_cmp);
     Ok((secs[secs.len() / 2], out))
-}
-
-/// Gives every post a `depression` probability (a fixed function of its id) from a benchmark
-/// scorer whose run records screen rates for en and zh. Returns (posts, seconds, seconds of
-/// the rollup refresh the run's end triggered).
-async fn score_all(store: &Store) -> anyhow::Result<(u64, f64, f64)> {
-    let rates = serde_json::json!({
-        "n_pos": 200, "tp": 160, "n_neg": 2000, "fp": 60,
-        "mean_p_pos": 0.8, "var_p_pos": 0.03, "mean_p_neg": 0.1, "var_p_neg": 0.01,
-        "recall_validated": true
-    });
-    let info = ScorerInfo {
-        model_id: "bench-scorer".into(),
-        model_sha256: None,
-        version: "bench-1".into(),
-        params: serde_json::json!({"screens": {"depression": {
-            "en": {"rates": rates}, "zh": {"rates": rates}
-        }}}),
-    };
-    let scorer = store.ensure_scorer(&info).await?;
-    let run = store
-        .start_run(&NewRun {
-            kind: Some(RunKind::Score),
-            model_id: Some(info.model_id.clone()),
-            version: Some(info.version.clone()),
-            params: info.params.clone(),
-            scorer_id: Some(scorer),
-            ..NewRun::default()
-        })
-        .await?;
-    let started = Instant::now();
-    let mut after = 0i64;
-    let mut n = 0u64;
-    loop {
-        let page = store
-            .series_page(None, &PostFilter::default(), after, 20_000)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let scores: Vec<Score> = page
-            .iter()
-            .map(|r| {
-                let h = (r.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7;
-                let p =
-                    (h % 1000) as f64 / 1000.0 * 0.6 + if h.is_multiple_of(17) { 0.4 } else { 0.0 };
-                Score {
-                    post_id: r.id,
-                    dimension: "depression".into(),
-                    value: p,
-                    scale: "prob:yes".into(),
-                    label: Some(if p >= 0.5 { "yes" } else { "no" }.into()),
-                    rationale: None,
-                    meta: None,
-                }
-            })
-            .collect();
-        store.insert_scores(scorer, run, &scores).await?;
-        n += scores.len() as u64;
-    }
-    let before_finish = started.elapsed().as_secs_f64();
-    store
-        .finish_run(run, RunStatus::Done, RunCounts::default(), None)
-        .await?;
-    let total = started.elapsed().as_secs_f64();
-    Ok((n, total, total - before_finish))
 }

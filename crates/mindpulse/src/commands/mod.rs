@@ -10,6 +10,7 @@ pub(crate) mod bench_llm;
 pub(crate) mod bench_network;
 pub(crate) mod bench_score;
 pub(crate) mod bench_search;
+pub(crate) mod bench_serve;
 pub(crate) mod bench_topics;
 pub(crate) mod bench_trends;
 pub(crate) mod crawl;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Alerts(args)) => bench_alerts::run(args).await,
         Command::Bench(BenchCommand::Forecast(args)) => bench_forecast::run(args).await,
         Command::Bench(BenchCommand::Trends(args)) => bench_trends::run(args).await,
+        Command::Bench(BenchCommand::Serve(args)) => bench_serve::run(args).await,
         Command::Bench(BenchCommand::Network(args)) => bench_network::run(args).await,
         Command::Bench(BenchCommand::Topics(args)) => bench_topics::run(args).await,
         Command::Bench(BenchCommand::Search(args)) => bench_search::run(args).await,
