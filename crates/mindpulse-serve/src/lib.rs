@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`app`] | the axum application: routes, sign-in, sessions, CSRF, roles, security headers, the `/api/…` endpoints |
 //! | [`auth`] | roles, Argon2id password hashes, sessions, CSRF tokens, the login rate limit |
+//! | [`cache`] | a short-lived cache of trend answers in front of any source (`serve --cache-secs`) |
 //! | [`source`] | the boundary trait the binary implements (trends, alerts, reviews, posts, provenance, accounts) |
 //! | [`pages`] | the pages, rendered on the server |
 //! | [`assets`] | the stylesheet and the one script (click-through on chart points) |
@@ -22,6 +23,7 @@
 pub mod app;
 pub mod assets;
 pub mod auth;
+pub mod cache;
 pub mod chart;
 pub mod html;
 pub mod i18n;
@@ -31,6 +33,7 @@ pub mod source;
 pub mod style;
 
 pub use app::{router, serve, ServeOptions};
+pub use cache::CachedSource;
 pub use chart::{Chart, Line, Point};
 pub use i18n::{Locale, Text};
 pub use report::Report;

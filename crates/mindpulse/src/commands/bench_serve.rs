@@ -3,7 +3,9 @@
 //! over 90 days, every post scored, rollups built), starts `mindpulse serve` as a user would
 //! (a child process on a free port), signs in over HTTP, and drives the overview page and
 //! the trend API with ApacheBench (`ab`, from Debian's apache2-utils; keep-alive) at each
-//! concurrency (default 1, 8 and 32), printing requests/s and the p50/p95/p99 latencies.
+//! concurrency (default 1, 8 and 32), printing requests/s and the p50/p95/p99 latencies,
+//! once with the server's trend cache off (every request computed) and once with the
+//! default 30 s cache.
 //! The peer in the same run is the CLI: the same trend query as `mindpulse trends --json`
 //! in a new process (median of 3), whose answer the API's must equal.
 
@@ -24,7 +26,7 @@ pub struct BenchServeArgs {
     #[arg(long, default_value_t = 90)]
     pub days: u32,
     /// Requests per measurement (at least 4 per concurrent client).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 100)]
     pub requests: usize,
     /// Concurrency levels (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
@@ -32,6 +34,10 @@ pub struct BenchServeArgs {
     /// Keep the files here (default: a temporary directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// The server's trend cache, in seconds (`serve --cache-secs`); each setting is a run
+    /// of its own, in order.
+    #[arg(long, value_delimiter = ',', default_value = "0,30")]
+    pub cache_secs: Vec<u64>,
     /// Use the database an earlier `bench trends` or `bench serve` left in --dir.
     #[arg(long, requires = "dir")]
     pub reuse: bool,
@@ -170,6 +176,44 @@ fn cli_ms(exe: &std::path::Path, db: &str, args: &[&str]) -> anyhow::Result<(f64
     Ok((ms[1], out))
 }
 
+/// Starts `mindpulse serve` on a free port with the trend cache at `cache_secs`; returns it
+/// and its address.
+fn start_server(
+    exe: &std::path::Path,
+    db: &str,
+    cache_secs: u64,
+) -> anyhow::Result<(Server, String)> {
+    let mut child = Command::new(exe)
+        .args([
+            "--no-progress",
+            "-q",
+            "--db",
+            db,
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--cache-secs",
+        ])
+        .arg(cache_secs.to_string())
+        .env("MINDPULSE_PSEUDONYM_KEY", crate::bench_db::KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting mindpulse serve")?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        BufReader::new(out).read_line(&mut line)?;
+    }
+    let server = Server(child);
+    let base = line
+        .trim()
+        .strip_prefix("serving on http://")
+        .map(|s| s.trim_end_matches('/').to_string())
+        .with_context(|| format!("the server did not start: {line:?}"))?;
+
+    Ok((server, base))
+}
+
 pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     if Command::new("ab").arg("-V").output().is_err() {
         bail!("bench serve drives the server with ApacheBench: install it (Debian: apt-get install apache2-utils)");
@@ -200,33 +244,6 @@ pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
         }
         store.close().await;
     }
-    let mut child = Command::new(&exe)
-        .args([
-            "--no-progress",
-            "-q",
-            "--db",
-            &db,
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .env("MINDPULSE_PSEUDONYM_KEY", crate::bench_db::KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting mindpulse serve")?;
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        BufReader::new(out).read_line(&mut line)?;
-    }
-    let server = Server(child);
-    let base = line
-        .trim()
-        .strip_prefix("serving on http://")
-        .map(|s| s.trim_end_matches('/').to_string())
-        .with_context(|| format!("the server did not start: {line:?}"))?;
-    let cookie = sign_in(&base, "bench", password)?;
-
     println!(
         "bench serve: {} posts over {} days in SQLite ({}), every post scored, rollups built; `mindpulse serve` in a child process, driven by ApacheBench (keep-alive) on this machine\n",
         prepared.posts,
@@ -283,26 +300,38 @@ pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
             ]),
         ),
     ];
-    println!("| request | concurrency | requests | req/s | p50 (ms) | p95 (ms) | p99 (ms) | failed | peer: `mindpulse trends` process (ms) | same answer |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|");
-    for (label, path, cli) in targets {
-        let (status, _, answer) = http(&base, "GET", path, &cookie, "")?;
-        if status != 200 {
-            bail!("{path}: HTTP {status}");
-        }
-        let (peer, same) = match cli {
-            Some(a) => {
-                let (ms, out) = cli_ms(&exe, &db, a)?;
-                let same = serde_json::from_str::<serde_json::Value>(out.trim()).ok()
-                    == serde_json::from_str::<serde_json::Value>(answer.trim()).ok();
-                (format!("{ms:.0}"), if same { "yes" } else { "NO" })
-            }
-            None => ("–".to_string(), "–"),
+    println!("| request | trend cache | concurrency | requests | req/s | p50 (ms) | p95 (ms) | p99 (ms) | failed | peer: `mindpulse trends` process (ms) | same answer |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:-:|");
+    let mut peers: std::collections::HashMap<&str, (String, &str)> = Default::default();
+    for &cache in &args.cache_secs {
+        let (server, base) = start_server(&exe, &db, cache)?;
+        let cookie = sign_in(&base, "bench", password)?;
+        let cache_label = if cache == 0 {
+            "off".to_string()
+        } else {
+            format!("{cache} s")
         };
-        for &c in &args.concurrency {
-            let r = ab(&format!("http://{base}{path}"), &cookie, args.requests, c)?;
-            println!(
-                "| {label} | {c} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {} | {peer} | {same} |",
+        for (label, path, cli) in targets {
+            let (status, _, answer) = http(&base, "GET", path, &cookie, "")?;
+            if status != 200 {
+                bail!("{path}: HTTP {status}");
+            }
+            let (peer, same) = match (cli, peers.get(path)) {
+                (Some(a), None) => {
+                    let (ms, out) = cli_ms(&exe, &db, a)?;
+                    let same = serde_json::from_str::<serde_json::Value>(out.trim()).ok()
+                        == serde_json::from_str::<serde_json::Value>(answer.trim()).ok();
+                    let v = (format!("{ms:.0}"), if same { "yes" } else { "NO" });
+                    peers.insert(path, v.clone());
+                    v
+                }
+                (Some(_), Some(known)) => known.clone(),
+                (None, _) => ("–".to_string(), "–"),
+            };
+            for &c in &args.concurrency {
+                let r = ab(&format!("http://{base}{path}"), &cookie, args.requests, c)?;
+                println!(
+                "| {label} | {cache_label} | {c} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {} | {peer} | {same} |",
                 args.requests.max(c * 4),
                 r.per_second,
                 r.p50,
@@ -310,8 +339,9 @@ pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
                 r.p99,
                 r.failed
             );
+            }
         }
+        drop(server);
     }
-    drop(server);
     Ok(ExitCode::SUCCESS)
 }

@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// With --admin: read the password from this environment variable.
     #[arg(long, requires = "admin")]
     pub password_env: Option<String>,
+    /// Seconds a trend answer is reused for the same query (0: compute every request); pages
+    /// may lag new data by that long.
+    #[arg(long, default_value_t = 30)]
+    pub cache_secs: u64,
     /// TLS is terminated in front of this server (a reverse proxy): mark cookies Secure and
     /// do not warn about a non-loopback address.
     #[arg(long)]
@@ -74,7 +78,7 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(%local, "serve: listening");
     mindpulse_serve::serve(
         listener,
-        source,
+        mindpulse_serve::CachedSource::new(source, std::time::Duration::from_secs(args.cache_secs)),
         ServeOptions {
             secure_cookies: args.behind_tls,
         },

@@ -1,0 +1,237 @@
+//! A short-lived cache of trend answers in front of any [`Source`]. The corrected
+//! prevalence of a dimension costs tens of milliseconds per query even from the rollups (a
+//! seeded parametric bootstrap per cell), and a dashboard asks the same few queries over and
+//! over; so each distinct query's rows are kept for a few seconds (`serve --cache-secs`,
+//! default 30; 0 turns the cache off). A page may then lag new data by at most that long.
+//! Concurrent misses of the same query wait for one computation instead of each running it.
+//! Everything but trends passes through.
+
+use crate::source::{Account, PostsQuery, Source, SourceError, TrendQuery};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+/// Most distinct queries kept.
+const MAX_ENTRIES: usize = 512;
+
+/// A computed answer: the rows, or the error (kept apart so that waiters get it too).
+#[derive(Clone)]
+enum Answer {
+    Rows(Value),
+    Bad(String),
+    Internal(String),
+}
+
+type Slot = Arc<OnceCell<Answer>>;
+
+/// `inner` with its trend answers cached for `ttl`.
+pub struct CachedSource<S> {
+    inner: S,
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Slot)>>,
+}
+
+impl<S: Source> CachedSource<S> {
+    pub fn new(inner: S, ttl: Duration) -> CachedSource<S> {
+        CachedSource {
+            inner,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(q: &TrendQuery) -> String {
+        let part = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_string();
+        [
+            part(&q.metric),
+            part(&q.by),
+            part(&q.group),
+            part(&q.since),
+            part(&q.until),
+        ]
+        .join("\u{1f}")
+    }
+
+    /// The slot of `key`: the live one, or a fresh one (dropping expired entries, and the
+    /// oldest when full).
+    fn slot(&self, key: String) -> Slot {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if let Some((at, slot)) = map.get(&key) {
+            if now.duration_since(*at) < self.ttl {
+                return slot.clone();
+            }
+        }
+        map.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
+        if map.len() >= MAX_ENTRIES {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        let slot: Slot = Arc::new(OnceCell::new());
+        map.insert(key, (now, slot.clone()));
+        slot
+    }
+}
+
+impl<S: Source> Source for CachedSource<S> {
+    async fn account(&self, name: &str) -> Result<Option<Account>, SourceError> {
+        self.inner.account(name).await
+    }
+
+    async fn trends(&self, q: &TrendQuery) -> Result<Value, SourceError> {
+        if self.ttl.is_zero() {
+            return self.inner.trends(q).await;
+        }
+        let key = Self::key(q);
+        let slot = self.slot(key.clone());
+        let answer = slot
+            .get_or_init(|| async {
+                match self.inner.trends(q).await {
+                    Ok(v) => Answer::Rows(v),
+                    Err(SourceError::BadRequest(m)) => Answer::Bad(m),
+                    Err(SourceError::Internal(m)) => Answer::Internal(m),
+                }
+            })
+            .await
+            .clone();
+        if !matches!(answer, Answer::Rows(_)) {
+            // Errors are not kept: the next request tries again.
+            let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            map.remove(&key);
+        }
+        match answer {
+            Answer::Rows(v) => Ok(v),
+            Answer::Bad(m) => Err(SourceError::BadRequest(m)),
+            Answer::Internal(m) => Err(SourceError::Internal(m)),
+        }
+    }
+
+    async fn alerts(&self, status: Option<&str>, limit: u32) -> Result<Value, SourceError> {
+        self.inner.alerts(status, limit).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<Value>, SourceError> {
+        self.inner.alert(id).await
+    }
+
+    async fn review(
+        &self,
+        id: i64,
+        status: &str,
+        note: &str,
+        reviewer: &str,
+    ) -> Result<bool, SourceError> {
+        self.inner.review(id, status, note, reviewer).await
+    }
+
+    async fn posts(&self, q: &PostsQuery) -> Result<Value, SourceError> {
+        self.inner.posts(q).await
+    }
+
+    async fn provenance(&self) -> Result<Value, SourceError> {
+        self.inner.provenance().await
+    }
+
+    fn zone(&self) -> String {
+        self.inner.zone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A source that counts its trend computations.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Source for Counting {
+        async fn account(&self, _: &str) -> Result<Option<Account>, SourceError> {
+            Ok(None)
+        }
+        async fn trends(&self, q: &TrendQuery) -> Result<Value, SourceError> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            match q.metric.as_deref() {
+                Some("bad") => Err(SourceError::BadRequest("no such metric".into())),
+                _ => Ok(json!([{"computed": n}])),
+            }
+        }
+        async fn alerts(&self, _: Option<&str>, _: u32) -> Result<Value, SourceError> {
+            Ok(json!([]))
+        }
+        async fn alert(&self, _: i64) -> Result<Option<Value>, SourceError> {
+            Ok(None)
+        }
+        async fn review(&self, _: i64, _: &str, _: &str, _: &str) -> Result<bool, SourceError> {
+            Ok(false)
+        }
+        async fn posts(&self, _: &PostsQuery) -> Result<Value, SourceError> {
+            Ok(json!([]))
+        }
+        async fn provenance(&self) -> Result<Value, SourceError> {
+            Ok(json!({}))
+        }
+        fn zone(&self) -> String {
+            "UTC".into()
+        }
+    }
+
+    fn q(metric: &str) -> TrendQuery {
+        TrendQuery {
+            metric: Some(metric.into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn one_computation_per_query_while_fresh() {
+        let c = Arc::new(CachedSource::new(
+            Counting::default(),
+            Duration::from_millis(300),
+        ));
+        let volume = q("volume");
+        let (a, b) = tokio::join!(c.trends(&volume), c.trends(&volume));
+        assert_eq!(
+            a.unwrap(),
+            b.unwrap(),
+            "concurrent misses share one computation"
+        );
+        assert_eq!(c.inner.0.load(Ordering::SeqCst), 1);
+        c.trends(&q("depression")).await.unwrap();
+        assert_eq!(
+            c.inner.0.load(Ordering::SeqCst),
+            2,
+            "another query computes"
+        );
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(
+            c.trends(&q("volume")).await.unwrap(),
+            json!([{"computed": 3}])
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_kept_and_zero_turns_it_off() {
+        let c = CachedSource::new(Counting::default(), Duration::from_secs(30));
+        for _ in 0..2 {
+            assert!(
+                matches!(c.trends(&q("bad")).await, Err(SourceError::BadRequest(m)) if m == "no such metric")
+            );
+        }
+        assert_eq!(c.inner.0.load(Ordering::SeqCst), 2);
+        let off = CachedSource::new(Counting::default(), Duration::ZERO);
+        off.trends(&q("volume")).await.unwrap();
+        off.trends(&q("volume")).await.unwrap();
+        assert_eq!(off.inner.0.load(Ordering::SeqCst), 2);
+    }
+}
