@@ -27,7 +27,8 @@ use crate::auth::{
 use crate::i18n::{Locale, Text};
 use crate::pages;
 use crate::source::{PostsQuery, Source, SourceError, TrendQuery};
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -78,7 +79,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/alerts/{id}", get(alert_page::<S>))
         .route("/alerts/{id}/review", post(review_form::<S>))
         .route("/provenance", get(provenance_page::<S>))
-        .route("/api/me", get(api_me::<S>))
+        .route("/api/me", get(api_me))
         .route("/api/trends", get(api_trends::<S>))
         .route("/api/alerts", get(api_alerts::<S>))
         .route("/api/alerts/{id}", get(api_alert::<S>))
@@ -160,6 +161,45 @@ fn locale(headers: &HeaderMap) -> Locale {
 
 fn session_of<S>(app: &App<S>, headers: &HeaderMap) -> Option<Session> {
     cookie(headers, SESSION_COOKIE).and_then(|t| app.sessions.get(&t))
+}
+
+/// A signed-in page request: its session and interface language. Without a session the
+/// request is sent to the sign-in form.
+struct Page {
+    s: Session,
+    loc: Locale,
+}
+
+impl<S: Source> FromRequestParts<Arc<App<S>>> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<S>>) -> Result<Page, Response> {
+        let loc = locale(&parts.headers);
+        session_of(app, &parts.headers)
+            .map(|s| Page { s, loc })
+            .ok_or_else(to_login)
+    }
+}
+
+/// A signed-in API request; without a session the answer is 401.
+struct ApiUser(Session);
+
+impl<S: Source> FromRequestParts<Arc<App<S>>> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<S>>) -> Result<ApiUser, Response> {
+        session_of(app, &parts.headers)
+            .map(ApiUser)
+            .ok_or_else(api_unauthorized)
+    }
+}
+
+fn api_no_alert(id: i64) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": format!("no alert {id}")})),
+    )
+        .into_response()
 }
 
 fn page(status: StatusCode, html: String) -> Response {
@@ -367,11 +407,7 @@ const METRICS: &[&str] = &[
     "substance_use",
 ];
 
-async fn overview<S: Source>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
+async fn overview<S: Source>(State(app): State<Arc<App<S>>>, Page { s, loc }: Page) -> Response {
     let mut charts = Vec::new();
     for m in METRICS {
         let q = TrendQuery {
@@ -402,13 +438,9 @@ async fn overview<S: Source>(State(app): State<Arc<App<S>>>, headers: HeaderMap)
 
 async fn trends_page<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    Page { s, loc }: Page,
     Query(mut q): Query<TrendQuery>,
 ) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
     for f in [&mut q.group, &mut q.since, &mut q.until] {
         if f.as_deref().is_some_and(|v| v.trim().is_empty()) {
             *f = None;
@@ -422,13 +454,9 @@ async fn trends_page<S: Source>(
 
 async fn posts_page<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    Page { s, loc }: Page,
     Query(q): Query<PostsQuery>,
 ) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
     let heading = format!(
         "{} · {}{}",
         q.metric.as_deref().unwrap_or("volume"),
@@ -444,11 +472,7 @@ async fn posts_page<S: Source>(
     }
 }
 
-async fn alerts_page<S: Source>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
+async fn alerts_page<S: Source>(State(app): State<Arc<App<S>>>, Page { s, loc }: Page) -> Response {
     match app.source.alerts(None, 500).await {
         Ok(a) => page(StatusCode::OK, pages::alerts(loc, &s, &a)),
         Err(e) => source_error(loc, Some(&s), e),
@@ -457,13 +481,9 @@ async fn alerts_page<S: Source>(State(app): State<Arc<App<S>>>, headers: HeaderM
 
 async fn alert_page<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    Page { s, loc }: Page,
     Path(id): Path<i64>,
 ) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
     match app.source.alert(id).await {
         Ok(Some(a)) => page(StatusCode::OK, pages::alert(loc, &s, &a)),
         Ok(None) => page(
@@ -502,14 +522,10 @@ fn check_review(status: &str, note: &str) -> Result<(), String> {
 
 async fn review_form<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    Page { s, loc }: Page,
     Path(id): Path<i64>,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
     if !same_token(&form.csrf, &s.csrf) {
         return forbidden(loc, Some(&s), "missing or wrong CSRF token");
     }
@@ -541,25 +557,16 @@ async fn review_form<S: Source>(
 
 async fn provenance_page<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    Page { s, loc }: Page,
 ) -> Response {
-    let loc = locale(&headers);
-    let Some(s) = session_of(&app, &headers) else {
-        return to_login();
-    };
     match app.source.provenance().await {
         Ok(p) => page(StatusCode::OK, pages::provenance(loc, &s, &p)),
         Err(e) => source_error(loc, Some(&s), e),
     }
 }
 
-async fn api_me<S: Source>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
-    match session_of(&app, &headers) {
-        Some(s) => {
-            Json(json!({"user": s.user, "role": s.role.name(), "csrf": s.csrf})).into_response()
-        }
-        None => api_unauthorized(),
-    }
+async fn api_me(ApiUser(s): ApiUser) -> Response {
+    Json(json!({"user": s.user, "role": s.role.name(), "csrf": s.csrf})).into_response()
 }
 
 fn api_result(r: Result<Value, SourceError>) -> Response {
@@ -571,12 +578,9 @@ fn api_result(r: Result<Value, SourceError>) -> Response {
 
 async fn api_trends<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    _user: ApiUser,
     Query(q): Query<TrendQuery>,
 ) -> Response {
-    if session_of(&app, &headers).is_none() {
-        return api_unauthorized();
-    }
     api_result(app.source.trends(&q).await)
 }
 
@@ -588,12 +592,9 @@ struct AlertsQuery {
 
 async fn api_alerts<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    _user: ApiUser,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    if session_of(&app, &headers).is_none() {
-        return api_unauthorized();
-    }
     api_result(
         app.source
             .alerts(q.status.as_deref(), q.limit.unwrap_or(100).min(1000))
@@ -603,19 +604,12 @@ async fn api_alerts<S: Source>(
 
 async fn api_alert<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    _user: ApiUser,
     Path(id): Path<i64>,
 ) -> Response {
-    if session_of(&app, &headers).is_none() {
-        return api_unauthorized();
-    }
     match app.source.alert(id).await {
         Ok(Some(a)) => Json(a).into_response(),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no alert {id}")})),
-        )
-            .into_response(),
+        Ok(None) => api_no_alert(id),
         Err(e) => api_error(e),
     }
 }
@@ -629,13 +623,11 @@ struct ReviewBody {
 
 async fn api_review<S: Source>(
     State(app): State<Arc<App<S>>>,
+    ApiUser(s): ApiUser,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Json(body): Json<ReviewBody>,
 ) -> Response {
-    let Some(s) = session_of(&app, &headers) else {
-        return api_unauthorized();
-    };
     let token = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
@@ -664,37 +656,23 @@ async fn api_review<S: Source>(
     {
         Ok(true) => match app.source.alert(id).await {
             Ok(Some(a)) => Json(a).into_response(),
-            Ok(None) => (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": format!("no alert {id}")})),
-            )
-                .into_response(),
+            Ok(None) => api_no_alert(id),
             Err(e) => api_error(e),
         },
-        Ok(false) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": format!("no alert {id}")})),
-        )
-            .into_response(),
+        Ok(false) => api_no_alert(id),
         Err(e) => api_error(e),
     }
 }
 
 async fn api_posts<S: Source>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    _user: ApiUser,
     Query(q): Query<PostsQuery>,
 ) -> Response {
-    if session_of(&app, &headers).is_none() {
-        return api_unauthorized();
-    }
     api_result(app.source.posts(&q).await)
 }
 
-async fn api_provenance<S: Source>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
-    if session_of(&app, &headers).is_none() {
-        return api_unauthorized();
-    }
+async fn api_provenance<S: Source>(State(app): State<Arc<App<S>>>, _user: ApiUser) -> Response {
     api_result(app.source.provenance().await)
 }
 

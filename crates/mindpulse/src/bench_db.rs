@@ -15,6 +15,21 @@ use std::time::Instant;
 /// The pseudonym key of the benchmark databases (they hold generated posts only).
 pub const KEY: &str = "mindpulse bench key: not a secret, only for the benchmark databases";
 
+/// The folder a benchmark keeps its files in: `dir` (created when missing), or a temporary
+/// one, removed when the returned guard is dropped.
+pub fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            Ok((d.to_path_buf(), None))
+        }
+        None => {
+            let tmp = tempfile::tempdir()?;
+            Ok((tmp.path().to_path_buf(), Some(tmp)))
+        }
+    }
+}
+
 /// A prepared database.
 pub struct Prepared {
     pub url: String,

@@ -20,20 +20,7 @@ fn report_of_a_period_renders_in_the_browser_and_runs_no_stored_markup() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let db = common::seeded_db(dir);
-    let alerts: Value = serde_json::from_str(
-        ok(&mindpulse(
-            dir,
-            &["--db", &db, "alerts", "scan", "--json", "--no-notify"],
-        ))
-        .trim(),
-    )
-    .unwrap();
-    let surge = alerts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["group"] == "北京" && a["level"] == "alert")
-        .unwrap_or_else(|| panic!("no alert for the surge in {alerts}"));
+    let surge = common::surge_alert(dir, &db);
     let id = surge["id"].as_i64().unwrap().to_string();
     for (status, note) in [("escalated", SCRIPT_NOTE), ("ack", NOTE)] {
         ok(&mindpulse(

@@ -94,21 +94,7 @@ fn the_web_interface_in_a_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let db = common::seeded_db(dir);
-    let alerts: Value = serde_json::from_str(
-        ok(&mindpulse(
-            dir,
-            &["--db", &db, "alerts", "scan", "--json", "--no-notify"],
-        ))
-        .trim(),
-    )
-    .unwrap();
-    let alert_id = alerts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["group"] == "北京" && a["level"] == "alert")
-        .and_then(|a| a["id"].as_i64())
-        .unwrap_or_else(|| panic!("no alert for the surge in {alerts}"));
+    let alert_id = common::surge_alert(dir, &db)["id"].as_i64().unwrap();
     for (name, role, pw) in [
         ("vic", "viewer", VIEWER_PW),
         ("rev", "reviewer", REVIEWER_PW),

@@ -221,17 +221,7 @@ pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     if args.concurrency.is_empty() || args.concurrency.contains(&0) {
         bail!("--concurrency: expected levels of 1 or more, e.g. 1,8,32");
     }
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = crate::bench_db::work_dir(args.dir.as_deref())?;
     let exe = std::env::current_exe()?;
     let prepared = crate::bench_db::prepare(&dir, args.posts, args.days, args.reuse).await?;
     let db = prepared.url.clone();

@@ -31,17 +31,7 @@ pub struct BenchTrendsArgs {
 }
 
 pub async fn run(args: BenchTrendsArgs) -> anyhow::Result<ExitCode> {
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = crate::bench_db::work_dir(args.dir.as_deref())?;
     let exe = std::env::current_exe()?;
     let prepared = crate::bench_db::prepare(&dir, args.posts, args.days, args.reuse).await?;
     let (db, db_path, stored, setup) =

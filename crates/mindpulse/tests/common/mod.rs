@@ -147,3 +147,20 @@ pub fn seeded_db(dir: &Path) -> String {
     ok(&mindpulse(dir, &["--db", &db, "score"]));
     db
 }
+
+/// Runs `alerts scan` on a [`seeded_db`] and returns the alert of the surge in 北京 (as
+/// `alerts scan --json` prints it).
+pub fn surge_alert(dir: &Path, db: &str) -> serde_json::Value {
+    let out = ok(&mindpulse(
+        dir,
+        &["--db", db, "alerts", "scan", "--json", "--no-notify"],
+    ));
+    let alerts: serde_json::Value = serde_json::from_str(out.trim()).expect("alerts as JSON");
+    alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["group"] == "北京" && a["level"] == "alert")
+        .cloned()
+        .unwrap_or_else(|| panic!("no alert for the surge in {alerts}"))
+}
