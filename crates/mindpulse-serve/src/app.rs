@@ -9,10 +9,11 @@
 //! | `GET /posts?metric&by&group&bucket&value` | the posts behind a chart point | viewer |
 //! | `GET /alerts`, `GET /alerts/{id}` | review queue, one alert with evidence and history | viewer |
 //! | `POST /alerts/{id}/review` | record a review (form with the CSRF token) | reviewer |
+//! | `GET /topics` | the newest topic build: topics with size, share and keywords | viewer |
 //! | `GET /provenance` | runs with models and sha256, crawl coverage | viewer |
 //! | `GET /lang/{en,zh}` | switch the interface language | anyone |
 //! | `GET /api/me` | `{user, role, csrf}` | viewer |
-//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/provenance` | the CLI's `--json` shapes | viewer |
+//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/provenance` | the CLI's `--json` shapes | viewer |
 //! | `POST /api/alerts/{id}/review` | JSON `{status, note}` with header `X-CSRF-Token` | reviewer |
 //!
 //! Every response carries a Content-Security-Policy with no inline script or style
@@ -78,6 +79,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/alerts", get(alerts_page::<S>))
         .route("/alerts/{id}", get(alert_page::<S>))
         .route("/alerts/{id}/review", post(review_form::<S>))
+        .route("/topics", get(topics_page::<S>))
         .route("/provenance", get(provenance_page::<S>))
         .route("/api/me", get(api_me))
         .route("/api/trends", get(api_trends::<S>))
@@ -85,6 +87,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/api/alerts/{id}", get(api_alert::<S>))
         .route("/api/alerts/{id}/review", post(api_review::<S>))
         .route("/api/posts", get(api_posts::<S>))
+        .route("/api/topics", get(api_topics::<S>))
         .route("/api/provenance", get(api_provenance::<S>))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style))
@@ -674,6 +677,25 @@ async fn api_posts<S: Source>(
 
 async fn api_provenance<S: Source>(State(app): State<Arc<App<S>>>, _user: ApiUser) -> Response {
     api_result(app.source.provenance().await)
+}
+
+async fn topics_page<S: Source>(State(app): State<Arc<App<S>>>, Page { s, loc }: Page) -> Response {
+    match app.source.topics().await {
+        Ok(t) => page(StatusCode::OK, pages::topics(loc, &s, t.as_ref())),
+        Err(e) => source_error(loc, Some(&s), e),
+    }
+}
+
+async fn api_topics<S: Source>(State(app): State<Arc<App<S>>>, _user: ApiUser) -> Response {
+    match app.source.topics().await {
+        Ok(Some(t)) => Json(t["topics"].clone()).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no topics built yet: run `mindpulse topics build` first"})),
+        )
+            .into_response(),
+        Err(e) => api_error(e),
+    }
 }
 
 async fn app_js() -> Response {

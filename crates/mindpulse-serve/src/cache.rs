@@ -135,6 +135,10 @@ impl<S: Source> Source for CachedSource<S> {
         self.inner.posts(q).await
     }
 
+    async fn topics(&self) -> Result<Option<Value>, SourceError> {
+        self.inner.topics().await
+    }
+
     async fn provenance(&self) -> Result<Value, SourceError> {
         self.inner.provenance().await
     }
@@ -177,6 +181,9 @@ mod tests {
         }
         async fn posts(&self, _: &PostsQuery) -> Result<Value, SourceError> {
             Ok(json!([]))
+        }
+        async fn topics(&self) -> Result<Option<Value>, SourceError> {
+            Ok(None)
         }
         async fn provenance(&self) -> Result<Value, SourceError> {
             Ok(json!({}))

@@ -24,10 +24,11 @@ pub fn layout(locale: Locale, title: &str, session: Option<&Session>, body: &str
     };
     let nav = match session {
         Some(s) => format!(
-            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
+            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
             escape(t(Text::Overview)),
             escape(t(Text::Trends)),
             escape(t(Text::Alerts)),
+            escape(t(Text::Topics)),
             escape(t(Text::Provenance)),
             escape(&s.user),
             s.role.name(),
@@ -495,6 +496,65 @@ pub fn posts(locale: Locale, session: &Session, heading: &str, posts: &Value) ->
         ));
     }
     layout(locale, t(Text::PostsBehind), Some(session), &body)
+}
+
+/// The newest topic build: each topic's size, share and keywords.
+pub fn topics(locale: Locale, session: &Session, topics: Option<&Value>) -> String {
+    let t = |k| locale.text(k);
+    let Some(v) = topics else {
+        return layout(
+            locale,
+            t(Text::Topics),
+            Some(session),
+            &format!("<p class=\"empty\">{}</p>", escape(t(Text::NoTopics))),
+        );
+    };
+    let build = &v["build"];
+    let mut body = format!(
+        "<p>{}</p>",
+        escape(
+            &t(Text::TopicsHelp)
+                .replace("{build}", &build["id"].to_string())
+                .replace("{posts}", &build["posts"].to_string())
+                .replace("{unassigned}", &build["unassigned"].to_string())
+        )
+    );
+    let list = v["topics"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|x| {
+            let words: Vec<&str> = x["keywords"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .take(10)
+                .filter_map(|k| k.get(0).and_then(Value::as_str))
+                .collect();
+            vec![
+                field(x, "number"),
+                field(x, "size"),
+                x["share"]
+                    .as_f64()
+                    .map(|s| format!("{:.1} %", s * 100.0))
+                    .unwrap_or_default(),
+                format!(
+                    "<span class=\"keywords\">{}</span>",
+                    escape(&words.join(", "))
+                ),
+                field(x, "encoder"),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        "topics",
+        &["#", t(Text::Posts), "share", t(Text::Keywords), "encoder"],
+        &rows,
+    ));
+    layout(locale, t(Text::Topics), Some(session), &body)
 }
 
 /// Runs with their models, and crawl coverage.

@@ -91,6 +91,11 @@ pub trait Source: Send + Sync + 'static {
     /// scores' provenance (objects as `export --scores --format jsonl` prints them).
     fn posts(&self, q: &PostsQuery) -> impl Future<Output = Result<Value, SourceError>> + Send;
 
+    /// The newest topic build's topics as `topics list --json` prints them (largest first),
+    /// with the build: `{"build": {id, built_at, posts, topics, unassigned}, "topics": [...]}`;
+    /// None when no topics were built.
+    fn topics(&self) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+
     /// Provenance: recent runs with their models and sha256, and crawl coverage
     /// (`{"runs": [...], "coverage": [...]}`).
     fn provenance(&self) -> impl Future<Output = Result<Value, SourceError>> + Send;

@@ -19,6 +19,7 @@ mod render;
 mod retrieve;
 mod scoring;
 mod series;
+mod topic_views;
 mod watch;
 mod zone;
 

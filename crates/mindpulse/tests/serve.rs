@@ -166,6 +166,10 @@ fn the_web_interface_in_a_browser() {
         "{listed}"
     );
 
+    ok(&mindpulse(
+        dir,
+        &["--db", &db, "topics", "build", "--min-size", "5"],
+    ));
     let server = start_server(dir, &db);
     let base = server.1.clone();
     let Some(b) = Browser::start() else { return };
@@ -342,6 +346,30 @@ fn the_web_interface_in_a_browser() {
     let shown: Value = serde_json::from_str(shown.trim()).unwrap();
     assert_eq!(shown["status"], "ack");
     assert_eq!(shown["reviews"][0]["note"], NOTE);
+
+    // Topics: the table, and the API with the CLI's shape.
+    b.goto(&format!("{base}/topics"));
+    b.screenshot(&shots.join("serve-topics.png"));
+    let rows = b.eval(
+        "return document.querySelectorAll('table.topics tbody tr').length",
+        json!([]),
+    );
+    assert!(rows.as_u64().unwrap() >= 1, "{rows}");
+    let (status, body) = fetch(&b, "/api/topics", json!({}));
+    assert_eq!(status, 200);
+    let cli: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "topics", "list", "--json", "--limit", "1000"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), cli);
+    assert_eq!(
+        rows.as_u64().unwrap() as usize,
+        cli.as_array().unwrap().len()
+    );
 
     // Provenance, and the interface in Chinese.
     b.goto(&format!("{base}/provenance"));

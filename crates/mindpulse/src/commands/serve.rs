@@ -293,6 +293,25 @@ impl Source for StoreSource {
         Ok(Value::Array(posts))
     }
 
+    async fn topics(&self) -> Result<Option<Value>, SourceError> {
+        let Some(build) = self.store.latest_topic_build().await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let topics = self.store.built_topics(build.id).await.map_err(internal)?;
+        let encoders = crate::topic_views::encoder_names(&self.store)
+            .await
+            .map_err(internal)?;
+        let list: Vec<crate::topic_views::TopicSummary> = topics
+            .iter()
+            .map(|t| crate::topic_views::summary(t, &build, &encoders))
+            .collect();
+        Ok(Some(json!({
+            "build": {"id": build.id, "built_at": build.built_at, "posts": build.posts,
+                      "topics": build.topics, "unassigned": build.unassigned},
+            "topics": serde_json::to_value(list).map_err(internal)?,
+        })))
+    }
+
     async fn provenance(&self) -> Result<Value, SourceError> {
         let runs = self.store.runs(None, 50).await.map_err(internal)?;
         let coverage = self.store.coverage(None).await.map_err(internal)?;

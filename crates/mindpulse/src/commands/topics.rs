@@ -11,6 +11,7 @@
 
 use crate::context::Context;
 use crate::series::{read_series, scores_of, Read, POPULATION};
+use crate::topic_views::{encoder_names, summary, TopicSummary};
 use crate::zone::Zone;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
@@ -441,38 +442,6 @@ async fn latest(store: &Store) -> anyhow::Result<TopicBuild> {
         .latest_topic_build()
         .await?
         .context("no topics built yet: run `mindpulse topics build` first")
-}
-
-/// A topic as `list` shows it.
-#[derive(Debug, Serialize)]
-struct TopicSummary {
-    number: i64,
-    size: i64,
-    share: f64,
-    keywords: Vec<(String, f64)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    label: Option<String>,
-    encoder: String,
-}
-
-fn summary(t: &BuiltTopic, build: &TopicBuild, encoders: &BTreeMap<i64, String>) -> TopicSummary {
-    TopicSummary {
-        number: t.number,
-        size: t.size,
-        share: t.size as f64 / build.posts.max(1) as f64,
-        keywords: serde_json::from_str(&t.keywords).unwrap_or_default(),
-        label: t.label.clone(),
-        encoder: encoders.get(&t.encoder_id).cloned().unwrap_or_default(),
-    }
-}
-
-async fn encoder_names(store: &Store) -> anyhow::Result<BTreeMap<i64, String>> {
-    Ok(store
-        .encoders()
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.name))
-        .collect())
 }
 
 async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitCode> {
