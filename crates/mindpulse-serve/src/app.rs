@@ -10,10 +10,11 @@
 //! | `GET /alerts`, `GET /alerts/{id}` | review queue, one alert with evidence and history | viewer |
 //! | `POST /alerts/{id}/review` | record a review (form with the CSRF token) | reviewer |
 //! | `GET /topics` | the newest topic build: topics with size, share and keywords | viewer |
+//! | `GET /network` | the newest network: size, top authors by PageRank (pseudonyms), communities | viewer |
 //! | `GET /provenance` | runs with models and sha256, crawl coverage | viewer |
 //! | `GET /lang/{en,zh}` | switch the interface language | anyone |
 //! | `GET /api/me` | `{user, role, csrf}` | viewer |
-//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/provenance` | the CLI's `--json` shapes | viewer |
+//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/network/top`, `/api/provenance` | the CLI's `--json` shapes | viewer |
 //! | `POST /api/alerts/{id}/review` | JSON `{status, note}` with header `X-CSRF-Token` | reviewer |
 //!
 //! Every response carries a Content-Security-Policy with no inline script or style
@@ -80,6 +81,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/alerts/{id}", get(alert_page::<S>))
         .route("/alerts/{id}/review", post(review_form::<S>))
         .route("/topics", get(topics_page::<S>))
+        .route("/network", get(network_page::<S>))
         .route("/provenance", get(provenance_page::<S>))
         .route("/api/me", get(api_me))
         .route("/api/trends", get(api_trends::<S>))
@@ -88,6 +90,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/api/alerts/{id}/review", post(api_review::<S>))
         .route("/api/posts", get(api_posts::<S>))
         .route("/api/topics", get(api_topics::<S>))
+        .route("/api/network/top", get(api_network_top::<S>))
         .route("/api/provenance", get(api_provenance::<S>))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style))
@@ -692,6 +695,41 @@ async fn api_topics<S: Source>(State(app): State<Arc<App<S>>>, _user: ApiUser) -
         Ok(None) => (
             StatusCode::NOT_FOUND,
             Json(json!({"error": "no topics built yet: run `mindpulse topics build` first"})),
+        )
+            .into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn network_page<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    Page { s, loc }: Page,
+) -> Response {
+    match app.source.network(20).await {
+        Ok(n) => page(StatusCode::OK, pages::network(loc, &s, n.as_ref())),
+        Err(e) => source_error(loc, Some(&s), e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    limit: Option<u32>,
+}
+
+async fn api_network_top<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    _user: ApiUser,
+    Query(q): Query<LimitQuery>,
+) -> Response {
+    match app
+        .source
+        .network(q.limit.unwrap_or(20).clamp(1, 1000))
+        .await
+    {
+        Ok(Some(n)) => Json(n["top"].clone()).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no network built yet: run `mindpulse network build` first"})),
         )
             .into_response(),
         Err(e) => api_error(e),

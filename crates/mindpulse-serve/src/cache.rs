@@ -139,6 +139,10 @@ impl<S: Source> Source for CachedSource<S> {
         self.inner.topics().await
     }
 
+    async fn network(&self, limit: u32) -> Result<Option<Value>, SourceError> {
+        self.inner.network(limit).await
+    }
+
     async fn provenance(&self) -> Result<Value, SourceError> {
         self.inner.provenance().await
     }
@@ -183,6 +187,9 @@ mod tests {
             Ok(json!([]))
         }
         async fn topics(&self) -> Result<Option<Value>, SourceError> {
+            Ok(None)
+        }
+        async fn network(&self, _: u32) -> Result<Option<Value>, SourceError> {
             Ok(None)
         }
         async fn provenance(&self) -> Result<Value, SourceError> {

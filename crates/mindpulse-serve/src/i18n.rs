@@ -116,6 +116,7 @@ pub enum Text {
     By,
     NotFound,
     Language,
+    NetworkPageHelp,
 }
 
 /// (English, Chinese) of `key`.
@@ -224,6 +225,10 @@ fn words(key: Text) -> (&'static str, &'static str) {
         By => ("by", "按"),
         NotFound => ("Not found.", "未找到。"),
         Language => ("中文", "English"),
+        NetworkPageHelp => (
+            "Network build {build}: {nodes} pseudonymous authors, {edges} reply, repost and mention links; modularity {modularity}. Authors are shown by pseudonym only; nothing here identifies a person.",
+            "网络构建 {build}：{nodes} 位化名作者，{edges} 条回复、转发和提及关系；模块度 {modularity}。作者仅以化名显示，此处不识别任何个人。",
+        ),
     }
 }
 
@@ -241,7 +246,12 @@ mod tests {
 
     #[test]
     fn placeholders_match_in_both_languages() {
-        for key in [Text::PostsScored, Text::TopicsHelp, Text::NetworkHelp] {
+        for key in [
+            Text::PostsScored,
+            Text::TopicsHelp,
+            Text::NetworkHelp,
+            Text::NetworkPageHelp,
+        ] {
             let (en, zh) = words(key);
             let holes = |s: &str| {
                 let mut v: Vec<String> = s

@@ -24,11 +24,12 @@ pub fn layout(locale: Locale, title: &str, session: Option<&Session>, body: &str
     };
     let nav = match session {
         Some(s) => format!(
-            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
+            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/network\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
             escape(t(Text::Overview)),
             escape(t(Text::Trends)),
             escape(t(Text::Alerts)),
             escape(t(Text::Topics)),
+            escape(t(Text::Network)),
             escape(t(Text::Provenance)),
             escape(&s.user),
             s.role.name(),
@@ -555,6 +556,72 @@ pub fn topics(locale: Locale, session: &Session, topics: Option<&Value>) -> Stri
         &rows,
     ));
     layout(locale, t(Text::Topics), Some(session), &body)
+}
+
+/// The newest network: its size, the top authors by PageRank (pseudonyms) and the largest
+/// communities.
+pub fn network(locale: Locale, session: &Session, network: Option<&Value>) -> String {
+    let t = |k| locale.text(k);
+    let Some(v) = network else {
+        return layout(
+            locale,
+            t(Text::Network),
+            Some(session),
+            &format!("<p class=\"empty\">{}</p>", escape(t(Text::NoNetwork))),
+        );
+    };
+    let build = &v["build"];
+    let mut body = format!(
+        "<p>{}</p>",
+        escape(
+            &t(Text::NetworkPageHelp)
+                .replace("{build}", &build["id"].to_string())
+                .replace("{nodes}", &build["nodes"].to_string())
+                .replace("{edges}", &build["edges"].to_string())
+                .replace(
+                    "{modularity}",
+                    &build["modularity"]
+                        .as_f64()
+                        .map(|m| format!("{m:.3}"))
+                        .unwrap_or_else(|| "—".into())
+                )
+        )
+    );
+    let top = v["top"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let rows: Vec<Vec<String>> = top
+        .iter()
+        .map(|n| {
+            vec![
+                format!("<code>{}</code>", field(n, "author")),
+                n["pagerank"]
+                    .as_f64()
+                    .map(|p| format!("{p:.5}"))
+                    .unwrap_or_default(),
+                field(n, "in_count"),
+                field(n, "out_count"),
+                field(n, "community"),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        "top-authors",
+        &[t(Text::Author), "PageRank", "in", "out", t(Text::Community)],
+        &rows,
+    ));
+    let communities = v["communities"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = communities
+        .iter()
+        .map(|c| vec![c[0].to_string(), c[1].to_string()])
+        .collect();
+    body.push_str(&table(
+        "communities",
+        &[t(Text::Community), t(Text::Authors)],
+        &rows,
+    ));
+    layout(locale, t(Text::Network), Some(session), &body)
 }
 
 /// Runs with their models, and crawl coverage.

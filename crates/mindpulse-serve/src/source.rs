@@ -96,6 +96,15 @@ pub trait Source: Send + Sync + 'static {
     /// None when no topics were built.
     fn topics(&self) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
 
+    /// The newest network build: `{"build": {id, built_at, nodes, edges, modularity},
+    /// "top": [...], "communities": [[community, authors], ...]}` with the `limit` authors of
+    /// highest PageRank as `network top --json` prints them (pseudonyms), communities largest
+    /// first; None when no network was built.
+    fn network(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+
     /// Provenance: recent runs with their models and sha256, and crawl coverage
     /// (`{"runs": [...], "coverage": [...]}`).
     fn provenance(&self) -> impl Future<Output = Result<Value, SourceError>> + Send;

@@ -170,6 +170,7 @@ fn the_web_interface_in_a_browser() {
         dir,
         &["--db", &db, "topics", "build", "--min-size", "5"],
     ));
+    ok(&mindpulse(dir, &["--db", &db, "network", "build"]));
     let server = start_server(dir, &db);
     let base = server.1.clone();
     let Some(b) = Browser::start() else { return };
@@ -370,6 +371,35 @@ fn the_web_interface_in_a_browser() {
         rows.as_u64().unwrap() as usize,
         cli.as_array().unwrap().len()
     );
+
+    // The network: top authors (pseudonyms) as `network top --json` gives them.
+    b.goto(&format!("{base}/network"));
+    b.screenshot(&shots.join("serve-network.png"));
+    let (status, body) = fetch(&b, "/api/network/top?limit=20", json!({}));
+    assert_eq!(status, 200);
+    let cli: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "network", "top", "--json", "--limit", "20"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), cli);
+    let authors = b.eval(
+        "return [...document.querySelectorAll('table.top-authors tbody tr td:first-child')].map(td => td.textContent)",
+        json!([]),
+    );
+    let authors = authors.as_array().unwrap();
+    assert!(!authors.is_empty());
+    assert_eq!(authors.len(), cli.as_array().unwrap().len());
+    for a in authors {
+        let a = a.as_str().unwrap();
+        assert!(
+            a.starts_with("u_") && !a.contains("replier"),
+            "a pseudonym: {a}"
+        );
+    }
 
     // Provenance, and the interface in Chinese.
     b.goto(&format!("{base}/provenance"));

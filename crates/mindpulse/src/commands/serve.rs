@@ -312,6 +312,35 @@ impl Source for StoreSource {
         })))
     }
 
+    async fn network(&self, limit: u32) -> Result<Option<Value>, SourceError> {
+        let Some(run) = self.store.latest_network().await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let top = self
+            .store
+            .network_nodes(run.id, false, i64::from(limit.max(1)))
+            .await
+            .map_err(internal)?;
+        let mut sizes: std::collections::BTreeMap<i64, u64> = Default::default();
+        for n in self
+            .store
+            .network_nodes(run.id, false, i64::MAX)
+            .await
+            .map_err(internal)?
+        {
+            *sizes.entry(n.community).or_default() += 1;
+        }
+        let mut communities: Vec<(i64, u64)> = sizes.into_iter().collect();
+        communities.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        communities.truncate(20);
+        Ok(Some(json!({
+            "build": {"id": run.id, "built_at": run.built_at, "nodes": run.nodes,
+                      "edges": run.edges, "modularity": run.modularity},
+            "top": serde_json::to_value(top).map_err(internal)?,
+            "communities": communities,
+        })))
+    }
+
     async fn provenance(&self) -> Result<Value, SourceError> {
         let runs = self.store.runs(None, 50).await.map_err(internal)?;
         let coverage = self.store.coverage(None).await.map_err(internal)?;

@@ -124,7 +124,8 @@ min_count = 10
 "#;
 
 /// A database in `dir` for the report and web tests: six weeks of [`surge_posts`] (a surge
-/// in 北京 on days 33–35, 2025-10-04 … 06) and the [`MARKUP_POSTS`], imported as weibo and
+/// in 北京 on days 33–35, 2025-10-04 … 06), the [`MARKUP_POSTS`] and 24 replies between six
+/// authors (a small reply network), imported as weibo and
 /// scored by the packaged heads, with `mindpulse.toml` holding [`SEEDED_CONFIG`]. Returns the
 /// database URL.
 pub fn seeded_db(dir: &Path) -> String {
@@ -136,6 +137,16 @@ pub fn seeded_db(dir: &Path) -> String {
             serde_json::json!({"id": format!("x{i}"), "author": format!("x_{i}"), "lang": "en",
                    "region": "北京", "text": format!("{text} {i}"),
                    "created_at": format!("2025-09-{}T12:00:00Z", 10 + i)})
+        ));
+    }
+    // Replies between a few authors in 上海 (a small network for `network build`).
+    for k in 0..24 {
+        posts.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"id": format!("r{k}"), "author": format!("replier_{}", k % 6),
+                   "parent_id": format!("p{}", 1 + k % 4), "lang": "en", "region": "上海",
+                   "text": format!("replying to the thread, round {k}"),
+                   "created_at": format!("2025-09-{:02}T08:00:00Z", 15 + k % 10)})
         ));
     }
     std::fs::write(dir.join("p.jsonl"), posts).expect("write the posts");
