@@ -11,10 +11,11 @@
 //! | `POST /alerts/{id}/review` | record a review (form with the CSRF token) | reviewer |
 //! | `GET /topics` | the newest topic build: topics with size, share and keywords | viewer |
 //! | `GET /network` | the newest network: size, top authors by PageRank (pseudonyms), communities | viewer |
+//! | `GET /search?q=…` | posts by words and meaning, fused | viewer |
 //! | `GET /provenance` | runs with models and sha256, crawl coverage | viewer |
 //! | `GET /lang/{en,zh}` | switch the interface language | anyone |
 //! | `GET /api/me` | `{user, role, csrf}` | viewer |
-//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/network/top`, `/api/provenance` | the CLI's `--json` shapes | viewer |
+//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/network/top`, `/api/search`, `/api/provenance` | the CLI's `--json` shapes | viewer |
 //! | `POST /api/alerts/{id}/review` | JSON `{status, note}` with header `X-CSRF-Token` | reviewer |
 //!
 //! Every response carries a Content-Security-Policy with no inline script or style
@@ -28,7 +29,7 @@ use crate::auth::{
 };
 use crate::i18n::{Locale, Text};
 use crate::pages;
-use crate::source::{PostsQuery, Source, SourceError, TrendQuery};
+use crate::source::{PostsQuery, SearchQuery, Source, SourceError, TrendQuery};
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -82,6 +83,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/alerts/{id}/review", post(review_form::<S>))
         .route("/topics", get(topics_page::<S>))
         .route("/network", get(network_page::<S>))
+        .route("/search", get(search_page::<S>))
         .route("/provenance", get(provenance_page::<S>))
         .route("/api/me", get(api_me))
         .route("/api/trends", get(api_trends::<S>))
@@ -91,6 +93,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/api/posts", get(api_posts::<S>))
         .route("/api/topics", get(api_topics::<S>))
         .route("/api/network/top", get(api_network_top::<S>))
+        .route("/api/search", get(api_search::<S>))
         .route("/api/provenance", get(api_provenance::<S>))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style))
@@ -734,6 +737,51 @@ async fn api_network_top<S: Source>(
             .into_response(),
         Err(e) => api_error(e),
     }
+}
+
+/// Checks a search's text and limit (the error names what was expected).
+fn check_search(q: &SearchQuery) -> Result<(), SourceError> {
+    if q.q.trim().is_empty() {
+        return Err(SourceError::BadRequest(
+            "q: the search text is empty".into(),
+        ));
+    }
+    if q.q.chars().count() > 500 {
+        return Err(SourceError::BadRequest("q: at most 500 characters".into()));
+    }
+    if matches!(q.limit, Some(l) if l == 0 || l > 50) {
+        return Err(SourceError::BadRequest("limit: expected 1 to 50".into()));
+    }
+    Ok(())
+}
+
+async fn search_page<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    Page { s, loc }: Page,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    if q.q.trim().is_empty() {
+        return page(StatusCode::OK, pages::search(loc, &s, "", None));
+    }
+    let result = match check_search(&q) {
+        Ok(()) => app.source.search(&q).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(hits) => page(StatusCode::OK, pages::search(loc, &s, &q.q, Some(&hits))),
+        Err(e) => source_error(loc, Some(&s), e),
+    }
+}
+
+async fn api_search<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    _user: ApiUser,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    if let Err(e) = check_search(&q) {
+        return api_error(e);
+    }
+    api_result(app.source.search(&q).await)
 }
 
 async fn app_js() -> Response {

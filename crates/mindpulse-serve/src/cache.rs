@@ -6,7 +6,7 @@
 //! Concurrent misses of the same query wait for one computation instead of each running it.
 //! Everything but trends passes through.
 
-use crate::source::{Account, PostsQuery, Source, SourceError, TrendQuery};
+use crate::source::{Account, PostsQuery, SearchQuery, Source, SourceError, TrendQuery};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -143,6 +143,10 @@ impl<S: Source> Source for CachedSource<S> {
         self.inner.network(limit).await
     }
 
+    async fn search(&self, q: &SearchQuery) -> Result<Value, SourceError> {
+        self.inner.search(q).await
+    }
+
     async fn provenance(&self) -> Result<Value, SourceError> {
         self.inner.provenance().await
     }
@@ -191,6 +195,9 @@ mod tests {
         }
         async fn network(&self, _: u32) -> Result<Option<Value>, SourceError> {
             Ok(None)
+        }
+        async fn search(&self, _: &SearchQuery) -> Result<Value, SourceError> {
+            Ok(json!([]))
         }
         async fn provenance(&self) -> Result<Value, SourceError> {
             Ok(json!({}))

@@ -37,4 +37,4 @@ pub use cache::CachedSource;
 pub use chart::{Chart, Line, Point};
 pub use i18n::{Locale, Text};
 pub use report::Report;
-pub use source::{Account, PostsQuery, Source, SourceError, TrendQuery};
+pub use source::{Account, PostsQuery, SearchQuery, Source, SourceError, TrendQuery};

@@ -24,12 +24,13 @@ pub fn layout(locale: Locale, title: &str, session: Option<&Session>, body: &str
     };
     let nav = match session {
         Some(s) => format!(
-            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/network\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
+            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/network\">{}</a><a href=\"/search\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
             escape(t(Text::Overview)),
             escape(t(Text::Trends)),
             escape(t(Text::Alerts)),
             escape(t(Text::Topics)),
             escape(t(Text::Network)),
+            escape(t(Text::Search)),
             escape(t(Text::Provenance)),
             escape(&s.user),
             s.role.name(),
@@ -622,6 +623,46 @@ pub fn network(locale: Locale, session: &Session, network: Option<&Value>) -> St
         &rows,
     ));
     layout(locale, t(Text::Network), Some(session), &body)
+}
+
+/// The search form and, after a search, its hits (text as text).
+pub fn search(locale: Locale, session: &Session, text: &str, hits: Option<&Value>) -> String {
+    let t = |k| locale.text(k);
+    let mut body = format!(
+        "<form method=\"get\" action=\"/search\" class=\"query\"><input name=\"q\" value=\"{}\" size=\"50\" maxlength=\"500\" required><button type=\"submit\">{}</button></form>",
+        escape(text),
+        escape(t(Text::Search))
+    );
+    if let Some(hits) = hits {
+        let list = hits.as_array().map(Vec::as_slice).unwrap_or_default();
+        if list.is_empty() {
+            let _ = write!(body, "<p class=\"empty\">{}</p>", escape(t(Text::NoPosts)));
+        } else {
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|h| {
+                    vec![
+                        format!("{} {}", field(h, "platform"), field(h, "platform_id")),
+                        field(h, "created_at"),
+                        format!(
+                            "<blockquote class=\"post\">{}</blockquote>",
+                            field(h, "text")
+                        ),
+                        h["score"]
+                            .as_f64()
+                            .map(|s| format!("{s:.4}"))
+                            .unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            body.push_str(&table(
+                "hits",
+                &["post", "created", t(Text::PostText), "score"],
+                &rows,
+            ));
+        }
+    }
+    layout(locale, t(Text::Search), Some(session), &body)
 }
 
 /// Runs with their models, and crawl coverage.

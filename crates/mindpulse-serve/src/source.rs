@@ -56,6 +56,16 @@ pub struct PostsQuery {
     pub limit: Option<u32>,
 }
 
+/// A search, as `mindpulse search` takes it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SearchQuery {
+    /// The words or sentence to look for.
+    #[serde(default)]
+    pub q: String,
+    /// Most hits (default 10, at most 50).
+    pub limit: Option<u32>,
+}
+
 /// What the pages and the API read.
 pub trait Source: Send + Sync + 'static {
     /// The account of `name`, if any.
@@ -104,6 +114,10 @@ pub trait Source: Send + Sync + 'static {
         &self,
         limit: u32,
     ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+
+    /// The hits `search TEXT --json --limit N` prints (BM25 + embeddings, fused; the index
+    /// brought up to date first).
+    fn search(&self, q: &SearchQuery) -> impl Future<Output = Result<Value, SourceError>> + Send;
 
     /// Provenance: recent runs with their models and sha256, and crawl coverage
     /// (`{"runs": [...], "coverage": [...]}`).

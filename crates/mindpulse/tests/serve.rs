@@ -401,6 +401,40 @@ fn the_web_interface_in_a_browser() {
         );
     }
 
+    // Search: the form's hits are the API's, which are the CLI's; markup in hits is text.
+    b.goto(&format!("{base}/search"));
+    b.type_text(
+        &b.find("form.query input[name=q]"),
+        "worried about the exams",
+    );
+    b.click_and_wait(&b.find("form.query button"));
+    b.screenshot(&shots.join("serve-search.png"));
+    assert!(path(&b).starts_with("/search?q="), "{}", path(&b));
+    let shown = b.eval(
+        "return document.querySelectorAll('table.hits tbody tr').length",
+        json!([]),
+    );
+    assert_eq!(shown, json!(10));
+    assert!(
+        b.page_text().contains(common::MARKUP_POSTS[1]),
+        "the markup post found, as text"
+    );
+    no_markup_ran(&b);
+    let (status, body) = fetch(&b, "/api/search?q=worried%20about%20the%20exams", json!({}));
+    assert_eq!(status, 200);
+    let cli: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "search", "worried about the exams", "--json"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), cli);
+    let (status, body) = fetch(&b, "/api/search?q=x&limit=0", json!({}));
+    assert_eq!(status, 400);
+    assert!(body.contains("limit: expected 1 to 50"), "{body}");
+
     // Provenance, and the interface in Chinese.
     b.goto(&format!("{base}/provenance"));
     assert!(b.page_text().contains("heads"), "the scoring run's model");

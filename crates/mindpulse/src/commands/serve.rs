@@ -12,7 +12,9 @@ use crate::series::{read_series, GroupBy, Read};
 use crate::zone::Zone;
 use clap::Args;
 use mindpulse_analyze::{Bucket, Method};
-use mindpulse_serve::{Account, PostsQuery, ServeOptions, Source, SourceError, TrendQuery};
+use mindpulse_serve::{
+    Account, PostsQuery, SearchQuery, ServeOptions, Source, SourceError, TrendQuery,
+};
 use mindpulse_store::{PostFilter, Store};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -65,6 +67,9 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let source = StoreSource {
         store,
+        index_path: crate::retrieve::index_path(&ctx.db_url),
+        words: mindpulse_topics::Words::new(),
+        search_lock: tokio::sync::Mutex::new(()),
         zone: Zone::resolve(None, &ctx.config)?,
         min_cell: crate::series::configured_min_cell(&ctx.config),
         method: crate::series::configured_method(&ctx.config),
@@ -93,6 +98,11 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// The interface's reads over the store.
 pub struct StoreSource {
     store: Store,
+    /// The search index file (`search` keeps the same one current).
+    index_path: std::path::PathBuf,
+    words: mindpulse_topics::Words,
+    /// One search brings the index up to date at a time.
+    search_lock: tokio::sync::Mutex<()>,
     zone: Zone,
     min_cell: u64,
     method: Method,
@@ -339,6 +349,36 @@ impl Source for StoreSource {
             "top": serde_json::to_value(top).map_err(internal)?,
             "communities": communities,
         })))
+    }
+
+    async fn search(&self, q: &SearchQuery) -> Result<Value, SourceError> {
+        let _one = self.search_lock.lock().await;
+        let (index, _) = crate::retrieve::current_index(&self.store, &self.index_path, &self.words)
+            .await
+            .map_err(internal)?;
+        let filter = PostFilter::default();
+        let found = crate::retrieve::search(
+            &self.store,
+            &index,
+            &self.words,
+            &crate::retrieve::Query {
+                text: &q.q,
+                limit: q.limit.unwrap_or(10).clamp(1, 50) as usize,
+                filter: &filter,
+                vectors: true,
+                threads: 0,
+            },
+        )
+        .await
+        .map_err(|e| {
+            // A query the index cannot take is the caller's mistake; the rest is ours.
+            if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
+                internal(e)
+            } else {
+                bad(e)
+            }
+        })?;
+        serde_json::to_value(found).map_err(internal)
     }
 
     async fn provenance(&self) -> Result<Value, SourceError> {
