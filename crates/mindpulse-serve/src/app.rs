@@ -4,7 +4,7 @@
 //! | route | what | who |
 //! |---|---|---|
 //! | `GET /login`, `POST /login`, `POST /logout` | sign in and out | anyone / signed in |
-//! | `GET /` | overview: volume and each dimension per day with 95 % bands, newest alerts, latest runs | viewer |
+//! | `GET /` | overview: volume and each dimension per day with 95 % bands and a 14-day forecast, newest alerts, latest runs | viewer |
 //! | `GET /trends?metric&by&group&since&until` | trends explorer | viewer |
 //! | `GET /posts?metric&by&group&bucket&value` | the posts behind a chart point | viewer |
 //! | `GET /alerts`, `GET /alerts/{id}` | review queue, one alert with evidence and history | viewer |
@@ -425,7 +425,17 @@ async fn overview<S: Source>(State(app): State<Arc<App<S>>>, Page { s, loc }: Pa
             ..Default::default()
         };
         match app.source.trends(&q).await {
-            Ok(rows) => charts.push((m.to_string(), rows)),
+            Ok(rows) => {
+                // A series too short or too small to forecast is drawn without one.
+                let forecast = match app.source.forecast(m, 14).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::debug!(metric = m, error = %e, "serve: no forecast");
+                        None
+                    }
+                };
+                charts.push((m.to_string(), rows, forecast))
+            }
             // A dimension without scores is left out of the overview.
             Err(SourceError::BadRequest(_)) if *m != "volume" => {}
             Err(e) => return source_error(loc, Some(&s), e),

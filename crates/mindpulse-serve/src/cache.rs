@@ -1,10 +1,10 @@
-//! A short-lived cache of trend answers in front of any [`Source`]. The corrected
+//! A short-lived cache of trend and forecast answers in front of any [`Source`]. The corrected
 //! prevalence of a dimension costs tens of milliseconds per query even from the rollups (a
 //! seeded parametric bootstrap per cell), and a dashboard asks the same few queries over and
 //! over; so each distinct query's rows are kept for a few seconds (`serve --cache-secs`,
 //! default 30; 0 turns the cache off). A page may then lag new data by at most that long.
 //! Concurrent misses of the same query wait for one computation instead of each running it.
-//! Everything but trends passes through.
+//! Forecasts are kept the same way; everything else passes through.
 
 use crate::source::{Account, PostsQuery, SearchQuery, Source, SourceError, TrendQuery};
 use serde_json::Value;
@@ -54,6 +54,39 @@ impl<S: Source> CachedSource<S> {
         .join("\u{1f}")
     }
 
+    /// The answer of `key`: a fresh cached one, or `compute`'s (kept when it is not an error;
+    /// concurrent callers of one key share one computation).
+    async fn cached<F, Fut>(&self, key: String, compute: F) -> Result<Value, SourceError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, SourceError>>,
+    {
+        if self.ttl.is_zero() {
+            return compute().await;
+        }
+        let slot = self.slot(key.clone());
+        let answer = slot
+            .get_or_init(|| async {
+                match compute().await {
+                    Ok(v) => Answer::Rows(v),
+                    Err(SourceError::BadRequest(m)) => Answer::Bad(m),
+                    Err(SourceError::Internal(m)) => Answer::Internal(m),
+                }
+            })
+            .await
+            .clone();
+        if !matches!(answer, Answer::Rows(_)) {
+            // Errors are not kept: the next request tries again.
+            let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            map.remove(&key);
+        }
+        match answer {
+            Answer::Rows(v) => Ok(v),
+            Answer::Bad(m) => Err(SourceError::BadRequest(m)),
+            Answer::Internal(m) => Err(SourceError::Internal(m)),
+        }
+    }
+
     /// The slot of `key`: the live one, or a fresh one (dropping expired entries, and the
     /// oldest when full).
     fn slot(&self, key: String) -> Slot {
@@ -86,31 +119,23 @@ impl<S: Source> Source for CachedSource<S> {
     }
 
     async fn trends(&self, q: &TrendQuery) -> Result<Value, SourceError> {
-        if self.ttl.is_zero() {
-            return self.inner.trends(q).await;
-        }
-        let key = Self::key(q);
-        let slot = self.slot(key.clone());
-        let answer = slot
-            .get_or_init(|| async {
-                match self.inner.trends(q).await {
-                    Ok(v) => Answer::Rows(v),
-                    Err(SourceError::BadRequest(m)) => Answer::Bad(m),
-                    Err(SourceError::Internal(m)) => Answer::Internal(m),
-                }
+        self.cached(format!("trends\u{1f}{}", Self::key(q)), || {
+            self.inner.trends(q)
+        })
+        .await
+    }
+
+    async fn forecast(&self, metric: &str, horizon: u32) -> Result<Option<Value>, SourceError> {
+        let v = self
+            .cached(format!("forecast\u{1f}{metric}\u{1f}{horizon}"), || async {
+                Ok(self
+                    .inner
+                    .forecast(metric, horizon)
+                    .await?
+                    .unwrap_or(Value::Null))
             })
-            .await
-            .clone();
-        if !matches!(answer, Answer::Rows(_)) {
-            // Errors are not kept: the next request tries again.
-            let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            map.remove(&key);
-        }
-        match answer {
-            Answer::Rows(v) => Ok(v),
-            Answer::Bad(m) => Err(SourceError::BadRequest(m)),
-            Answer::Internal(m) => Err(SourceError::Internal(m)),
-        }
+            .await?;
+        Ok((!v.is_null()).then_some(v))
     }
 
     async fn alerts(&self, status: Option<&str>, limit: u32) -> Result<Value, SourceError> {
@@ -177,6 +202,9 @@ mod tests {
                 Some("bad") => Err(SourceError::BadRequest("no such metric".into())),
                 _ => Ok(json!([{"computed": n}])),
             }
+        }
+        async fn forecast(&self, _: &str, _: u32) -> Result<Option<Value>, SourceError> {
+            Ok(None)
         }
         async fn alerts(&self, _: Option<&str>, _: u32) -> Result<Value, SourceError> {
             Ok(json!([]))

@@ -27,6 +27,8 @@ pub struct Line {
     /// Its name in the legend and the hover text (a group, or the metric).
     pub name: String,
     pub points: Vec<Point>,
+    /// A forecast: drawn dashed, its points not linked to posts.
+    pub projected: bool,
 }
 
 /// What to draw.
@@ -83,6 +85,7 @@ impl Chart {
                 .unwrap_or_default(),
             self.lines
                 .iter()
+                .filter(|l| !l.projected)
                 .map(|l| l.points.iter().filter(|p| p.value.is_some()).count())
                 .sum::<usize>(),
             escape(&self.title)
@@ -100,26 +103,36 @@ impl Chart {
                 escape(&self.format(v))
             );
         }
-        // X labels: at most ~8, always the first and the last.
+        // X labels: every step-th bucket (at most ~8) and the last; a label that would
+        // overlap the last one (anchored at its end) is left out.
         if !buckets.is_empty() {
             let step = buckets.len().div_ceil(8).max(1);
-            for (i, b) in buckets.iter().enumerate() {
-                // Every step-th label, and the last when it is not crowded by the one before.
-                if i % step == 0 || (i + 1 == buckets.len() && (i % step) * 2 >= step) {
-                    // The ends are anchored inwards so that their labels stay inside.
-                    let anchor = match i {
-                        0 if buckets.len() > 1 => "start",
-                        _ if i + 1 == buckets.len() && buckets.len() > 1 => "end",
-                        _ => "middle",
-                    };
-                    let _ = write!(
-                        out,
-                        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" font-size=\"11\" fill=\"#444\">{}</text>",
-                        x(i),
-                        h - BOTTOM + 16.0,
-                        escape(short_bucket(b))
-                    );
+            let last = buckets.len() - 1;
+            let mut shown: Vec<usize> = (0..buckets.len()).filter(|i| i % step == 0).collect();
+            if shown.last() != Some(&last) {
+                shown.push(last);
+            }
+            let width = |i: usize| 6.5 * short_bucket(&buckets[i]).chars().count() as f64;
+            if shown.len() >= 3 {
+                let before = shown[shown.len() - 2];
+                if x(last) - x(before) < width(last) + width(before) / 2.0 + 6.0 {
+                    shown.remove(shown.len() - 2);
                 }
+            }
+            for i in shown {
+                // The ends are anchored inwards so that their labels stay inside.
+                let anchor = match i {
+                    0 if buckets.len() > 1 => "start",
+                    _ if i == last && buckets.len() > 1 => "end",
+                    _ => "middle",
+                };
+                let _ = write!(
+                    out,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" font-size=\"11\" fill=\"#444\">{}</text>",
+                    x(i),
+                    h - BOTTOM + 16.0,
+                    escape(short_bucket(&buckets[i]))
+                );
             }
         }
         for (li, line) in self.lines.iter().enumerate() {
@@ -181,7 +194,8 @@ impl Chart {
                     }
                     let _ = write!(
                         out,
-                        "<path class=\"line\" d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\"/>"
+                        "<path class=\"line\" d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\"{}/>",
+                        if line.projected { " stroke-dasharray=\"5 3\"" } else { "" }
                     );
                 }
             }
@@ -191,7 +205,8 @@ impl Chart {
                     let v = p.value.unwrap_or(0.0);
                     let _ = write!(
                         out,
-                        "<circle class=\"pt\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"{radius}\" fill=\"{colour}\" data-bucket=\"{}\" data-group=\"{}\" data-value=\"{v}\"><title>{}</title></circle>",
+                        "<circle class=\"{}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"{radius}\" fill=\"{colour}\" data-bucket=\"{}\" data-group=\"{}\" data-value=\"{v}\"><title>{}</title></circle>",
+                        if line.projected { "fc" } else { "pt" },
                         x(*i),
                         y(v),
                         escape(&p.bucket),
@@ -339,6 +354,7 @@ mod tests {
                 pt("2024-01-04", Some(0.1)),
                 pt("2024-01-05", Some(0.15)),
             ],
+            projected: false,
         }]);
         let svg = c.svg();
         assert_eq!(svg.matches("<circle").count(), 4);
@@ -356,15 +372,41 @@ mod tests {
     }
 
     #[test]
+    fn forecasts_are_dashed_and_not_linked() {
+        let c = chart(vec![
+            Line {
+                name: "volume".into(),
+                points: vec![pt("2024-01-01", Some(0.1)), pt("2024-01-02", Some(0.2))],
+                projected: false,
+            },
+            Line {
+                name: "forecast".into(),
+                points: vec![pt("2024-01-03", Some(0.2)), pt("2024-01-04", Some(0.2))],
+                projected: true,
+            },
+        ]);
+        let svg = c.svg();
+        assert_eq!(svg.matches("class=\"pt\"").count(), 2);
+        assert_eq!(svg.matches("class=\"fc\"").count(), 2);
+        assert_eq!(svg.matches("stroke-dasharray").count(), 1);
+        assert!(
+            svg.contains("data-points=\"2\""),
+            "forecasts are not data points"
+        );
+    }
+
+    #[test]
     fn names_and_buckets_are_escaped() {
         let c = chart(vec![
             Line {
                 name: "<script>alert(1)</script>".into(),
                 points: vec![pt("a\"b", Some(0.1)), pt("c", Some(0.1))],
+                projected: false,
             },
             Line {
                 name: "two".into(),
                 points: vec![pt("c", Some(0.2))],
+                projected: false,
             },
         ]);
         let svg = c.svg();
@@ -382,6 +424,7 @@ mod tests {
         let zero = chart(vec![Line {
             name: "x".into(),
             points: vec![pt("a", Some(0.0))],
+            projected: false,
         }])
         .svg();
         assert!(zero.contains("data-points=\"1\""));

@@ -118,6 +118,7 @@ pub enum Text {
     Language,
     NetworkPageHelp,
     Search,
+    Forecast,
 }
 
 /// (English, Chinese) of `key`.
@@ -227,6 +228,10 @@ fn words(key: Text) -> (&'static str, &'static str) {
         NotFound => ("Not found.", "未找到。"),
         Language => ("中文", "English"),
         Search => ("Search", "搜索"),
+        Forecast => (
+            "forecast, next 14 days (AutoETS, 95 % interval)",
+            "预测，未来 14 天（AutoETS，95% 区间）",
+        ),
         NetworkPageHelp => (
             "Network build {build}: {nodes} pseudonymous authors, {edges} reply, repost and mention links; modularity {modularity}. Authors are shown by pseudonym only; nothing here identifies a person.",
             "网络构建 {build}：{nodes} 位化名作者，{edges} 条回复、转发和提及关系；模块度 {modularity}。作者仅以化名显示，此处不识别任何个人。",

@@ -109,6 +109,7 @@ pub fn lines(rows: &Value, name: &str) -> Vec<Line> {
         .map(|(g, points, _)| Line {
             name: g.unwrap_or_else(|| name.to_string()),
             points,
+            projected: false,
         })
         .collect()
 }
@@ -153,7 +154,7 @@ pub fn overview(
     locale: Locale,
     session: &Session,
     zone: &str,
-    charts: &[(String, Value)],
+    charts: &[(String, Value, Option<Value>)],
     alerts: &Value,
     provenance: &Value,
 ) -> String {
@@ -164,11 +165,40 @@ pub fn overview(
         escape(t(Text::ClickPoint)),
         escape(zone)
     );
-    for (metric, rows) in charts {
+    for (metric, rows, forecast) in charts {
+        let mut lines = lines(rows, metric);
+        let model = forecast.as_ref().map(|f| field(f, "model"));
+        if let Some(steps) = forecast.as_ref().and_then(|f| f["forecast"].as_array()) {
+            lines.push(Line {
+                name: t(Text::Forecast).to_string(),
+                points: steps
+                    .iter()
+                    .map(|st| Point {
+                        bucket: st["bucket"].as_str().unwrap_or_default().to_string(),
+                        value: num(st, "mean"),
+                        low: num(st, "lo95"),
+                        high: num(st, "hi95"),
+                        n: None,
+                    })
+                    .collect(),
+                projected: true,
+            });
+        }
+        let chart = Chart {
+            title: metric.to_string(),
+            percent: metric != "volume",
+            lines,
+            width: 900,
+            height: 240,
+            link: Some(posts_link(metric, "day", None)),
+        }
+        .svg();
         let _ = write!(
             body,
-            "<section class=\"metric\" data-metric=\"{m}\"><h2>{m}</h2>{}</section>",
-            trend_chart(metric, "day", None, rows),
+            "<section class=\"metric\" data-metric=\"{m}\"><h2>{m}</h2>{chart}{}</section>",
+            model
+                .map(|m| format!("<p class=\"meta\">{}: {m}</p>", escape(t(Text::Forecast))))
+                .unwrap_or_default(),
             m = escape(metric)
         );
     }

@@ -155,6 +155,7 @@ pub fn render(r: &Report) -> String {
             lines: vec![Line {
                 name: t(Text::Posts).to_string(),
                 points: r.volume.clone(),
+                projected: false,
             }],
             width: 760,
             height: 220,
@@ -204,6 +205,7 @@ pub fn render(r: &Report) -> String {
                 lines: vec![Line {
                     name: d.name.clone(),
                     points: d.points.clone(),
+                    projected: false,
                 }],
                 width: 760,
                 height: 220,

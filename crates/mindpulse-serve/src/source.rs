@@ -77,6 +77,15 @@ pub trait Source: Send + Sync + 'static {
     /// The rows `trends --json` prints for the query.
     fn trends(&self, q: &TrendQuery) -> impl Future<Output = Result<Value, SourceError>> + Send;
 
+    /// The next `horizon` days of `metric` (all posts) from AutoETS, as `forecast --json`
+    /// prints them: `{"model", "forecast": [{bucket, mean, lo80, hi80, lo95, hi95}]}`; None
+    /// when the series is too short or too small to forecast.
+    fn forecast(
+        &self,
+        metric: &str,
+        horizon: u32,
+    ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+
     /// The alerts `alerts list --json` prints (newest first), optionally of one status.
     fn alerts(
         &self,

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 use mindpulse_config as config;
 mod context;
+mod forecasting;
 mod llm_args;
 mod measure;
 mod output_file;

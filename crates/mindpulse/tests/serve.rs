@@ -200,6 +200,16 @@ fn the_web_interface_in_a_browser() {
         b.page_text().contains(&format!("#{alert_id}")),
         "the newest alerts"
     );
+    // Each series carries its 14-day forecast (dashed, not linked to posts).
+    let forecasts = b.eval(
+        "return [...document.querySelectorAll('section.metric')].map(s => s.querySelectorAll('circle.fc').length)",
+        json!([]),
+    );
+    assert!(
+        forecasts.as_array().unwrap().iter().all(|n| n == 14),
+        "{forecasts}"
+    );
+    assert!(b.page_text().contains("AutoETS"));
 
     // The API answers with the CLI's shapes and numbers.
     let (status, body) = fetch(&b, "/api/trends?metric=depression", json!({}));

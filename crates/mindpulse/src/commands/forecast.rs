@@ -9,10 +9,9 @@
 
 use crate::context::Context;
 use crate::series::{read_series, GroupBy, Read};
-use crate::watch::buckets::{group_series, Step as BucketStep};
+use crate::watch::buckets::Step as BucketStep;
 use crate::zone::Zone;
-use anyhow::{bail, Context as _};
-use chrono::Duration;
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use mindpulse_analyze::Bucket;
 use mindpulse_store::PostFilter;
@@ -58,16 +57,6 @@ pub struct ForecastArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct Step {
-    bucket: String,
-    mean: f64,
-    lo80: f64,
-    hi80: f64,
-    lo95: f64,
-    hi95: f64,
-}
-
-#[derive(Debug, Serialize)]
 struct BacktestOut {
     origins: usize,
     horizon: usize,
@@ -91,7 +80,7 @@ struct Output {
     first_bucket: String,
     last_bucket: String,
     interpolated: usize,
-    forecast: Vec<Step>,
+    forecast: Vec<crate::forecasting::Step>,
     backtest: Option<BacktestOut>,
 }
 
@@ -131,57 +120,17 @@ pub async fn run(ctx: &Context, args: ForecastArgs) -> anyhow::Result<ExitCode> 
     } else {
         series.prevalence(&|l| rates.get(l), method, 1)
     };
-    let all = group_series(&rows, volume, step);
-    let Some(s) = all.into_iter().find(|s| s.group == args.group) else {
-        bail!(
-            "no posts{} in the window",
-            args.group
-                .as_deref()
-                .map(|g| format!(" in group {g:?}"))
-                .unwrap_or_default()
-        );
-    };
     let min_cell = crate::series::configured_min_cell(&ctx.config);
-    let total: u64 = s.n.iter().sum();
-    if total < min_cell * s.n.len().max(1) as u64 / 2 {
-        bail!(
-            "the series has {total} posts over {} buckets: too few to forecast without showing small cells (under {min_cell} posts)",
-            s.n.len()
-        );
-    }
-    // A prevalence is interpolated over buckets without posts; leading ones are dropped.
-    let mut values = s.values.clone();
-    let interpolated = fill_gaps(&mut values);
-    let start = values.iter().position(|v| v.is_finite()).unwrap_or(0);
-    let y = &values[start..];
-    if y.len() < 4 {
-        bail!("{} bucket(s) of history: too short to forecast", y.len());
-    }
-    let model = mindpulse_forecast::auto_ets(y, season).context("fitting the model")?;
-    let fc = model.forecast(args.horizon, &[80.0, 95.0])?;
-    let last_day = *s.buckets.last().context("an empty series")?;
-    let clamp = |v: f64| {
-        if volume {
-            v.max(0.0)
-        } else {
-            v.clamp(0.0, 100.0)
-        }
-    };
-    let unit = |v: f64| if volume { v } else { v / 100.0 };
-    let interval = |level: f64| fc.intervals.iter().find(|i| i.level == level);
-    let (Some(i80), Some(i95)) = (interval(80.0), interval(95.0)) else {
-        bail!("the model gave no 80 % and 95 % intervals");
-    };
-    let steps: Vec<Step> = (0..args.horizon)
-        .map(|h| Step {
-            bucket: (last_day + Duration::days(step.days() * (h as i64 + 1))).to_string(),
-            mean: unit(clamp(fc.mean[h])),
-            lo80: unit(clamp(i80.lower[h])),
-            hi80: unit(clamp(i80.upper[h])),
-            lo95: unit(clamp(i95.lower[h])),
-            hi95: unit(clamp(i95.upper[h])),
-        })
-        .collect();
+    let p = crate::forecasting::project(
+        &rows,
+        volume,
+        args.group.as_deref(),
+        step,
+        season,
+        args.horizon,
+        min_cell,
+    )?;
+    let y = &p.history[..];
     let backtest = if args.origins > 0 {
         // As many origins as asked, or as the history allows.
         let mut tried = Err(mindpulse_forecast::ForecastError::NoModel);
@@ -224,12 +173,12 @@ pub async fn run(ctx: &Context, args: ForecastArgs) -> anyhow::Result<ExitCode> 
         group: args.group.clone(),
         by,
         zone: zone.name(),
-        model: fc.model.clone(),
+        model: p.model.clone(),
         history: y.len(),
-        first_bucket: s.buckets[start].to_string(),
-        last_bucket: last_day.to_string(),
-        interpolated,
-        forecast: steps,
+        first_bucket: p.first_bucket.clone(),
+        last_bucket: p.last_bucket.clone(),
+        interpolated: p.interpolated,
+        forecast: p.steps,
         backtest,
     };
     if args.json {
@@ -295,36 +244,5 @@ fn print(out: &Output, volume: bool) {
             b.coverage80 * 100.0,
             b.coverage95 * 100.0
         );
-    }
-}
-
-/// Linear interpolation over NaN runs between two values; NaN at the ends stays. Returns
-/// how many values were filled.
-fn fill_gaps(values: &mut [f64]) -> usize {
-    let known: Vec<usize> = (0..values.len())
-        .filter(|i| values[*i].is_finite())
-        .collect();
-    let mut filled = 0;
-    for w in known.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        for i in a + 1..b {
-            let t = (i - a) as f64 / (b - a) as f64;
-            values[i] = values[a] + t * (values[b] - values[a]);
-            filled += 1;
-        }
-    }
-    filled
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gaps_are_interpolated_between_known_values_only() {
-        let mut v = vec![f64::NAN, 1.0, f64::NAN, f64::NAN, 4.0, f64::NAN];
-        assert_eq!(fill_gaps(&mut v), 2);
-        assert_eq!(&v[1..5], &[1.0, 2.0, 3.0, 4.0]);
-        assert!(v[0].is_nan() && v[5].is_nan());
     }
 }

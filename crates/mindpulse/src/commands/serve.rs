@@ -225,6 +225,45 @@ impl Source for StoreSource {
         serde_json::to_value(rows).map_err(internal)
     }
 
+    async fn forecast(&self, metric: &str, horizon: u32) -> Result<Option<Value>, SourceError> {
+        let filter = PostFilter {
+            no_duplicates: true,
+            ..Default::default()
+        };
+        let (series, rates, _) = read_series(
+            &self.store,
+            metric,
+            None,
+            &filter,
+            Bucket::Day,
+            self.zone.tz,
+            Read::Rollups,
+        )
+        .await
+        .map_err(bad)?;
+        let volume = metric == "volume";
+        let rows = if volume {
+            series.volume(1)
+        } else {
+            series.prevalence(&|l| rates.get(l), self.method, 1)
+        };
+        match crate::forecasting::project(
+            &rows,
+            volume,
+            None,
+            crate::watch::buckets::Step::Day,
+            7,
+            horizon.clamp(1, 366) as usize,
+            self.min_cell,
+        ) {
+            Ok(p) => Ok(Some(json!({"model": p.model, "forecast": p.steps}))),
+            Err(e) => {
+                tracing::debug!(metric, error = %e, "serve: no forecast");
+                Ok(None)
+            }
+        }
+    }
+
     async fn alerts(&self, status: Option<&str>, limit: u32) -> Result<Value, SourceError> {
         let rows = self
             .store
