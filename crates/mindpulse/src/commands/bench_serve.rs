@@ -249,7 +249,7 @@ pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     }
     let targets: [(&str, &str, Option<&[&str]>); 5] = [
         (
-            "overview page `/` (volume + 4 dimensions by day, alerts, runs)",
+            "overview page `/` (volume + 4 dimensions by day with forecasts, alerts, runs)",
             "/",
             None,
         ),
