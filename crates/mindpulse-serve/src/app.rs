@@ -12,10 +12,11 @@
 //! | `GET /topics` | the newest topic build: topics with size, share and keywords | viewer |
 //! | `GET /network` | the newest network: size, top authors by PageRank (pseudonyms), communities | viewer |
 //! | `GET /search?q=…` | posts by words and meaning, fused | viewer |
+//! | `GET /ask?q=…` | an answer from the posts only, each sentence citing its post (questions about one person declined) | viewer |
 //! | `GET /provenance` | runs with models and sha256, crawl coverage | viewer |
 //! | `GET /lang/{en,zh}` | switch the interface language | anyone |
 //! | `GET /api/me` | `{user, role, csrf}` | viewer |
-//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/network/top`, `/api/search`, `/api/provenance` | the CLI's `--json` shapes | viewer |
+//! | `GET /api/trends`, `/api/alerts`, `/api/alerts/{id}`, `/api/posts`, `/api/topics`, `/api/network/top`, `/api/search`, `/api/ask`, `/api/provenance` | the CLI's `--json` shapes | viewer |
 //! | `POST /api/alerts/{id}/review` | JSON `{status, note}` with header `X-CSRF-Token` | reviewer |
 //!
 //! Every response carries a Content-Security-Policy with no inline script or style
@@ -84,6 +85,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/topics", get(topics_page::<S>))
         .route("/network", get(network_page::<S>))
         .route("/search", get(search_page::<S>))
+        .route("/ask", get(ask_page::<S>))
         .route("/provenance", get(provenance_page::<S>))
         .route("/api/me", get(api_me))
         .route("/api/trends", get(api_trends::<S>))
@@ -94,6 +96,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/api/topics", get(api_topics::<S>))
         .route("/api/network/top", get(api_network_top::<S>))
         .route("/api/search", get(api_search::<S>))
+        .route("/api/ask", get(api_ask::<S>))
         .route("/api/provenance", get(api_provenance::<S>))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style))
@@ -792,6 +795,51 @@ async fn api_search<S: Source>(
         return api_error(e);
     }
     api_result(app.source.search(&q).await)
+}
+
+#[derive(Deserialize)]
+struct AskQuery {
+    #[serde(default)]
+    q: String,
+}
+
+fn check_question(q: &str) -> Result<(), SourceError> {
+    if q.trim().is_empty() {
+        return Err(SourceError::BadRequest("q: the question is empty".into()));
+    }
+    if q.chars().count() > 500 {
+        return Err(SourceError::BadRequest("q: at most 500 characters".into()));
+    }
+    Ok(())
+}
+
+async fn ask_page<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    Page { s, loc }: Page,
+    Query(q): Query<AskQuery>,
+) -> Response {
+    if q.q.trim().is_empty() {
+        return page(StatusCode::OK, pages::ask(loc, &s, "", None));
+    }
+    let result = match check_question(&q.q) {
+        Ok(()) => app.source.ask(&q.q).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(out) => page(StatusCode::OK, pages::ask(loc, &s, &q.q, Some(&out))),
+        Err(e) => source_error(loc, Some(&s), e),
+    }
+}
+
+async fn api_ask<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    _user: ApiUser,
+    Query(q): Query<AskQuery>,
+) -> Response {
+    if let Err(e) = check_question(&q.q) {
+        return api_error(e);
+    }
+    api_result(app.source.ask(&q.q).await)
 }
 
 async fn app_js() -> Response {

@@ -172,6 +172,10 @@ impl<S: Source> Source for CachedSource<S> {
         self.inner.search(q).await
     }
 
+    async fn ask(&self, question: &str) -> Result<Value, SourceError> {
+        self.inner.ask(question).await
+    }
+
     async fn provenance(&self) -> Result<Value, SourceError> {
         self.inner.provenance().await
     }
@@ -226,6 +230,9 @@ mod tests {
         }
         async fn search(&self, _: &SearchQuery) -> Result<Value, SourceError> {
             Ok(json!([]))
+        }
+        async fn ask(&self, _: &str) -> Result<Value, SourceError> {
+            Ok(json!({}))
         }
         async fn provenance(&self) -> Result<Value, SourceError> {
             Ok(json!({}))

@@ -119,6 +119,8 @@ pub enum Text {
     NetworkPageHelp,
     Search,
     Forecast,
+    Ask,
+    AskHelp,
 }
 
 /// (English, Chinese) of `key`.
@@ -228,6 +230,11 @@ fn words(key: Text) -> (&'static str, &'static str) {
         NotFound => ("Not found.", "未找到。"),
         Language => ("中文", "English"),
         Search => ("Search", "搜索"),
+        Ask => ("Ask", "提问"),
+        AskHelp => (
+            "Answers come from the stored posts only, each sentence citing the post it comes from; questions about one person are declined. Answering takes a while.",
+            "答案只来自已存储的帖子，每句话都注明出处；针对个人的问题会被拒绝。回答需要一些时间。",
+        ),
         Forecast => (
             "forecast, next 14 days (AutoETS, 95 % interval)",
             "预测，未来 14 天（AutoETS，95% 区间）",

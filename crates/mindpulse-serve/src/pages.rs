@@ -24,13 +24,14 @@ pub fn layout(locale: Locale, title: &str, session: Option<&Session>, body: &str
     };
     let nav = match session {
         Some(s) => format!(
-            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/network\">{}</a><a href=\"/search\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
+            "<nav><a href=\"/\">{}</a><a href=\"/trends\">{}</a><a href=\"/alerts\">{}</a><a href=\"/topics\">{}</a><a href=\"/network\">{}</a><a href=\"/search\">{}</a><a href=\"/ask\">{}</a><a href=\"/provenance\">{}</a><span class=\"who\">{} ({})</span><a href=\"/lang/{other}\">{}</a><form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form></nav>",
             escape(t(Text::Overview)),
             escape(t(Text::Trends)),
             escape(t(Text::Alerts)),
             escape(t(Text::Topics)),
             escape(t(Text::Network)),
             escape(t(Text::Search)),
+            escape(t(Text::Ask)),
             escape(t(Text::Provenance)),
             escape(&s.user),
             s.role.name(),
@@ -693,6 +694,44 @@ pub fn search(locale: Locale, session: &Session, text: &str, hits: Option<&Value
         }
     }
     layout(locale, t(Text::Search), Some(session), &body)
+}
+
+/// The question form and, after a question, the answer with its cited posts (all as text).
+pub fn ask(locale: Locale, session: &Session, question: &str, out: Option<&Value>) -> String {
+    let t = |k| locale.text(k);
+    let mut body = format!(
+        "<form method=\"get\" action=\"/ask\" class=\"query\"><input name=\"q\" value=\"{}\" size=\"60\" maxlength=\"500\" required><button type=\"submit\">{}</button></form><p class=\"meta\">{}</p>",
+        escape(question),
+        escape(t(Text::Ask)),
+        escape(t(Text::AskHelp))
+    );
+    if let Some(out) = out {
+        let declined = out.get("declined").and_then(Value::as_str).is_some();
+        let _ = write!(
+            body,
+            "<div class=\"answer{}\"><p>{}</p></div>",
+            if declined { " declined" } else { "" },
+            field(out, "answer")
+        );
+        let citations = out["citations"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for c in citations {
+            let _ = write!(
+                body,
+                "<div class=\"citation\"><b>[{}]</b> {} {}<blockquote class=\"post\">{}</blockquote></div>",
+                field(c, "n"),
+                field(c, "platform"),
+                field(c, "platform_id"),
+                field(c, "text")
+            );
+        }
+        if let Some(model) = out.get("model").and_then(Value::as_str) {
+            let _ = write!(body, "<p class=\"meta\"><code>{}</code></p>", escape(model));
+        }
+    }
+    layout(locale, t(Text::Ask), Some(session), &body)
 }
 
 /// Runs with their models, and crawl coverage.

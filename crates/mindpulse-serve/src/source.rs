@@ -128,6 +128,10 @@ pub trait Source: Send + Sync + 'static {
     /// brought up to date first).
     fn search(&self, q: &SearchQuery) -> impl Future<Output = Result<Value, SourceError>> + Send;
 
+    /// The answer `ask QUESTION --json` prints: retrieved posts, the model's cited answer
+    /// checked by the support rule, or the guard's refusal of a question about one person.
+    fn ask(&self, question: &str) -> impl Future<Output = Result<Value, SourceError>> + Send;
+
     /// Provenance: recent runs with their models and sha256, and crawl coverage
     /// (`{"runs": [...], "coverage": [...]}`).
     fn provenance(&self) -> impl Future<Output = Result<Value, SourceError>> + Send;

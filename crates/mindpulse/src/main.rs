@@ -1,6 +1,7 @@
 //! The `mindpulse` binary: parses the command line, sets up logging, and wires the
 //! stages (collect → clean → store → …) together. The work itself lives in the crates.
 
+mod asking;
 mod bench_corpus;
 mod bench_db;
 mod chat_llm;

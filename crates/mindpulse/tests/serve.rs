@@ -31,11 +31,22 @@ impl Drop for Server {
 }
 
 fn start_server(dir: &std::path::Path, db: &str) -> Server {
-    let mut child = command(dir, &["--db", db, "serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = command(
+        dir,
+        &[
+            "--db",
+            db,
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--llm-model",
+            "smollm2-135m",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -444,6 +455,52 @@ fn the_web_interface_in_a_browser() {
     let (status, body) = fetch(&b, "/api/search?q=x&limit=0", json!({}));
     assert_eq!(status, 400);
     assert!(body.contains("limit: expected 1 to 50"), "{body}");
+
+    // Ask: a question about one person is declined before anything is read; a question
+    // about what posts say gets an answer whose citations are retrieved posts, as text.
+    b.goto(&format!("{base}/ask"));
+    b.type_text(
+        &b.find("form.query input[name=q]"),
+        "What is the real name of the user who wrote about exams?",
+    );
+    b.click_and_wait(&b.find("form.query button"));
+    assert_eq!(
+        b.find_all("div.answer.declined").len(),
+        1,
+        "{}",
+        b.page_text()
+    );
+    let (status, body) = fetch(
+        &b,
+        "/api/ask?q=What%20do%20people%20say%20about%20the%20exams%3F",
+        json!({}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let retrieved = answer["retrieved"].as_array().unwrap();
+    assert_eq!(retrieved.len(), 6);
+    for c in answer["citations"].as_array().unwrap() {
+        assert!(
+            retrieved.contains(&c["platform_id"]),
+            "a citation of a retrieved post: {c}"
+        );
+    }
+    assert!(answer["model"]
+        .as_str()
+        .unwrap()
+        .starts_with("smollm2-135m@"));
+    b.goto(&format!(
+        "{base}/ask?q=What%20do%20people%20say%20about%20the%20exams%3F"
+    ));
+    b.screenshot(&shots.join("serve-ask.png"));
+    assert_eq!(b.find_all("div.answer").len(), 1);
+    assert_eq!(
+        b.find_all("div.citation").len(),
+        answer["citations"].as_array().unwrap().len()
+    );
+    no_markup_ran(&b);
+    let (status, _) = fetch(&b, "/api/ask?q=", json!({}));
+    assert_eq!(status, 400);
 
     // Provenance, and the interface in Chinese.
     b.goto(&format!("{base}/provenance"));

@@ -7,17 +7,14 @@
 //! sentence its citations do not support is re-cited to the post that supports it, or left
 //! out; the JSON reports what was found and changed (`checks`).
 
-use crate::chat_llm::{compose, ChatLlm, ChatLlmSpec, Compose};
+use crate::asking::{answer_from, declined, no_answer, AskOutput};
+use crate::chat_llm::{ChatLlm, ChatLlmSpec, Compose};
 use crate::context::Context;
-use crate::retrieve::{current_index, index_path, search, Found, Query};
+use crate::retrieve::{current_index, index_path, search, Query};
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use mindpulse_ask::{citation_scores, declines, verify, Passage};
-use serde::Serialize;
+use mindpulse_ask::declines;
 use std::process::ExitCode;
-
-/// The answer when the posts do not answer.
-const NO_ANSWER: &str = "The stored posts do not answer this question.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AskBackend {
@@ -62,32 +59,6 @@ pub struct AskArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct Citation {
-    /// The number the answer cites it by.
-    n: usize,
-    platform: String,
-    platform_id: String,
-    text: String,
-}
-
-#[derive(Debug, Serialize)]
-struct AskOutput {
-    answer: String,
-    answered: bool,
-    /// Why the question was declined, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    declined: Option<String>,
-    citations: Vec<Citation>,
-    sentences: Vec<mindpulse_ask::Sentence>,
-    /// The posts given to the model, in their numbered order (platform ids).
-    retrieved: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    checks: Option<Checks>,
-}
-
 pub async fn run(ctx: &Context, args: AskArgs) -> anyhow::Result<ExitCode> {
     if args.question.trim().is_empty() {
         bail!("the question is empty");
@@ -104,21 +75,7 @@ pub async fn run(ctx: &Context, args: AskArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(why) = declines(&args.question) {
-        return print(
-            &AskOutput {
-                answer: format!(
-                    "This question is declined: {why}. mindpulse answers questions about what posts say across a population, never about who wrote them."
-                ),
-                answered: false,
-                declined: Some(why.to_string()),
-                citations: Vec::new(),
-                sentences: Vec::new(),
-                retrieved: Vec::new(),
-                model: None,
-                checks: None,
-            },
-            args.json,
-        );
+        return print(&declined(why), args.json);
     }
     let (_, filter) = args.window.resolve(&ctx.config)?;
     let store = ctx.existing_store().await?;
@@ -146,80 +103,9 @@ pub async fn run(ctx: &Context, args: AskArgs) -> anyhow::Result<ExitCode> {
     if found.is_empty() {
         return print(&no_answer(retrieved, None), args.json);
     }
-    let passages: Vec<Passage> = found
-        .iter()
-        .map(|f| Passage {
-            text: f.post.text.clone(),
-        })
-        .collect();
     let (llm, model) = start_llm(&args).await?;
-    let mut answer = compose(&llm, args.compose, &args.question, &passages).await?;
-    // Keep only what the cited posts support (the rule of `mindpulse_ask::support`).
-    let texts: Vec<String> = found.iter().map(|f| f.post.text.clone()).collect();
-    let words = mindpulse_topics::Words::new();
-    let as_written = citation_scores(&words, &answer, &texts);
-    let verified = verify(&words, &mut answer, &texts);
-    if !answer.answered {
-        return print(&no_answer(retrieved, Some(model)), args.json);
-    }
-    let citations = answer
-        .cited()
-        .into_iter()
-        .filter_map(|n| found.get(n - 1).map(|f| citation(n, f)))
-        .collect();
-    print(
-        &AskOutput {
-            answer: answer.text(),
-            answered: true,
-            declined: None,
-            citations,
-            sentences: answer.sentences,
-            retrieved,
-            model: Some(model),
-            checks: Some(Checks {
-                citation_recall_as_written: as_written.recall(),
-                citation_precision_as_written: as_written.precision(),
-                reattributed: verified.reattributed,
-                dropped: verified.dropped,
-            }),
-        },
-        args.json,
-    )
-}
-
-/// What checking the model's citations found and changed.
-#[derive(Debug, Serialize)]
-struct Checks {
-    /// Share of the model's sentences its own citations support (before the check).
-    citation_recall_as_written: f64,
-    /// Share of the model's citations that are not irrelevant (before the check).
-    citation_precision_as_written: f64,
-    /// Sentences re-cited to the post that supports them.
-    reattributed: usize,
-    /// Sentences no given post supports, left out.
-    dropped: usize,
-}
-
-fn no_answer(retrieved: Vec<String>, model: Option<String>) -> AskOutput {
-    AskOutput {
-        answer: NO_ANSWER.to_string(),
-        answered: false,
-        declined: None,
-        citations: Vec::new(),
-        sentences: Vec::new(),
-        retrieved,
-        model,
-        checks: None,
-    }
-}
-
-fn citation(n: usize, f: &Found) -> Citation {
-    Citation {
-        n,
-        platform: f.post.platform.clone(),
-        platform_id: f.post.platform_id.clone(),
-        text: f.post.text.clone(),
-    }
+    let out = answer_from(&found, &args.question, &llm, model, args.compose).await?;
+    print(&out, args.json)
 }
 
 async fn start_llm(args: &AskArgs) -> anyhow::Result<(ChatLlm, String)> {

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// may lag new data by that long.
     #[arg(long, default_value_t = 30)]
     pub cache_secs: u64,
+    /// The local LLM that answers on the ask page (a registry name or .gguf path; loaded at
+    /// the first question).
+    #[arg(long, env = "MINDPULSE_LLM_MODEL", default_value = mindpulse_llm_scorer::DEFAULT_LOCAL_MODEL)]
+    pub llm_model: String,
     /// TLS is terminated in front of this server (a reverse proxy): mark cookies Secure and
     /// do not warn about a non-loopback address.
     #[arg(long)]
@@ -70,6 +74,8 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         index_path: crate::retrieve::index_path(&ctx.db_url),
         words: mindpulse_topics::Words::new(),
         search_lock: tokio::sync::Mutex::new(()),
+        llm_model: args.llm_model.clone(),
+        llm: tokio::sync::OnceCell::new(),
         zone: Zone::resolve(None, &ctx.config)?,
         min_cell: crate::series::configured_min_cell(&ctx.config),
         method: crate::series::configured_method(&ctx.config),
@@ -103,6 +109,9 @@ pub struct StoreSource {
     words: mindpulse_topics::Words,
     /// One search brings the index up to date at a time.
     search_lock: tokio::sync::Mutex<()>,
+    /// The ask page's model, started at the first question.
+    llm_model: String,
+    llm: tokio::sync::OnceCell<(crate::chat_llm::ChatLlm, String)>,
     zone: Zone,
     min_cell: u64,
     method: Method,
@@ -165,6 +174,41 @@ impl StoreSource {
             }
             Bucket::All => Err(wrong()),
         }
+    }
+
+    /// The posts `search` finds for `text` (the index brought up to date first).
+    async fn found(
+        &self,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::retrieve::Found>, SourceError> {
+        let _one = self.search_lock.lock().await;
+        let (index, _) = crate::retrieve::current_index(&self.store, &self.index_path, &self.words)
+            .await
+            .map_err(internal)?;
+        let filter = PostFilter::default();
+        let found = crate::retrieve::search(
+            &self.store,
+            &index,
+            &self.words,
+            &crate::retrieve::Query {
+                text,
+                limit,
+                filter: &filter,
+                vectors: true,
+                threads: 0,
+            },
+        )
+        .await
+        .map_err(|e| {
+            // A query the index cannot take is the caller's mistake; the rest is ours.
+            if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
+                internal(e)
+            } else {
+                bad(e)
+            }
+        })?;
+        Ok(found)
     }
 }
 
@@ -391,33 +435,42 @@ impl Source for StoreSource {
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<Value, SourceError> {
-        let _one = self.search_lock.lock().await;
-        let (index, _) = crate::retrieve::current_index(&self.store, &self.index_path, &self.words)
+        let found = self
+            .found(&q.q, q.limit.unwrap_or(10).clamp(1, 50) as usize)
+            .await?;
+        serde_json::to_value(found).map_err(internal)
+    }
+
+    async fn ask(&self, question: &str) -> Result<Value, SourceError> {
+        if let Some(why) = mindpulse_ask::declines(question) {
+            return serde_json::to_value(crate::asking::declined(why)).map_err(internal);
+        }
+        let found = self.found(question, 6).await?;
+        if found.is_empty() {
+            return serde_json::to_value(crate::asking::no_answer(Vec::new(), None))
+                .map_err(internal);
+        }
+        let (llm, model) = self
+            .llm
+            .get_or_try_init(|| {
+                crate::chat_llm::ChatLlm::start(crate::chat_llm::ChatLlmSpec::Local {
+                    model: &self.llm_model,
+                    threads: 0,
+                    max_tokens: 256,
+                })
+            })
             .await
             .map_err(internal)?;
-        let filter = PostFilter::default();
-        let found = crate::retrieve::search(
-            &self.store,
-            &index,
-            &self.words,
-            &crate::retrieve::Query {
-                text: &q.q,
-                limit: q.limit.unwrap_or(10).clamp(1, 50) as usize,
-                filter: &filter,
-                vectors: true,
-                threads: 0,
-            },
+        let out = crate::asking::answer_from(
+            &found,
+            question,
+            llm,
+            model.clone(),
+            crate::chat_llm::Compose::PerPost,
         )
         .await
-        .map_err(|e| {
-            // A query the index cannot take is the caller's mistake; the rest is ours.
-            if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
-                internal(e)
-            } else {
-                bad(e)
-            }
-        })?;
-        serde_json::to_value(found).map_err(internal)
+        .map_err(internal)?;
+        serde_json::to_value(out).map_err(internal)
     }
 
     async fn provenance(&self) -> Result<Value, SourceError> {
