@@ -839,6 +839,38 @@ mod tests {
     }
 
     #[test]
+    fn answers_show_their_cited_posts_as_text() {
+        let s = session();
+        let out = json!({
+            "answer": "Some cannot sleep before exams [1].", "answered": true,
+            "citations": [{"n": 1, "platform": "weibo", "platform_id": "x0",
+                           "text": "<script>window.__xss = 1</script> cannot sleep"}],
+            "model": "qwen@abc"
+        });
+        let html = ask(Locale::En, &s, "<b>exams</b>?", Some(&out));
+        assert!(
+            html.contains("<div class=\"answer\"><p>Some cannot sleep before exams [1].</p></div>")
+        );
+        assert_eq!(html.matches("<div class=\"citation\">").count(), 1);
+        assert!(html.contains("&lt;script&gt;window.__xss = 1&lt;/script&gt; cannot sleep"));
+        assert!(html.contains("value=\"&lt;b&gt;exams&lt;/b&gt;?\""));
+        assert_eq!(
+            html.matches("<script").count(),
+            1,
+            "only the page's own script"
+        );
+        let declined = ask(
+            Locale::En,
+            &s,
+            "who wrote it?",
+            Some(
+                &json!({"answer": "This question is declined", "declined": "names a person", "citations": []}),
+            ),
+        );
+        assert!(declined.contains("<div class=\"answer declined\">"));
+    }
+
+    #[test]
     fn pages_link_only_their_own_script_and_style() {
         let html = login(Locale::Zh, "tok", Some(Text::LoginFailed));
         assert!(html.contains("<script src=\"/static/app.js\" defer></script>"));
