@@ -164,6 +164,8 @@ impl Sessions {
 
 /// Failed logins allowed per key in one window.
 pub const MAX_FAILURES: u32 = 5;
+/// Keys (addresses and names) kept before passed windows are swept.
+const MAX_KEYS: usize = 10_000;
 /// The window of the login limit.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(600);
 
@@ -191,10 +193,14 @@ impl LoginLimiter {
         })
     }
 
-    /// Counts a failed attempt.
+    /// Counts a failed attempt. Windows that have passed are forgotten once many keys are
+    /// kept, so that attempts with ever new names cannot grow the table without bound.
     pub fn failed(&self, ip: Option<IpAddr>, name: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
+        }
         for k in Self::keys(ip, name) {
             let e = map.entry(k).or_insert((0, now));
             if now.duration_since(e.1) >= FAILURE_WINDOW {

@@ -30,6 +30,28 @@ pub fn work_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile:
     }
 }
 
+/// Median seconds of `runs` runs of `mindpulse --db DB ARGS…`, and the last output.
+pub fn median_run(
+    exe: &std::path::Path,
+    db: &str,
+    args: &[&str],
+    runs: usize,
+) -> anyhow::Result<(f64, String)> {
+    let mut secs = Vec::new();
+    let mut out = String::new();
+    for _ in 0..runs.max(1) {
+        let mut cmd = Command::new(exe);
+        cmd.args(["--no-progress", "-q", "--db", db])
+            .args(args)
+            .env("MINDPULSE_PSEUDONYM_KEY", KEY);
+        let (stdout, s, _) = run_measured(cmd).with_context(|| format!("{args:?}"))?;
+        secs.push(s);
+        out = stdout;
+    }
+    secs.sort_by(f64::total_cmp);
+    Ok((secs[secs.len() / 2], out))
+}
+
 /// A prepared database.
 pub struct Prepared {
     pub url: String,

@@ -159,23 +159,6 @@ fn ab(url: &str, cookie: &str, requests: usize, concurrency: usize) -> anyhow::R
     }
 }
 
-/// Median milliseconds of 3 runs of `mindpulse --db DB ARGS…`, and the output.
-fn cli_ms(exe: &std::path::Path, db: &str, args: &[&str]) -> anyhow::Result<(f64, String)> {
-    let mut ms = Vec::new();
-    let mut out = String::new();
-    for _ in 0..3 {
-        let mut cmd = Command::new(exe);
-        cmd.args(["--no-progress", "-q", "--db", db])
-            .args(args)
-            .env("MINDPULSE_PSEUDONYM_KEY", crate::bench_db::KEY);
-        let (stdout, s, _) = run_measured(cmd).with_context(|| format!("{args:?}"))?;
-        ms.push(s * 1000.0);
-        out = stdout;
-    }
-    ms.sort_by(f64::total_cmp);
-    Ok((ms[1], out))
-}
-
 /// Starts `mindpulse serve` on a free port with the trend cache at `cache_secs`; returns it
 /// and its address.
 fn start_server(
@@ -308,7 +291,8 @@ pub async fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
             }
             let (peer, same) = match (cli, peers.get(path)) {
                 (Some(a), None) => {
-                    let (ms, out) = cli_ms(&exe, &db, a)?;
+                    let (secs, out) = crate::bench_db::median_run(&exe, &db, a, 3)?;
+                    let ms = secs * 1000.0;
                     let same = serde_json::from_str::<serde_json::Value>(out.trim()).ok()
                         == serde_json::from_str::<serde_json::Value>(answer.trim()).ok();
                     let v = (format!("{ms:.0}"), if same { "yes" } else { "NO" });

@@ -5,11 +5,9 @@
 //! child process — `trends` on the rollups, and the same `trends --scan` on the posts, the
 //! peer in the same run — and `alerts scan` / `alerts list`. Prints medians of the runs.
 
-use crate::measure::run_measured;
-use anyhow::Context as _;
 use clap::Args;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct BenchTrendsArgs {
@@ -95,10 +93,10 @@ pub async fn run(args: BenchTrendsArgs) -> anyhow::Result<ExitCode> {
     );
     println!("|---|---:|---:|---:|:-:|");
     for (label, q) in queries {
-        let (fast, out_fast) = time(&exe, &db, q, args.runs)?;
+        let (fast, out_fast) = crate::bench_db::median_run(&exe, &db, q, args.runs)?;
         let mut scan: Vec<&str> = q.to_vec();
         scan.push("--scan");
-        let (slow, out_slow) = time(&exe, &db, &scan, args.runs.min(3))?;
+        let (slow, out_slow) = crate::bench_db::median_run(&exe, &db, &scan, args.runs.min(3))?;
         println!(
             "| `{label}` | {:.0} | {:.0} | {:.0}× | {} |",
             fast * 1000.0,
@@ -107,8 +105,10 @@ pub async fn run(args: BenchTrendsArgs) -> anyhow::Result<ExitCode> {
             if out_fast == out_slow { "yes" } else { "NO" }
         );
     }
-    let (scan_s, _) = time(&exe, &db, &["alerts", "scan", "--no-notify", "--json"], 1)?;
-    let (list_s, listed) = time(&exe, &db, &["alerts", "list", "--json"], args.runs)?;
+    let (scan_s, _) =
+        crate::bench_db::median_run(&exe, &db, &["alerts", "scan", "--no-notify", "--json"], 1)?;
+    let (list_s, listed) =
+        crate::bench_db::median_run(&exe, &db, &["alerts", "list", "--json"], args.runs)?;
     let n_alerts = serde_json::from_str::<serde_json::Value>(listed.trim())
         .ok()
         .and_then(|v| v.as_array().map(Vec::len))
@@ -122,26 +122,4 @@ pub async fn run(args: BenchTrendsArgs) -> anyhow::Result<ExitCode> {
         list_s * 1000.0
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Median seconds of `runs` runs of `mindpulse --db DB ARGS…`, and the last output.
-fn time(
-    exe: &std::path::Path,
-    db: &str,
-    args: &[&str],
-    runs: usize,
-) -> anyhow::Result<(f64, String)> {
-    let mut secs = Vec::new();
-    let mut out = String::new();
-    for _ in 0..runs.max(1) {
-        let mut cmd = Command::new(exe);
-        cmd.args(["--no-progress", "-q", "--db", db])
-            .args(args)
-            .env("MINDPULSE_PSEUDONYM_KEY", crate::bench_db::KEY);
-        let (stdout, s, _) = run_measured(cmd).with_context(|| format!("{args:?}"))?;
-        secs.push(s);
-        out = stdout;
-    }
-    secs.sort_by(f64::total_cmp);
-    Ok((secs[secs.len() / 2], out))
 }

@@ -125,6 +125,16 @@ fn bad(e: impl std::fmt::Display) -> SourceError {
     SourceError::BadRequest(e.to_string())
 }
 
+/// An error of a read the request shaped (a metric without scores, a query the index
+/// cannot take): the database's errors are ours (500), the others the caller's (400).
+fn caller_or_store(e: anyhow::Error) -> SourceError {
+    if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
+        internal(e)
+    } else {
+        bad(e)
+    }
+}
+
 fn bucket_of(by: Option<&str>) -> Result<Bucket, SourceError> {
     match by.unwrap_or("day") {
         "hour" => Ok(Bucket::Hour),
@@ -200,14 +210,7 @@ impl StoreSource {
             },
         )
         .await
-        .map_err(|e| {
-            // A query the index cannot take is the caller's mistake; the rest is ours.
-            if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
-                internal(e)
-            } else {
-                bad(e)
-            }
-        })?;
+        .map_err(caller_or_store)?;
         Ok(found)
     }
 }
@@ -253,14 +256,7 @@ impl Source for StoreSource {
             Read::Rollups,
         )
         .await
-        .map_err(|e| {
-            // A metric without scores is the caller's mistake; the rest is ours.
-            if e.downcast_ref::<mindpulse_store::StoreError>().is_some() {
-                internal(e)
-            } else {
-                bad(e)
-            }
-        })?;
+        .map_err(caller_or_store)?;
         let rows = if metric == "volume" {
             series.volume(self.min_cell)
         } else {
@@ -409,20 +405,17 @@ impl Source for StoreSource {
         let Some(run) = self.store.latest_network().await.map_err(internal)? else {
             return Ok(None);
         };
-        let top = self
-            .store
-            .network_nodes(run.id, false, i64::from(limit.max(1)))
-            .await
-            .map_err(internal)?;
-        let mut sizes: std::collections::BTreeMap<i64, u64> = Default::default();
-        for n in self
+        // Every author once (ordered by PageRank): the top ones and the community sizes.
+        let nodes = self
             .store
             .network_nodes(run.id, false, i64::MAX)
             .await
-            .map_err(internal)?
-        {
+            .map_err(internal)?;
+        let mut sizes: std::collections::BTreeMap<i64, u64> = Default::default();
+        for n in &nodes {
             *sizes.entry(n.community).or_default() += 1;
         }
+        let top = &nodes[..nodes.len().min(limit.max(1) as usize)];
         let mut communities: Vec<(i64, u64)> = sizes.into_iter().collect();
         communities.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         communities.truncate(20);
