@@ -48,7 +48,7 @@ pub enum Command {
     Init,
     /// Import posts from files (JSONL, CSV, Reddit dumps, weibo-search CSV), cleaning and pseudonymizing them.
     Import(ImportArgs),
-    /// Export stored posts as CSV or JSONL (streaming).
+    /// Export posts, scores or the trend series as CSV, JSONL or Parquet (streaming).
     Export(ExportArgs),
     /// Summary statistics: posts per platform, topic, day and language; duplicates; rejects.
     Stats(StatsArgs),
@@ -164,10 +164,25 @@ pub struct ImportArgs {
 pub enum ExportFormat {
     Csv,
     Jsonl,
+    /// Typed columns (times in UTC, lists as lists), Snappy-compressed; needs -o or a pipe.
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTable {
+    /// One row per post (with --scores: the newest score of each dimension).
+    Posts,
+    /// One row per stored score, with its provenance (head, version, scorer, run).
+    Scores,
+    /// The trend series: one row per metric × bucket × group, as `trends --json` gives them.
+    Series,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// What to export.
+    #[arg(long, value_enum, default_value = "posts", ignore_case = true)]
+    pub table: ExportTable,
     /// Output format (any case).
     #[arg(long, value_enum, default_value = "jsonl", ignore_case = true)]
     pub format: ExportFormat,
@@ -178,9 +193,25 @@ pub struct ExportArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
-    /// Include the stored scores.
+    /// Include the stored scores (--table posts).
     #[arg(long)]
     pub scores: bool,
+    /// --table series: `volume` or a population dimension (default: volume and every
+    /// scored population dimension).
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// --table series: bucket length (default day).
+    #[arg(long, value_enum)]
+    pub by: Option<crate::series::By>,
+    /// --table series: split each bucket by topic, region, platform or language.
+    #[arg(long, value_enum)]
+    pub group: Option<crate::series::GroupBy>,
+    /// --table series: cells with fewer posts are suppressed (default [trends] min_cell, else 10).
+    #[arg(long)]
+    pub min_cell: Option<u64>,
+    /// --table series: the correction (default [trends] method, else acc).
+    #[arg(long, value_enum)]
+    pub method: Option<crate::series::MethodArg>,
     #[command(flatten)]
     pub filter: crate::post_filter::PostFilterArgs,
 }

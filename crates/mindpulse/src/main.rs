@@ -21,6 +21,7 @@ mod render;
 mod retrieve;
 mod scoring;
 mod series;
+mod tabular;
 mod topic_views;
 mod watch;
 mod zone;

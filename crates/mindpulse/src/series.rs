@@ -10,6 +10,50 @@ use mindpulse_analyze::{Bucket, Obs, Rates, Series, Tally};
 use mindpulse_store::{PostFilter, Store};
 use std::collections::BTreeMap;
 
+/// A bucket length as the commands take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum By {
+    Hour,
+    Day,
+    Week,
+}
+
+impl By {
+    pub fn bucket(self) -> Bucket {
+        match self {
+            By::Hour => Bucket::Hour,
+            By::Day => Bucket::Day,
+            By::Week => Bucket::Week,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            By::Hour => "hour",
+            By::Day => "day",
+            By::Week => "week",
+        }
+    }
+}
+
+/// The prevalence correction as the commands take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Adjusted classify-and-count (flags corrected with recall and false-flag rate).
+    Acc,
+    /// Probabilistic ACC (mean calibrated probabilities corrected the same way).
+    Pacc,
+}
+
+impl MethodArg {
+    pub fn method(self) -> mindpulse_analyze::Method {
+        match self {
+            MethodArg::Acc => mindpulse_analyze::Method::Acc,
+            MethodArg::Pacc => mindpulse_analyze::Method::Pacc,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GroupBy {
     Topic,

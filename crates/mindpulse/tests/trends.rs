@@ -266,3 +266,269 @@ fn trends_volume_and_corrected_prevalence() {
         "{o:?}"
     );
 }
+
+/// The Python of `scripts/setup_stats_venv.sh` (it has pyarrow); None outside CI when unset.
+fn stats_python() -> Option<String> {
+    match std::env::var("MINDPULSE_STATS_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("MINDPULSE_STATS_PYTHON is not set: run scripts/setup_stats_venv.sh and export its last line")
+        }
+        _ => {
+            eprintln!("skipping the pyarrow reading: MINDPULSE_STATS_PYTHON is not set");
+            None
+        }
+    }
+}
+
+/// A Parquet file as pyarrow reads it: its column types and its rows (times as ISO text).
+fn pyarrow_read(python: &str, file: &std::path::Path) -> serde_json::Value {
+    let script = r#"
+import json, sys
+import pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+meta = {k.decode(): v.decode() for k, v in (t.schema.metadata or {}).items()}
+rows = t.to_pylist()
+def plain(v):
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+print(json.dumps({
+    "types": {f.name: str(f.type) for f in t.schema},
+    "metadata": meta,
+    "rows": [{k: plain(v) for k, v in r.items()} for r in rows],
+}, ensure_ascii=False))
+"#;
+    let o = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn jsonl(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn exports_posts_scores_and_series_as_parquet_csv_and_jsonl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = format!("sqlite://{}", dir.join("t.db").display());
+    std::fs::write(dir.join("p.jsonl"), posts()).unwrap();
+    ok(&mindpulse(
+        dir,
+        &["--db", &db, "import", "p.jsonl", "--platform", "test"],
+    ));
+    ok(&mindpulse(dir, &["--db", &db, "score", "--json"]));
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", db.as_str()];
+        all.extend_from_slice(args);
+        ok(&mindpulse(dir, &all))
+    };
+
+    // The series: the same rows as `trends --json`, for every metric at once.
+    let trends = json(&run(&[
+        "trends",
+        "--metric",
+        "depression",
+        "--group",
+        "lang",
+        "--json",
+    ]));
+    let series = jsonl(&run(&[
+        "export", "--table", "series", "--group", "lang", "--format", "jsonl",
+    ]));
+    let metrics: std::collections::BTreeSet<&str> =
+        series.iter().filter_map(|r| r["metric"].as_str()).collect();
+    assert!(
+        metrics.contains("volume") && metrics.contains("depression"),
+        "{metrics:?}"
+    );
+    let depression: Vec<&serde_json::Value> = series
+        .iter()
+        .filter(|r| r["metric"] == "depression")
+        .collect();
+    assert_eq!(depression.len(), trends.len());
+    for (s, t) in depression.iter().zip(&trends) {
+        for k in [
+            "bucket",
+            "group",
+            "n",
+            "flagged",
+            "raw",
+            "value",
+            "ci_low",
+            "ci_high",
+            "suppressed",
+        ] {
+            assert_eq!(s[k], t[k], "{k}: {s} vs {t}");
+        }
+        assert_eq!(
+            (s["by"].as_str(), s["zone"].as_str()),
+            (Some("day"), Some("UTC"))
+        );
+    }
+    run(&[
+        "export",
+        "--table",
+        "series",
+        "--group",
+        "lang",
+        "--format",
+        "parquet",
+        "-o",
+        "series.parquet",
+    ]);
+    let csv = run(&[
+        "export", "--table", "series", "--format", "csv", "--metric", "volume",
+    ]);
+    assert!(
+        csv.starts_with("metric,by,zone,bucket,group,n,flagged,raw,value,ci_low,ci_high,suppressed,validated,note\nvolume,day,UTC,2025-11-20,,60,"),
+        "{csv}"
+    );
+
+    // Posts: the Parquet file holds what JSON lines hold, typed.
+    let posts_jsonl = jsonl(&run(&["export", "--format", "jsonl", "--scores"]));
+    run(&[
+        "export",
+        "--format",
+        "parquet",
+        "--scores",
+        "-o",
+        "posts.parquet",
+    ]);
+    run(&[
+        "export",
+        "--table",
+        "scores",
+        "--format",
+        "parquet",
+        "-o",
+        "scores.parquet",
+    ]);
+    let scores_csv = run(&["export", "--table", "scores", "--format", "csv"]);
+    let score_count: usize = posts_jsonl
+        .iter()
+        .map(|p| p["scores"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(
+        score_count > posts_jsonl.len(),
+        "several dimensions per post"
+    );
+    assert_eq!(
+        scores_csv.lines().count(),
+        score_count + 1,
+        "a row per score"
+    );
+    assert!(scores_csv.starts_with("post_id,created_at,lang,platform,dimension,value,"));
+
+    // What is already there is not overwritten; a wrong flag is refused before any file.
+    let o = mindpulse(
+        dir,
+        &[
+            "--db",
+            &db,
+            "export",
+            "--format",
+            "parquet",
+            "-o",
+            "posts.parquet",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--force"),
+        "{o:?}"
+    );
+    for (args, says) in [
+        (vec!["export", "--metric", "volume"], "--table series"),
+        (
+            vec!["export", "--table", "scores", "--scores"],
+            "--table scores",
+        ),
+        (
+            vec!["export", "--table", "series", "--metric", "happiness"],
+            "population dimensions",
+        ),
+        (vec!["export", "--format", "feather"], "parquet"),
+    ] {
+        let mut all = vec!["--db", db.as_str()];
+        all.extend(args.iter().copied());
+        let o = mindpulse(dir, &all);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{args:?}: {o:?}"
+        );
+    }
+
+    let Some(python) = stats_python() else { return };
+    let p = pyarrow_read(&python, &dir.join("posts.parquet"));
+    assert_eq!(p["metadata"]["mindpulse.table"], "posts");
+    let types = &p["types"];
+    assert_eq!(types["id"], "int64");
+    assert_eq!(types["text"], "string");
+    assert_eq!(types["created_at"], "timestamp[us, tz=UTC]");
+    assert_eq!(types["topics"], "list<element: string not null>");
+    assert_eq!(types["score_depression"], "double");
+    let rows = p["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), posts_jsonl.len());
+    for (r, j) in rows.iter().zip(&posts_jsonl) {
+        for k in [
+            "id",
+            "platform",
+            "platform_id",
+            "author",
+            "text",
+            "lang",
+            "content_hash",
+            "topics",
+        ] {
+            assert_eq!(r[k], j[k], "{k}");
+        }
+        let at = chrono::DateTime::parse_from_rfc3339(r["created_at"].as_str().unwrap()).unwrap();
+        let want = chrono::DateTime::parse_from_rfc3339(j["created_at"].as_str().unwrap()).unwrap();
+        assert_eq!(at, want);
+        let newest = j["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["dimension"] == "depression")
+            .max_by_key(|s| s["run_id"].as_i64())
+            .unwrap();
+        assert_eq!(r["score_depression"], newest["value"]);
+    }
+    let s = pyarrow_read(&python, &dir.join("scores.parquet"));
+    assert_eq!(s["rows"].as_array().unwrap().len(), score_count);
+    assert_eq!(s["types"]["value"], "double");
+    assert_eq!(s["types"]["run_id"], "int64");
+    let t = pyarrow_read(&python, &dir.join("series.parquet"));
+    assert_eq!(t["metadata"]["mindpulse.zone"], "UTC");
+    assert_eq!(t["types"]["suppressed"], "bool");
+    let from_parquet: Vec<&serde_json::Value> = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["metric"] == "depression")
+        .collect();
+    assert_eq!(from_parquet.len(), trends.len());
+    for (r, t) in from_parquet.iter().zip(&trends) {
+        for k in [
+            "bucket",
+            "group",
+            "n",
+            "flagged",
+            "raw",
+            "value",
+            "ci_low",
+            "ci_high",
+            "suppressed",
+        ] {
+            assert_eq!(r[k], t[k], "{k}");
+        }
+    }
+}

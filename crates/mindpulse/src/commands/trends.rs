@@ -5,26 +5,11 @@
 //! duplicates are left out unless asked for; cells under `min_cell` posts are suppressed.
 
 use crate::context::Context;
-use crate::series::{read_series, GroupBy, Read};
-use clap::{Args, ValueEnum};
-use mindpulse_analyze::{Bucket, Method, TrendRow};
+use crate::series::{read_series, By, GroupBy, MethodArg, Read};
+use clap::Args;
+use mindpulse_analyze::TrendRow;
 use mindpulse_store::PostFilter;
 use std::process::ExitCode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum By {
-    Hour,
-    Day,
-    Week,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MethodArg {
-    /// Adjusted classify-and-count (flags corrected with recall and false-flag rate).
-    Acc,
-    /// Probabilistic ACC (mean calibrated probabilities corrected the same way).
-    Pacc,
-}
 
 #[derive(Debug, Args)]
 pub struct TrendsArgs {
@@ -76,11 +61,10 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
         .min_cell
         .map(|m| m.max(1))
         .unwrap_or_else(|| crate::series::configured_min_cell(&ctx.config));
-    let method = match args.method {
-        Some(MethodArg::Acc) => Method::Acc,
-        Some(MethodArg::Pacc) => Method::Pacc,
-        None => crate::series::configured_method(&ctx.config),
-    };
+    let method = args
+        .method
+        .map(MethodArg::method)
+        .unwrap_or_else(|| crate::series::configured_method(&ctx.config));
     let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
     let filter = PostFilter {
         since,
@@ -89,11 +73,7 @@ pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
         platform: args.platform.clone(),
         ..Default::default()
     };
-    let bucket = match args.by {
-        By::Hour => Bucket::Hour,
-        By::Day => Bucket::Day,
-        By::Week => Bucket::Week,
-    };
+    let bucket = args.by.bucket();
     let store = ctx.existing_store().await?;
     let result = read_series(
         &store,
