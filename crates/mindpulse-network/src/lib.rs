@@ -29,6 +29,7 @@
 //! | [`degrees`] | weighted and unweighted in-/out-degree | |
 //! | [`communities`] | Louvain on the undirected graph, seeded, as NetworkX's `louvain_communities` | Blondel et al. 2008 |
 //! | [`modularity`] | Newman's modularity with resolution γ | Newman & Girvan 2004; Reichardt & Bornholdt 2006 |
+//! | [`force_layout`] | a seeded force-directed drawing of a few hundred nodes (the web interface's graph view) | Fruchterman & Reingold 1991 |
 //! | [`write_gexf`], [`write_graphml`] | export for Gephi, Cytoscape, igraph, NetworkX | GEXF 1.3; GraphML 1.0 |
 //! | [`synth::social_graph`] | seeded synthetic reply networks for tests and benchmarks | Caldarelli et al. 2002 |
 //!
@@ -88,6 +89,7 @@ mod degree;
 mod error;
 mod export;
 mod graph;
+mod layout;
 mod louvain;
 mod pagerank;
 pub mod rng;
@@ -97,5 +99,6 @@ pub use degree::{degrees, Degrees};
 pub use error::NetworkError;
 pub use export::{write_gexf, write_graphml, xml_escape, NodeAttrs};
 pub use graph::{Graph, GraphBuilder};
+pub use layout::force_layout;
 pub use louvain::{communities, modularity, THRESHOLD};
 pub use pagerank::{pagerank, PageRankOptions, BLOCK};

@@ -117,6 +117,12 @@ pub enum Text {
     NotFound,
     Language,
     NetworkPageHelp,
+    Topic,
+    TopicHelp,
+    OverTime,
+    TopicExamples,
+    Graph,
+    GraphHelp,
     Search,
     Forecast,
     Ask,
@@ -239,6 +245,18 @@ fn words(key: Text) -> (&'static str, &'static str) {
             "forecast, next 14 days (AutoETS, 95 % interval)",
             "预测，未来 14 天（AutoETS，95% 区间）",
         ),
+        Topic => ("Topic", "话题"),
+        TopicHelp => (
+            "Topic {number} of build {build}: {size} posts ({share}), encoder {encoder}. Per day in {zone}; days under {min_cell} posts are suppressed.",
+            "构建 {build} 的话题 {number}：{size} 条帖子（{share}），编码器 {encoder}。按 {zone} 的日期统计；少于 {min_cell} 条帖子的日期不予显示。",
+        ),
+        OverTime => ("Over time", "随时间变化"),
+        TopicExamples => ("Example posts (pseudonymous, redacted at ingest)", "示例帖子（化名，采集时已脱敏）"),
+        Graph => ("Graph", "关系图"),
+        GraphHelp => (
+            "The {shown} authors of highest PageRank and the links among them (size: PageRank; colour: community; hover for values). Pseudonyms only.",
+            "PageRank 最高的 {shown} 位作者及其相互关系（大小：PageRank；颜色：社区；悬停查看数值）。仅显示化名。",
+        ),
         NetworkPageHelp => (
             "Network build {build}: {nodes} pseudonymous authors, {edges} reply, repost and mention links; modularity {modularity}. Authors are shown by pseudonym only; nothing here identifies a person.",
             "网络构建 {build}：{nodes} 位化名作者，{edges} 条回复、转发和提及关系；模块度 {modularity}。作者仅以化名显示，此处不识别任何个人。",
@@ -265,6 +283,8 @@ mod tests {
             Text::TopicsHelp,
             Text::NetworkHelp,
             Text::NetworkPageHelp,
+            Text::TopicHelp,
+            Text::GraphHelp,
         ] {
             let (en, zh) = words(key);
             let holes = |s: &str| {

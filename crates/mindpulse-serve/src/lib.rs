@@ -11,6 +11,7 @@
 //! | [`pages`] | the pages, rendered on the server |
 //! | [`assets`] | the stylesheet and the one script (click-through on chart points) |
 //! | [`chart`] | server-rendered SVG line charts with 95 % CI bands, hover values in `<title>`, `data-` attributes for click-through, gaps for suppressed cells |
+//! | [`graph`] | the server-rendered SVG drawing of the top authors and the links among them (network page) |
 //! | [`html`] | escaping of every stored text, tables, percentages |
 //! | [`i18n`] | the interface's words in English and Chinese |
 //! | [`report`] | the self-contained HTML report: volume, indices with CIs, alerts and reviews, topics, network summary, methods |
@@ -25,6 +26,7 @@ pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod chart;
+pub mod graph;
 pub mod html;
 pub mod i18n;
 pub mod pages;

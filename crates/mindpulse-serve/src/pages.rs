@@ -567,8 +567,9 @@ pub fn topics(locale: Locale, session: &Session, topics: Option<&Value>) -> Stri
                 .take(10)
                 .filter_map(|k| k.get(0).and_then(Value::as_str))
                 .collect();
+            let number = x.get("number").and_then(Value::as_i64).unwrap_or(0);
             vec![
-                field(x, "number"),
+                format!("<a href=\"/topics/{number}\">{number}</a>"),
                 field(x, "size"),
                 x["share"]
                     .as_f64()
@@ -590,9 +591,107 @@ pub fn topics(locale: Locale, session: &Session, topics: Option<&Value>) -> Stri
     layout(locale, t(Text::Topics), Some(session), &body)
 }
 
+/// One topic over time (`topics show --json`): its keywords, a chart per day of its posts
+/// and of each scored dimension's corrected prevalence with 95 % bands, and its example
+/// posts as text.
+pub fn topic(locale: Locale, session: &Session, detail: &Value) -> String {
+    let t = |k| locale.text(k);
+    let number = detail["number"].as_i64().unwrap_or(0);
+    let mut body = format!(
+        "<p><a href=\"/topics\">← {}</a></p><p>{}</p>",
+        escape(t(Text::Topics)),
+        escape(
+            &t(Text::TopicHelp)
+                .replace("{number}", &number.to_string())
+                .replace("{build}", &detail["build"].to_string())
+                .replace("{size}", &detail["size"].to_string())
+                .replace(
+                    "{share}",
+                    &detail["share"]
+                        .as_f64()
+                        .map(|s| format!("{:.1} %", s * 100.0))
+                        .unwrap_or_default()
+                )
+                .replace("{encoder}", detail["encoder"].as_str().unwrap_or_default())
+                .replace("{zone}", detail["zone"].as_str().unwrap_or_default())
+                .replace("{min_cell}", &detail["min_cell"].to_string())
+        )
+    );
+    let words: Vec<String> = detail["keywords"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|k| {
+            let w = k.get(0).and_then(Value::as_str)?;
+            let weight = k.get(1).and_then(Value::as_f64).unwrap_or(0.0);
+            Some(format!("{w} ({weight:.3})"))
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<p class=\"keywords\"><strong>{}</strong>: {}</p><h2>{}</h2>",
+        escape(t(Text::Keywords)),
+        escape(&words.join(", ")),
+        escape(t(Text::OverTime))
+    );
+    let mut series: Vec<(String, &Value)> = vec![("volume".to_string(), &detail["volume"])];
+    if let Some(map) = detail["prevalence"].as_object() {
+        series.extend(map.iter().map(|(k, v)| (k.clone(), v)));
+    }
+    for (metric, rows) in series {
+        let chart = Chart {
+            title: format!("{metric} · {number}"),
+            percent: metric != "volume",
+            lines: lines(rows, &metric),
+            width: 900,
+            height: 200,
+            link: None,
+        }
+        .svg();
+        let _ = write!(
+            body,
+            "<section class=\"metric\" data-metric=\"{m}\"><h3>{m}</h3>{chart}</section>",
+            m = escape(&metric)
+        );
+    }
+    let _ = write!(
+        body,
+        "<section id=\"examples\"><h2>{}</h2>",
+        escape(t(Text::TopicExamples))
+    );
+    let examples = detail["examples"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if examples.is_empty() {
+        let _ = write!(body, "<p class=\"empty\">{}</p>", escape(t(Text::NoPosts)));
+    }
+    for e in examples {
+        let _ = write!(
+            body,
+            "<blockquote class=\"post-text\" data-post=\"{}\">{}</blockquote>",
+            field(e, "id"),
+            escape(e["text"].as_str().unwrap_or_default())
+        );
+    }
+    body.push_str("</section>");
+    layout(
+        locale,
+        &format!("{} {number}", t(Text::Topic)),
+        Some(session),
+        &body,
+    )
+}
+
 /// The newest network: its size, the top authors by PageRank (pseudonyms) and the largest
 /// communities.
-pub fn network(locale: Locale, session: &Session, network: Option<&Value>) -> String {
+pub fn network(
+    locale: Locale,
+    session: &Session,
+    network: Option<&Value>,
+    graph: Option<&Value>,
+) -> String {
     let t = |k| locale.text(k);
     let Some(v) = network else {
         return layout(
@@ -619,6 +718,16 @@ pub fn network(locale: Locale, session: &Session, network: Option<&Value>) -> St
                 )
         )
     );
+    if let Some(g) = graph {
+        let shown = g["nodes"].as_array().map_or(0, Vec::len);
+        let _ = write!(
+            body,
+            "<section id=\"graph\"><h2>{}</h2><p class=\"meta\">{}</p>{}</section>",
+            escape(t(Text::Graph)),
+            escape(&t(Text::GraphHelp).replace("{shown}", &shown.to_string())),
+            crate::graph::network_svg(g, 640)
+        );
+    }
     let top = v["top"].as_array().map(Vec::as_slice).unwrap_or_default();
     let rows: Vec<Vec<String>> = top
         .iter()

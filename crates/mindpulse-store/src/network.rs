@@ -267,6 +267,54 @@ impl Store {
         Ok(rows)
     }
 
+    /// A build's edges whose both ends are among `authors` (the links a drawing of the top
+    /// authors shows), heaviest first.
+    pub async fn network_edges_among(
+        &self,
+        run_id: i64,
+        authors: &[String],
+    ) -> Result<Vec<NetworkEdge>, StoreError> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
+        if authors.len() * 2 + 1 > self.dialect.max_params() {
+            // More authors than one statement can bind: filter the build's edges here.
+            let wanted: std::collections::HashSet<&str> =
+                authors.iter().map(String::as_str).collect();
+            let mut edges: Vec<NetworkEdge> = self
+                .network_edges(run_id)
+                .await?
+                .into_iter()
+                .filter(|e| {
+                    wanted.contains(e.source.as_str()) && wanted.contains(e.target.as_str())
+                })
+                .collect();
+            edges.sort_by(|a, b| {
+                b.weight
+                    .total_cmp(&a.weight)
+                    .then_with(|| (&a.source, &a.target).cmp(&(&b.source, &b.target)))
+            });
+            return Ok(edges);
+        }
+        let marks = vec!["?"; authors.len()].join(", ");
+        let sql = self
+            .dialect
+            .sql(&format!(
+                "SELECT source, target, weight FROM network_edges WHERE run_id = ? \
+                 AND source IN ({marks}) AND target IN ({marks}) \
+                 ORDER BY weight DESC, source, target"
+            ))
+            .into_owned();
+        let rows = on_pool!(&self.pool, p => {
+            let mut q = sqlx::query_as(&sql).bind(run_id);
+            for a in authors.iter().chain(authors) {
+                q = q.bind(a.as_str());
+            }
+            q.fetch_all(p).await?
+        });
+        Ok(rows)
+    }
+
     /// Per community and language: the posts its authors wrote that `filter` selects, and
     /// for `(scorer, dimension)` their flags and probabilities.
     pub async fn community_tallies(
@@ -427,6 +475,26 @@ mod tests {
         assert_eq!(top.len(), 2);
         assert_eq!(top[0].author, a, "{name}");
         assert_eq!(store.network_edges(id).await.unwrap().len(), 3, "{name}");
+        let among = store
+            .network_edges_among(id, &[a.to_string(), c.to_string(), "u_nobody".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(
+            among,
+            vec![NetworkEdge {
+                source: c.to_string(),
+                target: a.to_string(),
+                weight: 1.0
+            }],
+            "{name}"
+        );
+        let among = store
+            .network_edges_among(id, &[a.to_string(), b.to_string(), c.to_string()])
+            .await
+            .unwrap();
+        let weights: Vec<f64> = among.iter().map(|e| e.weight).collect();
+        assert_eq!(weights, vec![3.0, 2.0, 1.0], "{name}: heaviest first");
+        assert!(store.network_edges_among(id, &[]).await.unwrap().is_empty());
         let tallies = store
             .community_tallies(id, None, &PostFilter::default())
             .await

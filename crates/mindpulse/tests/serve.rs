@@ -393,9 +393,88 @@ fn the_web_interface_in_a_browser() {
         cli.as_array().unwrap().len()
     );
 
-    // The network: top authors (pseudonyms) as `network top --json` gives them.
+    // One topic: reached from the list; its days charted, its examples as text; the API
+    // gives what `topics show --json` prints.
+    let first = b.find("table.topics tbody tr td:first-child a");
+    let number = b.text(&first);
+    b.click_and_wait(&first);
+    assert_eq!(path(&b), format!("/topics/{number}"));
+    b.screenshot(&shots.join("serve-topic.png"));
+    let charts = b.eval(
+        "return document.querySelectorAll('section.metric svg circle').length",
+        json!([]),
+    );
+    assert!(
+        charts.as_u64().unwrap() >= 1,
+        "the topic's days are charted: {charts}"
+    );
+    let examples = b.find_all("#examples blockquote.post-text");
+    assert!(!examples.is_empty());
+    let (status, body) = fetch(&b, &format!("/api/topics/{number}"), json!({}));
+    assert_eq!(status, 200);
+    let cli: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "topics", "show", &number, "--json"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), cli);
+    assert_eq!(
+        b.text(&examples[0]),
+        cli["examples"][0]["text"].as_str().unwrap()
+    );
+    assert_eq!(fetch(&b, "/api/topics/9999", json!({})).0, 404);
+    assert_eq!(fetch(&b, "/api/topics/x", json!({})).0, 400);
+
+    // The network: a drawing of the top authors and the links among them, then the top
+    // authors (pseudonyms) as `network top --json` gives them.
     b.goto(&format!("{base}/network"));
     b.screenshot(&shots.join("serve-network.png"));
+    let (status, body) = fetch(&b, "/api/network/graph?limit=80", json!({}));
+    assert_eq!(status, 200);
+    let graph: Value = serde_json::from_str(&body).unwrap();
+    let nodes = graph["nodes"].as_array().unwrap();
+    let top80: Value = serde_json::from_str(
+        ok(&mindpulse(
+            dir,
+            &["--db", &db, "network", "top", "--json", "--limit", "80"],
+        ))
+        .trim(),
+    )
+    .unwrap();
+    let top80: Vec<&Value> = top80
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["author"])
+        .collect();
+    let drawn: Vec<&Value> = nodes.iter().map(|n| &n["author"]).collect();
+    assert_eq!(drawn, top80, "the authors of highest PageRank, in order");
+    let edges = graph["edges"].as_array().unwrap();
+    assert!(!edges.is_empty(), "replies among the top authors are drawn");
+    for e in edges {
+        assert!(e["source"].as_u64().unwrap() < nodes.len() as u64);
+        assert!(e["target"].as_u64().unwrap() < nodes.len() as u64);
+    }
+    let circles = b.eval(
+        "return [...document.querySelectorAll('#graph svg circle.node title')].map(t => t.textContent)",
+        json!([]),
+    );
+    let circles = circles.as_array().unwrap();
+    assert_eq!(circles.len(), nodes.len());
+    assert!(
+        circles
+            .iter()
+            .all(|t| t.as_str().unwrap().starts_with("u_")
+                && t.as_str().unwrap().contains("PageRank"))
+    );
+    let lines = b.eval(
+        "return document.querySelectorAll('#graph svg line').length",
+        json!([]),
+    );
+    assert_eq!(lines.as_u64().unwrap() as usize, edges.len());
     let (status, body) = fetch(&b, "/api/network/top?limit=20", json!({}));
     assert_eq!(status, 200);
     let cli: Value = serde_json::from_str(

@@ -10,16 +10,12 @@
 //! dimension, with the same small-cell suppression as `trends`.
 
 use crate::context::Context;
-use crate::series::{read_series, scores_of, Read, POPULATION};
-use crate::topic_views::{encoder_names, summary, TopicSummary};
+use crate::topic_views::{detail, encoder_names, summary, TopicSummary};
 use crate::zone::Zone;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
-use mindpulse_analyze::{Bucket, TrendRow};
 use mindpulse_core::{dequantize_i8, PostToScore};
-use mindpulse_store::{
-    BuiltTopic, DiscoveredTopic, NewTopicBuild, PostFilter, Store, TopicBuild, UNASSIGNED,
-};
+use mindpulse_store::{BuiltTopic, NewTopicBuild, PostFilter, Store, TopicBuild, UNASSIGNED};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -485,27 +481,6 @@ async fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An example post of a topic (pseudonymous; texts were redacted at ingest).
-#[derive(Debug, Serialize)]
-struct Example {
-    id: i64,
-    text: String,
-}
-
-#[derive(Debug, Serialize)]
-struct TopicDetail {
-    build: i64,
-    #[serde(flatten)]
-    topic: TopicSummary,
-    examples: Vec<Example>,
-    /// Posts per day.
-    volume: Vec<TrendRow>,
-    /// Per population dimension, the corrected prevalence per day.
-    prevalence: BTreeMap<String, Vec<TrendRow>>,
-    zone: String,
-    min_cell: u64,
-}
-
 async fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let zone = Zone::resolve(args.tz.as_deref(), &ctx.config)?;
     let min_cell = crate::series::configured_min_cell(&ctx.config);
@@ -522,56 +497,16 @@ async fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
                 topics.len().saturating_sub(1)
             );
         };
-        let encoders = encoder_names(&store).await?;
-        let example_ids: Vec<i64> = serde_json::from_str(&topic.examples).unwrap_or_default();
-        let examples: Vec<Example> = store
-            .post_texts(&example_ids[..example_ids.len().min(args.examples)])
-            .await?
-            .into_iter()
-            .map(|p| Example {
-                id: p.id,
-                text: p.text,
-            })
-            .collect();
-        let filter = PostFilter {
-            discovered: Some(DiscoveredTopic {
-                build: build.id,
-                number: topic.number,
-            }),
-            ..PostFilter::default()
-        };
-        let (series, _, _) = read_series(
+        detail(
             &store,
-            "volume",
-            None,
-            &filter,
-            Bucket::Day,
-            zone.tz,
-            Read::Scan,
-        )
-        .await?;
-        let volume = series.volume(min_cell);
-        let mut prevalence = BTreeMap::new();
-        for dim in POPULATION {
-            if !matches!(scores_of(&store, dim).await, Ok(Some(_))) {
-                continue;
-            }
-            let (series, rates, _) =
-                read_series(&store, dim, None, &filter, Bucket::Day, zone.tz, Read::Scan).await?;
-            prevalence.insert(
-                dim.to_string(),
-                series.prevalence(&|l| rates.get(l), method, min_cell),
-            );
-        }
-        anyhow::Ok(TopicDetail {
-            build: build.id,
-            topic: summary(topic, &build, &encoders),
-            examples,
-            volume,
-            prevalence,
-            zone: zone.name().to_string(),
+            &build,
+            topic,
+            &zone,
             min_cell,
-        })
+            method,
+            args.examples,
+        )
+        .await
     }
     .await;
     store.close().await;
