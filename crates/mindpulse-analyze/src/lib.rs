@@ -14,4 +14,4 @@ pub mod trends;
 pub mod validate;
 
 pub use prevalence::{estimate, estimate_with, Estimate, Method, Rates, Tally};
-pub use trends::{Bucket, Obs, Series, TrendRow};
+pub use trends::{suppress_small, Bucket, Obs, Series, TrendRow};

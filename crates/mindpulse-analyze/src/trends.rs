@@ -226,6 +226,32 @@ fn prevalence_cell<'r>(
     }
 }
 
+/// `rows` (computed with a smaller `min_cell`, e.g. 1 for a forecast) as they would be with
+/// `min_cell`: cells under it become suppressed rows without numbers. A cell's estimate
+/// depends only on its own posts and its bucket and group (the bootstrap seed), so this
+/// gives exactly the rows `volume`/`prevalence` would give with `min_cell`, without
+/// computing them twice.
+pub fn suppress_small(rows: &[TrendRow], min_cell: u64) -> Vec<TrendRow> {
+    rows.iter()
+        .map(|r| match r.n {
+            Some(n) if n >= min_cell && !r.suppressed => r.clone(),
+            _ => TrendRow {
+                bucket: r.bucket.clone(),
+                group: r.group.clone(),
+                n: None,
+                flagged: None,
+                raw: None,
+                value: None,
+                ci_low: None,
+                ci_high: None,
+                suppressed: true,
+                validated: None,
+                note: None,
+            },
+        })
+        .collect()
+}
+
 /// FNV-1a: a hash that is the same on every machine and version (for bootstrap seeds).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -295,5 +321,10 @@ mod tests {
         let v = rows[0].value.unwrap();
         assert!((v - (10.0 / 30.0 - 0.03) / 0.77).abs() < 1e-9, "{v}");
         assert!(rows[1].suppressed && rows[1].flagged.is_none());
+        // Computed once with every cell, then suppressed: the same rows.
+        let all = s.prevalence(&|l| (l == "en").then_some(&rates), Method::Acc, 1);
+        assert!(!all[1].suppressed);
+        assert_eq!(suppress_small(&all, 10), rows);
+        assert_eq!(suppress_small(&s.volume(1), 10), s.volume(10));
     }
 }

@@ -30,7 +30,9 @@ use crate::auth::{
 };
 use crate::i18n::{Locale, Text};
 use crate::pages;
-use crate::source::{PostsQuery, SearchQuery, Source, SourceError, TrendQuery};
+use crate::source::{
+    PostsQuery, SearchQuery, Source, SourceError, TrendQuery, OVERVIEW_HORIZON, OVERVIEW_METRICS,
+};
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -66,12 +68,15 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 
 /// The router over `source`.
 pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
-    let app = Arc::new(App {
+    routes(Arc::new(App {
         source,
         sessions: Sessions::default(),
         limiter: LoginLimiter::default(),
         opts,
-    });
+    }))
+}
+
+fn routes<S: Source>(app: Arc<App<S>>) -> Router {
     Router::new()
         .route("/login", get(login_page::<S>).post(login::<S>))
         .route("/logout", post(logout::<S>))
@@ -83,6 +88,7 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/alerts/{id}", get(alert_page::<S>))
         .route("/alerts/{id}/review", post(review_form::<S>))
         .route("/topics", get(topics_page::<S>))
+        .route("/topics/{number}", get(topic_page::<S>))
         .route("/network", get(network_page::<S>))
         .route("/search", get(search_page::<S>))
         .route("/ask", get(ask_page::<S>))
@@ -94,7 +100,9 @@ pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
         .route("/api/alerts/{id}/review", post(api_review::<S>))
         .route("/api/posts", get(api_posts::<S>))
         .route("/api/topics", get(api_topics::<S>))
+        .route("/api/topics/{number}", get(api_topic::<S>))
         .route("/api/network/top", get(api_network_top::<S>))
+        .route("/api/network/graph", get(api_network_graph::<S>))
         .route("/api/search", get(api_search::<S>))
         .route("/api/ask", get(api_ask::<S>))
         .route("/api/provenance", get(api_provenance::<S>))
@@ -111,12 +119,25 @@ pub async fn serve<S: Source>(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let app = Arc::new(App {
+        source,
+        sessions: Sessions::default(),
+        limiter: LoginLimiter::default(),
+        opts,
+    });
+    // The overview's charts are recomputed in the background before they expire.
+    let warm = tokio::spawn({
+        let app = app.clone();
+        async move { app.source.keep_warm().await }
+    });
+    let served = axum::serve(
         listener,
-        router(source, opts).into_make_service_with_connect_info::<SocketAddr>(),
+        routes(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    warm.abort();
+    served
 }
 
 async fn security_headers(mut res: Response) -> Response {
@@ -410,34 +431,14 @@ async fn switch_language(Path(code): Path<String>) -> Response {
     res
 }
 
-/// The metrics of the overview.
-const METRICS: &[&str] = &[
-    "volume",
-    "depression",
-    "suicide_risk",
-    "stress",
-    "substance_use",
-];
-
 async fn overview<S: Source>(State(app): State<Arc<App<S>>>, Page { s, loc }: Page) -> Response {
     let mut charts = Vec::new();
-    for m in METRICS {
-        let q = TrendQuery {
-            metric: Some(m.to_string()),
-            by: Some("day".into()),
-            ..Default::default()
-        };
-        match app.source.trends(&q).await {
-            Ok(rows) => {
+    for m in OVERVIEW_METRICS {
+        match app.source.daily(m, OVERVIEW_HORIZON).await {
+            Ok(mut chart) => {
                 // A series too short or too small to forecast is drawn without one.
-                let forecast = match app.source.forecast(m, 14).await {
-                    Ok(f) => f,
-                    Err(e) => {
-                        tracing::debug!(metric = m, error = %e, "serve: no forecast");
-                        None
-                    }
-                };
-                charts.push((m.to_string(), rows, forecast))
+                let forecast = Some(chart["forecast"].take()).filter(|f| !f.is_null());
+                charts.push((m.to_string(), chart["rows"].take(), forecast))
             }
             // A dimension without scores is left out of the overview.
             Err(SourceError::BadRequest(_)) if *m != "volume" => {}
@@ -717,13 +718,80 @@ async fn api_topics<S: Source>(State(app): State<Arc<App<S>>>, _user: ApiUser) -
     }
 }
 
+async fn topic_page<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    Page { s, loc }: Page,
+    Path(number): Path<i64>,
+) -> Response {
+    match app.source.topic(number).await {
+        Ok(Some(t)) => page(StatusCode::OK, pages::topic(loc, &s, &t)),
+        Ok(None) => page(
+            StatusCode::NOT_FOUND,
+            pages::message(loc, Some(&s), "404", loc.text(Text::NotFound)),
+        ),
+        Err(e) => source_error(loc, Some(&s), e),
+    }
+}
+
+async fn api_topic<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    _user: ApiUser,
+    Path(number): Path<i64>,
+) -> Response {
+    match app.source.topic(number).await {
+        Ok(Some(t)) => Json(t).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no topic {number} in the newest topic build (see /api/topics)")})),
+        )
+            .into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+/// Authors drawn on the network page.
+const GRAPH_AUTHORS: u32 = 80;
+/// Most authors `/api/network/graph` draws (the layout is quadratic in them).
+const GRAPH_MAX: u32 = 300;
+
 async fn network_page<S: Source>(
     State(app): State<Arc<App<S>>>,
     Page { s, loc }: Page,
 ) -> Response {
-    match app.source.network(20).await {
-        Ok(n) => page(StatusCode::OK, pages::network(loc, &s, n.as_ref())),
-        Err(e) => source_error(loc, Some(&s), e),
+    let network = match app.source.network(20).await {
+        Ok(n) => n,
+        Err(e) => return source_error(loc, Some(&s), e),
+    };
+    let graph = match network {
+        Some(_) => match app.source.network_graph(GRAPH_AUTHORS).await {
+            Ok(g) => g,
+            Err(e) => return source_error(loc, Some(&s), e),
+        },
+        None => None,
+    };
+    page(
+        StatusCode::OK,
+        pages::network(loc, &s, network.as_ref(), graph.as_ref()),
+    )
+}
+
+async fn api_network_graph<S: Source>(
+    State(app): State<Arc<App<S>>>,
+    _user: ApiUser,
+    Query(q): Query<LimitQuery>,
+) -> Response {
+    match app
+        .source
+        .network_graph(q.limit.unwrap_or(GRAPH_AUTHORS).clamp(1, GRAPH_MAX))
+        .await
+    {
+        Ok(Some(g)) => Json(g).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no network built yet: run `mindpulse network build` first"})),
+        )
+            .into_response(),
+        Err(e) => api_error(e),
     }
 }
 

@@ -260,7 +260,13 @@ impl Chart {
         if max <= 0.0 {
             return if self.percent { 0.01 } else { 1.0 };
         }
-        nice_ceiling(max * 1.05)
+        let top = nice_ceiling(max * 1.05);
+        // A share never exceeds 100 %: headroom stops there.
+        if self.percent && max <= 1.0 {
+            top.min(1.0)
+        } else {
+            top
+        }
     }
 
     fn format(&self, v: f64) -> String {

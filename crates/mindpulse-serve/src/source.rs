@@ -8,6 +8,17 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::future::Future;
 
+/// The metrics the overview charts, by day, with a forecast of [`OVERVIEW_HORIZON`] days.
+pub const OVERVIEW_METRICS: &[&str] = &[
+    "volume",
+    "depression",
+    "suicide_risk",
+    "stress",
+    "substance_use",
+];
+/// Days the overview's forecasts reach.
+pub const OVERVIEW_HORIZON: u32 = 14;
+
 /// Why a read failed: the request was wrong (400, with the message) or the data could not be
 /// read (500; the message is logged, not shown).
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +97,35 @@ pub trait Source: Send + Sync + 'static {
         horizon: u32,
     ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
 
+    /// The overview's chart of `metric`: `{"rows": [the rows `trends --metric M --json`
+    /// prints, by day, all posts], "forecast": [what `forecast` returns] or null}`. A source
+    /// that reads the series once for both overrides this; errors are those of `trends`.
+    fn daily(
+        &self,
+        metric: &str,
+        horizon: u32,
+    ) -> impl Future<Output = Result<Value, SourceError>> + Send {
+        async move {
+            let q = TrendQuery {
+                metric: Some(metric.to_string()),
+                by: Some("day".into()),
+                ..Default::default()
+            };
+            let rows = self.trends(&q).await?;
+            let forecast = self.forecast(metric, horizon).await.unwrap_or_else(|e| {
+                tracing::debug!(metric, error = %e, "serve: no forecast");
+                None
+            });
+            Ok(serde_json::json!({"rows": rows, "forecast": forecast}))
+        }
+    }
+
+    /// Runs for as long as the server does, keeping what the overview reads fresh (a cache
+    /// refreshes its entries before they expire); a source without a cache returns at once.
+    fn keep_warm(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// The alerts `alerts list --json` prints (newest first), optionally of one status.
     fn alerts(
         &self,
@@ -114,6 +154,23 @@ pub trait Source: Send + Sync + 'static {
     /// with the build: `{"build": {id, built_at, posts, topics, unassigned}, "topics": [...]}`;
     /// None when no topics were built.
     fn topics(&self) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+
+    /// Topic `number` of the newest build as `topics show NUMBER --json` prints it: its
+    /// keywords, example posts (pseudonymous, redacted at ingest), and per day its posts and
+    /// the corrected prevalence of each scored population dimension; None when no topics
+    /// were built or the build has no such topic.
+    fn topic(&self, number: i64)
+        -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
+
+    /// A drawing of the newest network's `limit` authors of highest PageRank and the links
+    /// among them: `{"build": {...}, "nodes": [top-author objects as `network top --json`
+    /// prints them, in that order, each with `x`, `y` in [0, 1]], "edges": [{source, target,
+    /// weight}]}` with `source`/`target` indices into `nodes` (no self-loops); None when no
+    /// network was built.
+    fn network_graph(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
 
     /// The newest network build: `{"build": {id, built_at, nodes, edges, modularity},
     /// "top": [...], "communities": [[community, authors], ...]}` with the `limit` authors of

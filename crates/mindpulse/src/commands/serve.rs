@@ -186,6 +186,55 @@ impl StoreSource {
         }
     }
 
+    /// `metric` per day over all posts (duplicates left out), every cell shown (min_cell
+    /// 1): what the forecast fits, and the chart once small cells are suppressed.
+    async fn every_day(&self, metric: &str) -> anyhow::Result<Vec<mindpulse_analyze::TrendRow>> {
+        let filter = PostFilter {
+            no_duplicates: true,
+            ..Default::default()
+        };
+        let (series, rates, _) = read_series(
+            &self.store,
+            metric,
+            None,
+            &filter,
+            Bucket::Day,
+            self.zone.tz,
+            Read::Rollups,
+        )
+        .await?;
+        Ok(if metric == "volume" {
+            series.volume(1)
+        } else {
+            series.prevalence(&|l| rates.get(l), self.method, 1)
+        })
+    }
+
+    /// The next `horizon` days of daily `rows` (AutoETS), or None when the series is too
+    /// short or too small to forecast.
+    fn project(
+        &self,
+        rows: &[mindpulse_analyze::TrendRow],
+        metric: &str,
+        horizon: u32,
+    ) -> Option<Value> {
+        match crate::forecasting::project(
+            rows,
+            metric == "volume",
+            None,
+            crate::watch::buckets::Step::Day,
+            7,
+            horizon.clamp(1, 366) as usize,
+            self.min_cell,
+        ) {
+            Ok(p) => Some(json!({"model": p.model, "forecast": p.steps})),
+            Err(e) => {
+                tracing::debug!(metric, error = %e, "serve: no forecast");
+                None
+            }
+        }
+    }
+
     /// The posts `search` finds for `text` (the index brought up to date first).
     async fn found(
         &self,
@@ -266,42 +315,18 @@ impl Source for StoreSource {
     }
 
     async fn forecast(&self, metric: &str, horizon: u32) -> Result<Option<Value>, SourceError> {
-        let filter = PostFilter {
-            no_duplicates: true,
-            ..Default::default()
-        };
-        let (series, rates, _) = read_series(
-            &self.store,
-            metric,
-            None,
-            &filter,
-            Bucket::Day,
-            self.zone.tz,
-            Read::Rollups,
-        )
-        .await
-        .map_err(bad)?;
-        let volume = metric == "volume";
-        let rows = if volume {
-            series.volume(1)
-        } else {
-            series.prevalence(&|l| rates.get(l), self.method, 1)
-        };
-        match crate::forecasting::project(
-            &rows,
-            volume,
-            None,
-            crate::watch::buckets::Step::Day,
-            7,
-            horizon.clamp(1, 366) as usize,
-            self.min_cell,
-        ) {
-            Ok(p) => Ok(Some(json!({"model": p.model, "forecast": p.steps}))),
-            Err(e) => {
-                tracing::debug!(metric, error = %e, "serve: no forecast");
-                Ok(None)
-            }
-        }
+        let rows = self.every_day(metric).await.map_err(bad)?;
+        Ok(self.project(&rows, metric, horizon))
+    }
+
+    async fn daily(&self, metric: &str, horizon: u32) -> Result<Value, SourceError> {
+        // One read and one correction of the series for both the chart and the forecast.
+        let rows = self.every_day(metric).await.map_err(caller_or_store)?;
+        let shown = mindpulse_analyze::suppress_small(&rows, self.min_cell);
+        Ok(json!({
+            "rows": serde_json::to_value(shown).map_err(internal)?,
+            "forecast": self.project(&rows, metric, horizon),
+        }))
     }
 
     async fn alerts(&self, status: Option<&str>, limit: u32) -> Result<Value, SourceError> {
@@ -398,6 +423,74 @@ impl Source for StoreSource {
             "build": {"id": build.id, "built_at": build.built_at, "posts": build.posts,
                       "topics": build.topics, "unassigned": build.unassigned},
             "topics": serde_json::to_value(list).map_err(internal)?,
+        })))
+    }
+
+    async fn topic(&self, number: i64) -> Result<Option<Value>, SourceError> {
+        let Some(build) = self.store.latest_topic_build().await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let topics = self.store.built_topics(build.id).await.map_err(internal)?;
+        let Some(topic) = topics.iter().find(|t| t.number == number) else {
+            return Ok(None);
+        };
+        // As `topics show --json` with its default five examples.
+        let detail = crate::topic_views::detail(
+            &self.store,
+            &build,
+            topic,
+            &self.zone,
+            self.min_cell,
+            self.method,
+            5,
+        )
+        .await
+        .map_err(internal)?;
+        serde_json::to_value(detail).map(Some).map_err(internal)
+    }
+
+    async fn network_graph(&self, limit: u32) -> Result<Option<Value>, SourceError> {
+        let Some(run) = self.store.latest_network().await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let nodes = self
+            .store
+            .network_nodes(run.id, false, i64::from(limit.max(1)))
+            .await
+            .map_err(internal)?;
+        let authors: Vec<String> = nodes.iter().map(|n| n.author.clone()).collect();
+        let index: std::collections::HashMap<&str, usize> = authors
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.as_str(), i))
+            .collect();
+        let edges: Vec<(usize, usize, f64)> = self
+            .store
+            .network_edges_among(run.id, &authors)
+            .await
+            .map_err(internal)?
+            .iter()
+            .filter_map(|e| {
+                let (a, b) = (
+                    *index.get(e.source.as_str())?,
+                    *index.get(e.target.as_str())?,
+                );
+                (a != b).then_some((a, b, e.weight))
+            })
+            .collect();
+        let positions = mindpulse_network::force_layout(nodes.len(), &edges, 300, 42);
+        let mut drawn = Vec::with_capacity(nodes.len());
+        for (n, (x, y)) in nodes.iter().zip(positions) {
+            let mut v = serde_json::to_value(n).map_err(internal)?;
+            v["x"] = json!((x * 1e4).round() / 1e4);
+            v["y"] = json!((y * 1e4).round() / 1e4);
+            drawn.push(v);
+        }
+        Ok(Some(json!({
+            "build": {"id": run.id, "built_at": run.built_at, "nodes": run.nodes,
+                      "edges": run.edges, "modularity": run.modularity},
+            "nodes": drawn,
+            "edges": edges.iter().map(|(a, b, w)| json!({"source": a, "target": b, "weight": w})).collect::<Vec<_>>(),
         })))
     }
 
