@@ -82,6 +82,25 @@ pub struct TrendRow {
     pub note: Option<String>,
 }
 
+impl TrendRow {
+    /// A cell too small to show: no numbers at all.
+    pub fn suppressed(bucket: &str, group: &Option<String>) -> TrendRow {
+        TrendRow {
+            bucket: bucket.to_string(),
+            group: group.clone(),
+            n: None,
+            flagged: None,
+            raw: None,
+            value: None,
+            ci_low: None,
+            ci_high: None,
+            suppressed: true,
+            validated: None,
+            note: None,
+        }
+    }
+}
+
 /// Cells being counted: (bucket, group) → language → tally.
 #[derive(Debug, Default)]
 pub struct Series {
@@ -193,19 +212,7 @@ fn prevalence_cell<'r>(
 ) -> TrendRow {
     let n: u64 = langs.values().map(|t| t.n).sum();
     if n < min_cell {
-        return TrendRow {
-            bucket: bucket.clone(),
-            group: group.clone(),
-            n: None,
-            flagged: None,
-            raw: None,
-            value: None,
-            ci_low: None,
-            ci_high: None,
-            suppressed: true,
-            validated: None,
-            note: None,
-        };
+        return TrendRow::suppressed(bucket, group);
     }
     let parts: Vec<(Tally, Option<&Rates>)> = langs.iter().map(|(l, t)| (*t, rates(l))).collect();
     let seed =
@@ -235,19 +242,7 @@ pub fn suppress_small(rows: &[TrendRow], min_cell: u64) -> Vec<TrendRow> {
     rows.iter()
         .map(|r| match r.n {
             Some(n) if n >= min_cell && !r.suppressed => r.clone(),
-            _ => TrendRow {
-                bucket: r.bucket.clone(),
-                group: r.group.clone(),
-                n: None,
-                flagged: None,
-                raw: None,
-                value: None,
-                ci_low: None,
-                ci_high: None,
-                suppressed: true,
-                validated: None,
-                note: None,
-            },
+            _ => TrendRow::suppressed(&r.bucket, &r.group),
         })
         .collect()
 }

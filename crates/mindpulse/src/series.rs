@@ -343,6 +343,21 @@ pub async fn scores_of(store: &Store, metric: &str) -> anyhow::Result<Option<Dim
     }))
 }
 
+/// `--min-cell` when given (at least 1), else `[trends] min_cell`.
+pub fn min_cell_or_configured(arg: Option<u64>, config: &crate::config::Config) -> u64 {
+    arg.map(|m| m.max(1))
+        .unwrap_or_else(|| configured_min_cell(config))
+}
+
+/// `--method` when given, else `[trends] method`.
+pub fn method_or_configured(
+    arg: Option<MethodArg>,
+    config: &crate::config::Config,
+) -> mindpulse_analyze::Method {
+    arg.map(MethodArg::method)
+        .unwrap_or_else(|| configured_method(config))
+}
+
 /// `[trends] min_cell` (cells with fewer posts are suppressed), default 10.
 pub fn configured_min_cell(config: &crate::config::Config) -> u64 {
     config.trends.min_cell.unwrap_or(10).max(1)

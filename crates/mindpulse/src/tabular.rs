@@ -49,6 +49,13 @@ impl Column {
             nullable,
         }
     }
+
+    /// Columns from `(name, kind, nullable)` triples.
+    pub fn list(spec: &[(&str, Kind, bool)]) -> Vec<Column> {
+        spec.iter()
+            .map(|&(name, kind, nullable)| Column::new(name, kind, nullable))
+            .collect()
+    }
 }
 
 /// One cell of a row.

@@ -308,6 +308,23 @@ print(json.dumps({
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// An exported series row holds the cell `trends --json` printed.
+fn assert_same_cell(exported: &serde_json::Value, trend: &serde_json::Value) {
+    for k in [
+        "bucket",
+        "group",
+        "n",
+        "flagged",
+        "raw",
+        "value",
+        "ci_low",
+        "ci_high",
+        "suppressed",
+    ] {
+        assert_eq!(exported[k], trend[k], "{k}: {exported} vs {trend}");
+    }
+}
+
 fn jsonl(out: &str) -> Vec<serde_json::Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -355,19 +372,7 @@ fn exports_posts_scores_and_series_as_parquet_csv_and_jsonl() {
         .collect();
     assert_eq!(depression.len(), trends.len());
     for (s, t) in depression.iter().zip(&trends) {
-        for k in [
-            "bucket",
-            "group",
-            "n",
-            "flagged",
-            "raw",
-            "value",
-            "ci_low",
-            "ci_high",
-            "suppressed",
-        ] {
-            assert_eq!(s[k], t[k], "{k}: {s} vs {t}");
-        }
+        assert_same_cell(s, t);
         assert_eq!(
             (s["by"].as_str(), s["zone"].as_str()),
             (Some("day"), Some("UTC"))
@@ -517,18 +522,6 @@ fn exports_posts_scores_and_series_as_parquet_csv_and_jsonl() {
         .collect();
     assert_eq!(from_parquet.len(), trends.len());
     for (r, t) in from_parquet.iter().zip(&trends) {
-        for k in [
-            "bucket",
-            "group",
-            "n",
-            "flagged",
-            "raw",
-            "value",
-            "ci_low",
-            "ci_high",
-            "suppressed",
-        ] {
-            assert_eq!(r[k], t[k], "{k}");
-        }
+        assert_same_cell(r, t);
     }
 }

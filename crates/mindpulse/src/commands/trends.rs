@@ -57,14 +57,8 @@ pub struct TrendsArgs {
 pub async fn run(ctx: &Context, args: TrendsArgs) -> anyhow::Result<ExitCode> {
     let zone = crate::zone::Zone::resolve(args.tz.as_deref(), &ctx.config)?;
     let (tz, tz_name) = (zone.tz, zone.name());
-    let min_cell = args
-        .min_cell
-        .map(|m| m.max(1))
-        .unwrap_or_else(|| crate::series::configured_min_cell(&ctx.config));
-    let method = args
-        .method
-        .map(MethodArg::method)
-        .unwrap_or_else(|| crate::series::configured_method(&ctx.config));
+    let min_cell = crate::series::min_cell_or_configured(args.min_cell, &ctx.config);
+    let method = crate::series::method_or_configured(args.method, &ctx.config);
     let (since, until) = zone.window(args.since.as_deref(), args.until.as_deref())?;
     let filter = PostFilter {
         since,

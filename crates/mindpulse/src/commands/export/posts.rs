@@ -18,24 +18,26 @@ pub(super) async fn export(
     out: BufWriter<Out>,
 ) -> anyhow::Result<u64> {
     let discovered = DiscoveredTopics::load(store).await?;
-    if args.format == ExportFormat::Jsonl {
-        return jsonl(store, args, filter, &discovered, out).await;
-    }
-    let dims = if args.scores {
-        store.score_dimensions().await?
+    let mut sink = if args.format == ExportFormat::Jsonl {
+        Sink::Nested(out)
     } else {
-        Vec::new()
+        let dims = if args.scores {
+            store.score_dimensions().await?
+        } else {
+            Vec::new()
+        };
+        let table = TableWriter::new(
+            out,
+            format_of(args.format),
+            columns(args.scores, &dims),
+            &[
+                ("mindpulse.table", "posts".to_string()),
+                ("mindpulse.version", env!("CARGO_PKG_VERSION").to_string()),
+                ("mindpulse.filter", args.filter.describe()),
+            ],
+        )?;
+        Sink::Flat(Box::new(table), dims)
     };
-    let mut table = TableWriter::new(
-        out,
-        format_of(args.format),
-        columns(args.scores, &dims),
-        &[
-            ("mindpulse.table", "posts".to_string()),
-            ("mindpulse.version", env!("CARGO_PKG_VERSION").to_string()),
-            ("mindpulse.filter", args.filter.describe()),
-        ],
-    )?;
     let mut after = 0;
     let mut n = 0u64;
     loop {
@@ -45,44 +47,37 @@ pub(super) async fn export(
         let topics = discovered.of_page(store, &page).await?;
         for post in &page {
             let topic = discovered.topic_of(&topics, post.id);
-            table.write(row(post, topic.as_ref(), args.scores, &dims))?;
+            match &mut sink {
+                Sink::Nested(out) => {
+                    serde_json::to_writer(&mut *out, &JsonPost::new(post, topic))?;
+                    out.write_all(b"\n")?;
+                }
+                Sink::Flat(table, dims) => {
+                    table.write(row(post, topic.as_ref(), args.scores, dims))?
+                }
+            }
             n += 1;
         }
     }
-    Out::finish(table.finish()?)?;
+    match sink {
+        Sink::Nested(out) => Out::finish(out)?,
+        Sink::Flat(table, _) => Out::finish(table.finish()?)?,
+    }
     Ok(n)
 }
 
-async fn jsonl(
-    store: &Store,
-    args: &ExportArgs,
-    filter: &PostFilter,
-    discovered: &DiscoveredTopics,
-    mut out: BufWriter<Out>,
-) -> anyhow::Result<u64> {
-    let mut after = 0;
-    let mut n = 0u64;
-    loop {
-        let page = store.export_page(filter, after, PAGE, args.scores).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let topics = discovered.of_page(store, &page).await?;
-        for post in &page {
-            let topic = discovered.topic_of(&topics, post.id);
-            serde_json::to_writer(&mut out, &JsonPost::new(post, topic))?;
-            out.write_all(b"\n")?;
-            n += 1;
-        }
-    }
-    Out::finish(out)?;
-    Ok(n)
+/// JSON lines keep a post nested; CSV and Parquet get flat rows (with the score
+/// dimensions' columns).
+enum Sink {
+    Nested(BufWriter<Out>),
+    Flat(Box<TableWriter<BufWriter<Out>>>, Vec<String>),
 }
 
 /// The columns: the post's, its discovered topic, then with scores the route and four per
 /// dimension (see [`SCORE_COLUMNS`]).
 fn columns(with_scores: bool, dims: &[String]) -> Vec<Column> {
     use Kind::*;
-    let mut columns: Vec<Column> = [
+    let mut columns = Column::list(&[
         ("id", Int, false),
         ("platform", Text, false),
         ("platform_id", Text, false),
@@ -106,10 +101,7 @@ fn columns(with_scores: bool, dims: &[String]) -> Vec<Column> {
         // unassigned; empty: not in the build) and its top keywords.
         ("discovered_topic", Int, true),
         ("discovered_topic_keywords", Text, true),
-    ]
-    .into_iter()
-    .map(|(name, kind, nullable)| Column::new(name, kind, nullable))
-    .collect();
+    ]);
     if with_scores {
         columns.push(Column::new("route", Text, true));
     }

@@ -17,7 +17,7 @@ pub(super) async fn export(
     out: BufWriter<Out>,
 ) -> anyhow::Result<u64> {
     use Kind::*;
-    let columns: Vec<Column> = [
+    let columns = Column::list(&[
         ("post_id", Int, false),
         ("created_at", Time, true),
         ("lang", Text, true),
@@ -36,10 +36,7 @@ pub(super) async fn export(
         ("scorer_version", Text, false),
         ("run_id", Int, false),
         ("rationale", Text, true),
-    ]
-    .into_iter()
-    .map(|(name, kind, nullable)| Column::new(name, kind, nullable))
-    .collect();
+    ]);
     let mut table = TableWriter::new(
         out,
         format_of(args.format),

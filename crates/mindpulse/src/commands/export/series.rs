@@ -25,14 +25,8 @@ pub(super) async fn export(
     // As `trends` counts: exact and near duplicates left out.
     filter.no_duplicates = true;
     let by = args.by.unwrap_or(By::Day);
-    let min_cell = args
-        .min_cell
-        .map(|m| m.max(1))
-        .unwrap_or_else(|| crate::series::configured_min_cell(&ctx.config));
-    let method = args
-        .method
-        .map(crate::series::MethodArg::method)
-        .unwrap_or_else(|| crate::series::configured_method(&ctx.config));
+    let min_cell = crate::series::min_cell_or_configured(args.min_cell, &ctx.config);
+    let method = crate::series::method_or_configured(args.method, &ctx.config);
     let metrics: Vec<String> = match &args.metric {
         Some(m) => vec![m.clone()],
         None => {
@@ -69,7 +63,7 @@ pub(super) async fn export(
         rows.extend(trend.into_iter().map(|r| (metric.clone(), r)));
     }
     use Kind::*;
-    let columns: Vec<Column> = [
+    let columns = Column::list(&[
         ("metric", Text, false),
         ("by", Text, false),
         ("zone", Text, false),
@@ -84,10 +78,7 @@ pub(super) async fn export(
         ("suppressed", Bool, false),
         ("validated", Bool, true),
         ("note", Text, true),
-    ]
-    .into_iter()
-    .map(|(name, kind, nullable)| Column::new(name, kind, nullable))
-    .collect();
+    ]);
     let mut metadata = vec![
         ("mindpulse.table", "series".to_string()),
         ("mindpulse.version", env!("CARGO_PKG_VERSION").to_string()),
