@@ -68,12 +68,18 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 
 /// The router over `source`.
 pub fn router<S: Source>(source: S, opts: ServeOptions) -> Router {
-    routes(Arc::new(App {
-        source,
-        sessions: Sessions::default(),
-        limiter: LoginLimiter::default(),
-        opts,
-    }))
+    routes(App::new(source, opts))
+}
+
+impl<S> App<S> {
+    fn new(source: S, opts: ServeOptions) -> Arc<App<S>> {
+        Arc::new(App {
+            source,
+            sessions: Sessions::default(),
+            limiter: LoginLimiter::default(),
+            opts,
+        })
+    }
 }
 
 fn routes<S: Source>(app: Arc<App<S>>) -> Router {
@@ -119,12 +125,7 @@ pub async fn serve<S: Source>(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Arc::new(App {
-        source,
-        sessions: Sessions::default(),
-        limiter: LoginLimiter::default(),
-        opts,
-    });
+    let app = App::new(source, opts);
     // The overview's charts are recomputed in the background before they expire.
     let warm = tokio::spawn({
         let app = app.clone();

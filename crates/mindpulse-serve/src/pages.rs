@@ -925,6 +925,29 @@ mod tests {
     }
 
     #[test]
+    fn a_topic_shows_its_days_and_examples_as_text() {
+        let day = |b: &str, v: Option<f64>| {
+            json!({"bucket": b, "n": v.map(|_| 12), "value": v, "ci_low": v, "ci_high": v,
+                   "suppressed": v.is_none()})
+        };
+        let detail = json!({
+            "build": 3, "number": 7, "size": 40, "share": 0.25, "encoder": "<i>e</i>",
+            "keywords": [["<b>sleep</b>", 0.5]], "zone": "UTC", "min_cell": 10,
+            "examples": [{"id": 1, "text": "<script>alert(1)</script>"}],
+            "volume": [day("2025-01-01", Some(12.0)), day("2025-01-02", None)],
+            "prevalence": {"depression": [day("2025-01-01", Some(0.2)), day("2025-01-02", None)]},
+        });
+        let html = topic(Locale::En, &session(), &detail);
+        assert_eq!(html.matches("<section class=\"metric\"").count(), 2);
+        // One dot per shown day in each chart; the suppressed day has none.
+        assert_eq!(html.matches("<circle class=\"pt\"").count(), 2);
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;</blockquote>"));
+        assert!(html.contains("&lt;b&gt;sleep&lt;/b&gt; (0.500)"));
+        assert!(html.contains("encoder &lt;i&gt;e&lt;/i&gt;"));
+        assert!(!html.contains("<script>") && !html.contains("<b>sleep"));
+    }
+
+    #[test]
     fn stored_text_is_escaped_and_viewers_get_no_review_form() {
         let s = session();
         let stored = json!({"id": 3, "metric": "volume", "group": "<i>g</i>", "status": "new",

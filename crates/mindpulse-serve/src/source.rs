@@ -88,37 +88,16 @@ pub trait Source: Send + Sync + 'static {
     /// The rows `trends --json` prints for the query.
     fn trends(&self, q: &TrendQuery) -> impl Future<Output = Result<Value, SourceError>> + Send;
 
-    /// The next `horizon` days of `metric` (all posts) from AutoETS, as `forecast --json`
-    /// prints them: `{"model", "forecast": [{bucket, mean, lo80, hi80, lo95, hi95}]}`; None
-    /// when the series is too short or too small to forecast.
-    fn forecast(
-        &self,
-        metric: &str,
-        horizon: u32,
-    ) -> impl Future<Output = Result<Option<Value>, SourceError>> + Send;
-
-    /// The overview's chart of `metric`: `{"rows": [the rows `trends --metric M --json`
-    /// prints, by day, all posts], "forecast": [what `forecast` returns] or null}`. A source
-    /// that reads the series once for both overrides this; errors are those of `trends`.
+    /// The overview's chart of `metric` over all posts, by day: `{"rows": [the rows
+    /// `trends --metric M --json` prints], "forecast": {"model", "forecast": [{bucket, mean,
+    /// lo80, hi80, lo95, hi95}]} or null}` — the next `horizon` days from AutoETS as
+    /// `forecast --json` prints them, null when the series is too short or too small to
+    /// forecast. Errors are those of `trends` (a dimension without scores: BadRequest).
     fn daily(
         &self,
         metric: &str,
         horizon: u32,
-    ) -> impl Future<Output = Result<Value, SourceError>> + Send {
-        async move {
-            let q = TrendQuery {
-                metric: Some(metric.to_string()),
-                by: Some("day".into()),
-                ..Default::default()
-            };
-            let rows = self.trends(&q).await?;
-            let forecast = self.forecast(metric, horizon).await.unwrap_or_else(|e| {
-                tracing::debug!(metric, error = %e, "serve: no forecast");
-                None
-            });
-            Ok(serde_json::json!({"rows": rows, "forecast": forecast}))
-        }
-    }
+    ) -> impl Future<Output = Result<Value, SourceError>> + Send;
 
     /// Runs for as long as the server does, keeping what the overview reads fresh (a cache
     /// refreshes its entries before they expire); a source without a cache returns at once.

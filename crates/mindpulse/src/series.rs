@@ -343,6 +343,17 @@ pub async fn scores_of(store: &Store, metric: &str) -> anyhow::Result<Option<Dim
     }))
 }
 
+/// The population dimensions this database has scores for, in [`POPULATION`] order.
+pub async fn scored_dimensions(store: &Store) -> anyhow::Result<Vec<&'static str>> {
+    let mut scored = Vec::new();
+    for d in POPULATION {
+        if store.scorer_of_dimension(d, None).await?.is_some() {
+            scored.push(*d);
+        }
+    }
+    Ok(scored)
+}
+
 /// `--min-cell` when given (at least 1), else `[trends] min_cell`.
 pub fn min_cell_or_configured(arg: Option<u64>, config: &crate::config::Config) -> u64 {
     arg.map(|m| m.max(1))

@@ -248,7 +248,11 @@ struct ParquetSink<W: Write + Send> {
 /// The Parquet schema of the columns (names checked: letters, digits and `_`).
 fn parquet_schema(name: &str, columns: &[Column]) -> anyhow::Result<String> {
     let mut s = format!("message {name} {{\n");
+    let mut seen = std::collections::BTreeSet::new();
     for c in columns {
+        if !seen.insert(c.name.as_str()) {
+            bail!("two columns are named {:?}", c.name);
+        }
         if c.name.is_empty()
             || !c
                 .name
@@ -536,6 +540,9 @@ mod tests {
         assert!(w.write(row).unwrap_err().to_string().contains("column id"));
         let bad = vec![Column::new("a b", Kind::Int, false)];
         assert!(TableWriter::new(Vec::new(), Format::Parquet, bad, &[]).is_err());
+        let twice = Column::list(&[("a", Kind::Int, false), ("a", Kind::Text, true)]);
+        let e = TableWriter::new(Vec::new(), Format::Parquet, twice, &[]).err();
+        assert!(e.is_some_and(|e| e.to_string().contains("two columns are named \"a\"")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `/api/topics/N` returns it: example posts, its daily volume and the corrected daily
 //! prevalence of each scored population dimension (small cells suppressed as in `trends`).
 
-use crate::series::{read_series, scores_of, Read, POPULATION};
+use crate::series::{read_series, scored_dimensions, Read};
 use crate::zone::Zone;
 use mindpulse_analyze::{Bucket, Method, TrendRow};
 use mindpulse_store::{BuiltTopic, DiscoveredTopic, PostFilter, Store, TopicBuild};
@@ -110,10 +110,7 @@ pub(crate) async fn detail(
     .await?;
     let volume = series.volume(min_cell);
     let mut prevalence = BTreeMap::new();
-    for dim in POPULATION {
-        if !matches!(scores_of(store, dim).await, Ok(Some(_))) {
-            continue;
-        }
+    for dim in scored_dimensions(store).await? {
         let (series, rates, _) =
             read_series(store, dim, None, &filter, Bucket::Day, zone.tz, Read::Scan).await?;
         prevalence.insert(

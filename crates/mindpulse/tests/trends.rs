@@ -341,6 +341,19 @@ fn exports_posts_scores_and_series_as_parquet_csv_and_jsonl() {
         dir,
         &["--db", &db, "import", "p.jsonl", "--platform", "test"],
     ));
+    // Before scoring: the scores table is a header only, and says why.
+    let o = mindpulse(
+        dir,
+        &[
+            "--db", &db, "export", "--table", "scores", "--format", "csv",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no scores yet: run `mindpulse score`"),
+        "{o:?}"
+    );
     ok(&mindpulse(dir, &["--db", &db, "score", "--json"]));
     let run = |args: &[&str]| {
         let mut all = vec!["--db", db.as_str()];

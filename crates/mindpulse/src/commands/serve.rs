@@ -314,11 +314,6 @@ impl Source for StoreSource {
         serde_json::to_value(rows).map_err(internal)
     }
 
-    async fn forecast(&self, metric: &str, horizon: u32) -> Result<Option<Value>, SourceError> {
-        let rows = self.every_day(metric).await.map_err(bad)?;
-        Ok(self.project(&rows, metric, horizon))
-    }
-
     async fn daily(&self, metric: &str, horizon: u32) -> Result<Value, SourceError> {
         // One read and one correction of the series for both the chart and the forecast.
         let rows = self.every_day(metric).await.map_err(caller_or_store)?;

@@ -49,6 +49,7 @@ pub(super) async fn export(
     )?;
     let mut after = 0;
     let mut posts = 0u64;
+    let mut scores = 0u64;
     loop {
         let page = store.export_page(filter, after, PAGE, true).await?;
         let Some(last) = page.last() else { break };
@@ -60,6 +61,7 @@ pub(super) async fn export(
                     continue;
                 }
                 let s = ScoreOut::new(s);
+                scores += 1;
                 table.write(vec![
                     Cell::Int(p.id),
                     p.created_at.map_or(Cell::Null, Cell::Time),
@@ -82,5 +84,10 @@ pub(super) async fn export(
         }
     }
     Out::finish(table.finish()?)?;
+    if posts > 0 && scores == 0 {
+        eprintln!(
+            "export: the {posts} selected posts have no scores yet: run `mindpulse score` first"
+        );
+    }
     Ok(posts)
 }

@@ -8,7 +8,7 @@
 use super::{format_of, Out};
 use crate::cli::ExportArgs;
 use crate::context::Context;
-use crate::series::{read_series, By, Read, POPULATION};
+use crate::series::{read_series, scored_dimensions, By, Read};
 use crate::tabular::{Cell, Column, Kind, TableWriter};
 use crate::zone::Zone;
 use mindpulse_store::{PostFilter, Store};
@@ -29,15 +29,10 @@ pub(super) async fn export(
     let method = crate::series::method_or_configured(args.method, &ctx.config);
     let metrics: Vec<String> = match &args.metric {
         Some(m) => vec![m.clone()],
-        None => {
-            let mut all = vec!["volume".to_string()];
-            for d in POPULATION {
-                if store.scorer_of_dimension(d, None).await?.is_some() {
-                    all.push(d.to_string());
-                }
-            }
-            all
-        }
+        None => std::iter::once("volume")
+            .chain(scored_dimensions(store).await?)
+            .map(str::to_string)
+            .collect(),
     };
     let mut sources = Vec::new();
     let mut rows = Vec::new();
